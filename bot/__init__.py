@@ -1,0 +1,1 @@
+"""chatops: a Slack assistant that works your tickets."""

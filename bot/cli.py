@@ -1,0 +1,83 @@
+"""The `chatops` command: run (Socket Mode or HTTP), shell, doctor, policy show.
+
+Each subcommand builds `Settings` once and hands it to the module that does the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatops", description="A Slack assistant for your tickets.")
+    parser.add_argument("--log-format", choices=["text", "json"], help="log line format (default: text)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the Slack bot (Socket Mode when SLACK_APP_TOKEN is set)")
+    run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP mode: interface to bind (default 0.0.0.0)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+
+    shell = sub.add_parser("shell", help="talk to the assistant in a terminal")
+    shell.add_argument("--user", required=True, help="the Slack user id to act as, e.g. U123ABC")
+    shell.add_argument("--name", default=None, help="a display name for attribution")
+    shell.add_argument("--email", default=None, help="the user's email (maps to a Jira account)")
+
+    sub.add_parser("doctor", help="check the database, the model API and the ticket backend")
+
+    policy = sub.add_parser("policy", help="inspect the authorization policy")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    show = policy_sub.add_parser("show", help="print role x tool: allowed / denied / needs confirmation")
+    show.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chatops` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {"chatops_log_format": args.log_format} if args.log_format else {}
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    from bot.logs import configure_logging
+
+    configure_logging(settings)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.slack.server import run_bot
+
+        return await run_bot(settings, http=args.http, host=args.host, port=args.port)
+    if args.command == "shell":
+        from bot.shell import run_shell
+
+        return await run_shell(settings, user_id=args.user, name=args.name, email=args.email)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return await run_doctor(settings)
+    if args.command == "policy":
+        from bot.policy.show import run_policy_show
+
+        return await run_policy_show(settings, fmt=args.format)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""The wiring module: the only place that builds clients. `build_deps(settings)` is called once at start-up.
+
+Tests build `Deps` with fakes or with real clients pointed at local fake servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.authz import AllowAll, Authorizer
+from bot.settings import Settings
+from bot.storage.db import Database, make_engine
+
+if TYPE_CHECKING:
+    from bot.storage.store import Store
+    from bot.tools.base import Tool
+    from integrations.llm.base import LLM
+    from integrations.tickets.base import TicketBackend
+
+
+def utcnow() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """Everything the application needs, built once and passed down."""
+
+    settings: Settings
+    db: Database
+    store: Store
+    tickets: TicketBackend
+    llm: LLM | None
+    tools: list[Tool]
+    authorizer: Authorizer = field(default_factory=AllowAll)
+    clock: Callable[[], datetime] = utcnow
+    slack: Any = None
+    """The AsyncWebClient, when running in Slack (set by bot/slack/app.py)."""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        """Close clients."""
+        if self.llm is not None:
+            await self.llm.aclose()
+        await self.tickets.aclose()
+        self.db.dispose()
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    """The model client, or None when no API key is set (the caller says what to set)."""
+    if settings.anthropic_api_key is None:
+        return None
+    from integrations.llm.anthropic import AnthropicLLM
+
+    return AnthropicLLM.from_settings(settings)
+
+
+def build_tickets(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TicketBackend:
+    """Jira when JIRA_URL is set, else the local database store."""
+    if settings.ticket_backend == "jira":
+        from integrations.tickets.jira import JiraTickets
+
+        return JiraTickets.from_settings(settings)
+    from integrations.tickets.local import LocalTickets
+
+    return LocalTickets(db, clock=clock)
+
+
+async def build_deps(
+    settings: Settings,
+    *,
+    llm: LLM | None = None,
+    tickets: TicketBackend | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    seed: bool = True,
+) -> Deps:
+    """Build every client once; migrate the database; seed the demo project when the local store is empty."""
+    from bot.policy.authorizer import build_authorizer
+    from bot.storage.migrations import migrate
+    from bot.storage.store import Store
+    from bot.tools.registry import all_tools
+
+    db = Database(make_engine(settings.database_url))
+    await migrate(db)
+    store = Store(db, clock=clock)
+    backend = tickets if tickets is not None else build_tickets(settings, db, clock)
+    if seed and settings.ticket_backend == "local" and tickets is None:
+        from integrations.tickets.seed import seed_demo
+
+        await seed_demo(db, now=clock())
+    deps = Deps(
+        settings=settings,
+        db=db,
+        store=store,
+        tickets=backend,
+        llm=llm if llm is not None else build_llm(settings),
+        tools=all_tools(),
+        clock=clock,
+    )
+    deps.authorizer = await build_authorizer(deps)
+    return deps

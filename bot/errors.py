@@ -1,0 +1,84 @@
+"""The one error hierarchy. External errors are mapped to these at the adapter that sees them.
+
+    ChatopsError
+    ├── ConfigError                 bad settings, policy file or admin input; stops start-up with one message
+    ├── ToolError                   goes back to the model as an `is_error` tool result (its str is the text)
+    │   ├── InvalidArguments        arguments failed validation (field, expected, got)
+    │   ├── NotFound                unknown ticket key, comment, person or project
+    │   ├── PermissionDenied        the backend or the policy refused
+    │   ├── Conflict                the request cannot apply now (status not reachable, ambiguous person, ...)
+    │   └── BackendError            the ticket system failed
+    │       ├── RateLimited         429; `retry_after` seconds when known
+    │       └── Unavailable         5xx, timeouts, connection errors, malformed responses
+    ├── ModelError                  the model provider failed after our bounded retries
+    │   ├── ModelRateLimited        429 / 529 overloaded
+    │   ├── ModelUnavailable        5xx, timeouts, connection errors
+    │   └── ModelRequestError       4xx other than 429: our request was wrong (a bug, never retried)
+    └── SlackError                  the Slack Web API failed after its retry handlers
+"""
+
+from __future__ import annotations
+
+
+class ChatopsError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(ChatopsError):
+    """A setting, policy file or configuration value is missing or malformed."""
+
+
+class ToolError(ChatopsError):
+    """A tool call failed in a way the model should hear about (sent as an is_error tool result)."""
+
+
+class InvalidArguments(ToolError):
+    """The tool's arguments did not validate."""
+
+
+class NotFound(ToolError):
+    """The thing asked for does not exist (or the asker may not know it exists)."""
+
+
+class PermissionDenied(ToolError):
+    """The backend or the policy does not allow this."""
+
+
+class Conflict(ToolError):
+    """The request is well-formed but cannot apply to the current state."""
+
+
+class BackendError(ToolError):
+    """The ticket backend failed."""
+
+
+class RateLimited(BackendError):
+    """The backend answered 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(BackendError):
+    """The backend is down, slow or answered something we cannot read."""
+
+
+class ModelError(ChatopsError):
+    """The model provider failed after bounded retries."""
+
+
+class ModelRateLimited(ModelError):
+    """429 or 529 overloaded."""
+
+
+class ModelUnavailable(ModelError):
+    """5xx, timeout or connection error."""
+
+
+class ModelRequestError(ModelError):
+    """A 4xx other than 429: the request itself was rejected."""
+
+
+class SlackError(ChatopsError):
+    """The Slack Web API failed after retries."""

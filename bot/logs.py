@@ -1,0 +1,64 @@
+"""Structured logging: one line per turn and per tool call; `--log-format json` for production.
+
+Log records carry fields through `extra={"fields": {...}}`; values are never secrets or full tool results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.settings import Settings
+
+LOGGER_NAME = "chatops"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, and the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        payload.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger msg key=value ...`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {}) or {}
+        tail = " ".join(f"{k}={v}" for k, v in fields.items())
+        base = f"{self.formatTime(record)} {record.levelname:<7} {record.name} {record.getMessage()}"
+        text = f"{base} {tail}".rstrip()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(settings: Settings) -> None:
+    """Install the chosen formatter on the root logger (stderr)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.chatops_log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.chatops_log_level)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger under the `chatops` namespace."""
+    return logging.getLogger(f"{LOGGER_NAME}.{name}")
+
+
+def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log `msg` with structured fields."""
+    logger.log(level, msg, extra={"fields": fields})

@@ -1,0 +1,159 @@
+"""The one `Settings` object: built once at start-up from the environment (or .env) and passed down.
+
+Nothing else in the program reads the environment. Tests build `Settings(...)` with keyword arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+Role = Literal["admin", "member", "viewer"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Model provider
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    chatops_model: str = Field(default="claude-sonnet-4-5", min_length=1)
+    chatops_summary_model: str | None = None
+    chatops_max_tokens: int = Field(default=4096, ge=256, le=64000)
+
+    # Ticket backend: Jira when JIRA_URL is set, else the local database
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_pat: SecretStr | None = None
+    jira_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    jira_max_read_retries: int = Field(default=3, ge=0, le=10)
+    jira_retry_max_seconds: float = Field(default=10.0, ge=0, le=120)
+
+    # Storage
+    database_url: str = "sqlite:///chatops.db"
+
+    # Policy
+    chatops_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chatops_default_role: Role = "member"
+    chatops_policy_file: Path | None = None
+
+    # Loop limits
+    chatops_max_steps: int = Field(default=10, ge=1, le=50)
+    chatops_max_tool_calls: int = Field(default=30, ge=1, le=200)
+    chatops_max_calls_per_response: int = Field(default=8, ge=1, le=50)
+    chatops_max_parallel_calls: int = Field(default=5, ge=1, le=50)
+    chatops_max_tool_failures: int = Field(default=3, ge=1, le=10)
+    chatops_tool_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    chatops_max_result_chars: int = Field(default=8000, ge=500, le=100_000)
+    chatops_max_message_chars: int = Field(default=8000, ge=100, le=40_000)
+    chatops_history_chars: int = Field(default=60_000, ge=2_000, le=1_000_000)
+
+    # Model API retries (our own bounded backoff; the SDK's own retries are off)
+    chatops_llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    chatops_llm_max_retries: int = Field(default=3, ge=0, le=10)
+    chatops_llm_retry_base_seconds: float = Field(default=0.5, ge=0, le=30)
+    chatops_llm_retry_max_seconds: float = Field(default=8.0, ge=0, le=120)
+
+    # Approvals
+    chatops_approval_timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+    # Housekeeping
+    chatops_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    # Logging
+    chatops_log_format: Literal["text", "json"] = "text"
+    chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("chatops_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("chatops_admins")
+    @classmethod
+    def _check_admin_ids(cls, value: list[str]) -> list[str]:
+        for user_id in value:
+            if user_id[:1] not in ("U", "W") or not user_id.isalnum():
+                raise ValueError(f"Slack user ids look like U0123ABCD, got {user_id!r}")
+        return value
+
+    @field_validator("jira_url", "anthropic_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_slack_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres:")):
+            raise ValueError(
+                "expected sqlite:///path.db or postgresql+psycopg://user@host:5432/db, " f"got {value!r}"
+            )
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _check_jira_credentials(self) -> Settings:
+        if self.jira_url and not (self.jira_pat or (self.jira_email and self.jira_api_token)):
+            raise ValueError(
+                "JIRA_URL is set but no credentials: set JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) "
+                "or JIRA_PAT (Jira Data Center)"
+            )
+        return self
+
+    @property
+    def ticket_backend(self) -> Literal["jira", "local"]:
+        """Which ticket backend the settings select."""
+        return "jira" if self.jira_url else "local"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment, or fail with one message naming each bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's errors into lines of 'SETTING_NAME: what is expected, got what'."""
+    lines = ["Invalid settings (environment or .env):"]
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"]).upper() or "SETTINGS"
+        message = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        secret = any(word in name for word in ("TOKEN", "SECRET", "KEY", "PAT", "PASSWORD"))
+        hidden = secret or isinstance(got, dict) or got is None
+        shown = "" if hidden else f" (got {str(got)[:60]!r})"
+        lines.append(f"  {name}: {message}{shown}")
+    return "\n".join(lines)

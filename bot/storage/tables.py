@@ -1,0 +1,292 @@
+"""Every table, as SQLModel classes. The schema is created and upgraded by `bot/storage/migrations.py`
+(append-only); a test checks that the migrated schema matches these classes.
+
+Timestamps are timezone-aware UTC. JSON columns hold provider-neutral data (messages, arguments, details).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+def _text(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=nullable))
+
+
+# ---------------------------------------------------------------- local ticket store
+
+
+class ProjectRow(SQLModel, table=True):
+    __tablename__ = "projects"
+    key: str = Field(primary_key=True, max_length=20)
+    name: str = Field(max_length=200)
+    private: bool = False
+    next_number: int = 1
+    created_at: datetime = _ts()
+
+
+class PersonRow(SQLModel, table=True):
+    __tablename__ = "people"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "tickets"
+    key: str = Field(primary_key=True, max_length=40)
+    project_key: str = Field(foreign_key="projects.key", index=True, max_length=20)
+    number: int
+    summary: str = Field(max_length=255)
+    description: str = _text(nullable=False)
+    status: str = Field(max_length=60, index=True)
+    priority: str | None = Field(default=None, max_length=20)
+    issue_type: str = Field(default="Task", max_length=40)
+    assignee_id: str | None = Field(default=None, foreign_key="people.id", index=True, max_length=64)
+    reporter_id: str | None = Field(default=None, foreign_key="people.id", max_length=64)
+    labels: list[str] | None = _json()
+    custom: dict[str, Any] | None = _json()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    version: int = 1
+
+
+class CommentRow(SQLModel, table=True):
+    __tablename__ = "comments"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_key: str = Field(foreign_key="tickets.key", index=True, max_length=40)
+    author_id: str | None = Field(default=None, foreign_key="people.id", max_length=64)
+    body: str = _text(nullable=False)
+    created_at: datetime = _ts()
+
+
+class TicketChangeRow(SQLModel, table=True):
+    __tablename__ = "ticket_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_key: str = Field(foreign_key="tickets.key", index=True, max_length=40)
+    at: datetime = _ts()
+    author_id: str | None = Field(default=None, max_length=64)
+    field_name: str = Field(max_length=60)
+    from_value: str | None = _text()
+    to_value: str | None = _text()
+
+
+class SummaryCacheRow(SQLModel, table=True):
+    """Model-written summaries, valid while the ticket's fingerprint is unchanged."""
+
+    __tablename__ = "summary_cache"
+    cache_key: str = Field(primary_key=True, max_length=200)
+    fingerprint: str = Field(max_length=200)
+    text: str = _text(nullable=False)
+    created_at: datetime = _ts()
+
+
+# ---------------------------------------------------------------- conversations and traces
+
+
+class ConversationRow(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_conversation_thread"),)
+    id: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(default="", max_length=32)
+    channel_id: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "conversation_messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=64)
+    seq: int
+    role: str = Field(max_length=16)
+    content: list[dict[str, Any]] | None = _json(nullable=False)
+    created_at: datetime = _ts()
+
+
+class TurnRow(SQLModel, table=True):
+    __tablename__ = "turns"
+    id: str = Field(primary_key=True, max_length=64)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=64)
+    user_id: str = Field(max_length=32)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+    status: str = Field(default="running", max_length=20)
+    stop_reason: str | None = Field(default=None, max_length=40)
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    error: str | None = _text()
+    answer_ts: str | None = Field(default=None, max_length=32)
+
+
+class ToolCallRow(SQLModel, table=True):
+    __tablename__ = "tool_calls"
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: str = Field(foreign_key="turns.id", index=True, max_length=64)
+    conversation_id: str = Field(index=True, max_length=64)
+    tool_use_id: str = Field(max_length=100)
+    user_id: str = Field(max_length=32)
+    tool: str = Field(max_length=64)
+    arguments: dict[str, Any] | None = _json()
+    decision: str = Field(default="allow", max_length=20)
+    decision_reason: str | None = _text()
+    outcome: str = Field(max_length=20)
+    result: str | None = _text()
+    error: str | None = _text()
+    duration_ms: float = 0.0
+    created_at: datetime = _ts()
+
+
+class AuditRow(SQLModel, table=True):
+    """Every write (and every denial, approval and config change): who, what, when, and how it ended.
+
+    A write claims its `idempotency_key` before it is sent: a second claim finds the row and never sends again.
+    """
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    user_id: str = Field(max_length=32, index=True)
+    action: str = Field(max_length=30)
+    tool: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="done", max_length=20)
+    details: dict[str, Any] | None = _json()
+    conversation_id: str | None = Field(default=None, max_length=64)
+    tool_use_id: str | None = Field(default=None, max_length=100)
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+
+
+class ProcessedEventRow(SQLModel, table=True):
+    """Slack deliveries already claimed (event ids and channel:ts pairs), for dedupe across processes."""
+
+    __tablename__ = "processed_events"
+    key: str = Field(primary_key=True, max_length=200)
+    created_at: datetime = _ts()
+
+
+class PendingApprovalRow(SQLModel, table=True):
+    """A write waiting for Approve/Cancel, with what the loop needs to resume the turn."""
+
+    __tablename__ = "pending_approvals"
+    id: str = Field(primary_key=True, max_length=64)
+    conversation_id: str = Field(index=True, max_length=64)
+    turn_id: str = Field(max_length=64)
+    tool: str = Field(max_length=64)
+    tool_use_id: str = Field(max_length=100)
+    arguments: dict[str, Any] | None = _json()
+    state: dict[str, Any] | None = _json()
+    requester_id: str = Field(max_length=32)
+    team_id: str = Field(default="", max_length=32)
+    channel_id: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="pending", max_length=20, index=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+# ---------------------------------------------------------------- policy and configuration
+
+
+class RoleAssignmentRow(SQLModel, table=True):
+    __tablename__ = "role_assignments"
+    user_id: str = Field(primary_key=True, max_length=32)
+    role: str = Field(max_length=40)
+    updated_at: datetime = _ts()
+    updated_by: str | None = Field(default=None, max_length=32)
+
+
+class ConfigRow(SQLModel, table=True):
+    """Admin-editable configuration, one JSON value per key; `version` increases on every change."""
+
+    __tablename__ = "config"
+    key: str = Field(primary_key=True, max_length=100)
+    value: Any = _json()
+    version: int = 1
+    updated_at: datetime = _ts()
+    updated_by: str | None = Field(default=None, max_length=32)
+
+
+class SlackUserRow(SQLModel, table=True):
+    """Cache of users.info: name and email, and the ticket-backend person they map to."""
+
+    __tablename__ = "slack_users"
+    user_id: str = Field(primary_key=True, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    backend_person_id: str | None = Field(default=None, max_length=128)
+    fetched_at: datetime = _ts()
+
+
+# ---------------------------------------------------------------- schedules
+
+
+class ScheduleRow(SQLModel, table=True):
+    __tablename__ = "schedules"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=20)
+    channel_id: str | None = Field(default=None, max_length=32)
+    project_key: str | None = Field(default=None, max_length=20)
+    cron: str = Field(max_length=100)
+    timezone: str = Field(default="UTC", max_length=64)
+    enabled: bool = True
+    options: dict[str, Any] | None = _json()
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ScheduleRunRow(SQLModel, table=True):
+    """One scheduled run, claimed by exactly one process (unique schedule + slot; lease for crashed owners)."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("schedule_id", "scheduled_for", name="uq_schedule_slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: str = Field(index=True, max_length=64)
+    scheduled_for: datetime = _ts()
+    owner: str = Field(max_length=100)
+    lease_until: datetime = _ts()
+    status: str = Field(default="running", max_length=20)
+    attempts: int = 1
+    started_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+    message_ts: str | None = Field(default=None, max_length=32)
+    error: str | None = _text()
+
+
+class ReminderSentRow(SQLModel, table=True):
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_reminder_day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    day: str = Field(max_length=10)
+    sent_at: datetime = _ts()
+
+
+class ReminderMuteRow(SQLModel, table=True):
+    __tablename__ = "reminder_mutes"
+    user_id: str = Field(primary_key=True, max_length=32)
+    until: datetime | None = _ts(nullable=True)

@@ -1,0 +1,125 @@
+"""What a tool is: a typed async function with a pydantic argument model, an effect class and a description.
+
+A tool gets a `ToolContext` (who asks, where, and the dependencies), never globals. Its schema comes from the
+argument model; its result is a JSON-able value the loop serialises compactly and caps in size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from integrations.llm.base import ToolSpec
+from integrations.tickets.base import Person
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+class Effect(StrEnum):
+    """What a tool does to the world: reads run concurrently, writes one at a time and may need approval."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+ChannelType = Literal["im", "mpim", "public", "private", "shell", "unknown"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person asking, as Slack (or the terminal) identified them. Never taken from model arguments."""
+
+    user_id: str
+    team_id: str | None = None
+    channel_id: str | None = None
+    channel_type: ChannelType = "unknown"
+    name: str | None = None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        """A human name for attribution."""
+        return self.name or self.user_id
+
+
+@dataclass
+class ToolContext:
+    """Everything a tool may use. `me` is the asker's person in the ticket backend, when known."""
+
+    actor: Actor
+    deps: Deps
+    conversation_id: str
+    thread_ts: str | None = None
+    me: Person | None = None
+    visible_projects: frozenset[str] | None = None
+    """Projects the asker may see in this channel; None means no restriction. Searches are limited to these."""
+    call_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolArgs(BaseModel):
+    """Base for argument models: unknown fields are an error, so typos reach the model as feedback."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, str_strip_whitespace=True)
+
+
+ToolFunc = Callable[[ToolContext, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool: name, description (when to use it and when not), argument model, effect, implementation."""
+
+    name: str
+    description: str
+    args_model: type[ToolArgs]
+    effect: Effect
+    func: ToolFunc
+    ticket_key_fields: tuple[str, ...] = ()
+    """Argument fields naming existing tickets: authorization checks each one's real project."""
+    project_fields: tuple[str, ...] = ()
+    """Argument fields naming a project directly (e.g. create's project)."""
+
+    def spec(self) -> ToolSpec:
+        """The definition offered to the model."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return ToolSpec(name=self.name, description=self.description, input_schema=schema)
+
+    def targets(self, args: BaseModel) -> tuple[list[str], list[str]]:
+        """(ticket keys, project keys) this call touches, read from its validated arguments."""
+        keys = [v for f in self.ticket_key_fields if (v := getattr(args, f, None))]
+        projects = [v for f in self.project_fields if (v := getattr(args, f, None))]
+        return [str(k) for k in keys], [str(p) for p in projects]
+
+
+def tool(
+    *,
+    name: str,
+    effect: Effect,
+    args: type[ToolArgs],
+    ticket_key_fields: tuple[str, ...] = (),
+    project_fields: tuple[str, ...] = (),
+) -> Callable[[ToolFunc], Tool]:
+    """Decorator: turn `async def fn(ctx, args)` into a Tool; its docstring is the model-facing description."""
+
+    def wrap(func: ToolFunc) -> Tool:
+        description = " ".join((func.__doc__ or "").split())
+        if not description:
+            raise ValueError(f"tool {name!r} needs a docstring: it is the description the model reads")
+        return Tool(
+            name=name,
+            description=description,
+            args_model=args,
+            effect=effect,
+            func=func,
+            ticket_key_fields=ticket_key_fields,
+            project_fields=project_fields,
+        )
+
+    return wrap

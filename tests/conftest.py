@@ -1,0 +1,120 @@
+"""Shared fixtures: isolated environment, fixed clock, real databases (SQLite always, PostgreSQL when
+TEST_DATABASE_URL is set; each PostgreSQL test gets its own schema)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from bot.settings import Settings
+from bot.storage.db import Database, make_engine
+
+FIXED_NOW = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
+"""A Wednesday afternoon: the clock every test uses unless it says otherwise."""
+
+_ENV_PREFIXES = ("SLACK_", "ANTHROPIC_", "CHATOPS_", "JIRA_", "DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's environment or .env file."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+class FixedClock:
+    """A controllable clock: call it for now, `advance(seconds)` to move."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The fixed clock."""
+    return FixedClock()
+
+
+def _postgres_database(url: str) -> Iterator[Database]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _search_path(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f'SET search_path TO "{schema}"')
+        cur.close()
+        dbapi_conn.commit()
+
+    try:
+        yield Database(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _db_params() -> list[object]:
+    params: list[object] = ["sqlite"]
+    params.append(
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set"),
+            ],
+        )
+    )
+    return params
+
+
+@pytest.fixture(params=_db_params())
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A real, empty (unmigrated) database: a SQLite file, and PostgreSQL when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        db = Database(make_engine(f"sqlite:///{tmp_path / 'test.db'}"))
+        yield db
+        db.dispose()
+    else:
+        yield from _postgres_database(os.environ["TEST_DATABASE_URL"])
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A real, empty SQLite file database (for tests that do not need to run on both)."""
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'test.db'}"))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings as a test would configure them: local backend on a SQLite file, fast retries."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'chatops.db'}",
+        anthropic_api_key="sk-ant-test-key",  # type: ignore[arg-type]
+        chatops_llm_retry_base_seconds=0.01,
+        chatops_llm_retry_max_seconds=0.05,
+    )
