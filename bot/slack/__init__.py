@@ -1,0 +1,1 @@
+"""The Slack surface: Bolt AsyncApp wiring, listeners, rendering, approvals UI and the admin modal."""

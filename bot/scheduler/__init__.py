@@ -1,0 +1,1 @@
+"""Scheduled digests, reminders and housekeeping (APScheduler), safe with several bot processes."""
