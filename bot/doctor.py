@@ -1,0 +1,168 @@
+"""`chatops doctor`: check the database, the model API key and the ticket backend; say what is wrong and how
+to fix it. Exit 0 only when every check passes.
+
+For Jira it checks, in order (each step needs the one before): reachability and serverInfo (Cloud or Data
+Center), the credentials (/myself), that the auth kind fits the deployment, the projects visible, and the
+permissions the bot needs (/mypermissions). Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+from bot import messages
+from bot.errors import ChatopsError, PermissionDenied
+from bot.settings import Settings
+from bot.storage.db import Database, make_engine
+
+if TYPE_CHECKING:
+    from integrations.tickets.jira import JiraTickets
+    from integrations.tickets.jira_client import JiraClient
+
+REQUIRED_PERMISSIONS = {
+    "BROWSE_PROJECTS": "Browse Projects",
+    "CREATE_ISSUES": "Create Issues",
+    "ADD_COMMENTS": "Add Comments",
+    "TRANSITION_ISSUES": "Transition Issues",
+    "ASSIGN_ISSUES": "Assign Issues",
+}
+"""Jira permissions the bot's tools use, by key, with the names Jira's admin screens show."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome: `fix` says what to do when it failed."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
+    """Run every check, print a report, return 0 when all pass (else 1)."""
+    stream = out or sys.stdout
+    checks = [await check_database(settings), check_model_key(settings)]
+    checks.extend(await check_tickets(settings))
+    print("chatops doctor", file=stream)
+    for check in checks:
+        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=stream)
+        if not check.ok and check.fix:
+            print(f"         fix: {check.fix}", file=stream)
+    failed = sum(not c.ok for c in checks)
+    print("All checks passed." if not failed else f"{failed} problem(s) found.", file=stream)
+    return 0 if not failed else 1
+
+
+async def check_database(settings: Settings) -> Check:
+    """The database answers a trivial query."""
+    db = Database(make_engine(settings.database_url))
+    try:
+        ok = await db.ping()
+    finally:
+        db.dispose()
+    kind = "PostgreSQL" if settings.database_url.startswith("postgres") else "SQLite"
+    if ok:
+        return Check("Database", True, f"{kind} answers")
+    return Check("Database", False, f"{kind} does not answer", messages.doctor_fix_database())
+
+
+def check_model_key(settings: Settings) -> Check:
+    """The model API key is set (its validity shows on the first call)."""
+    if settings.anthropic_api_key is None or not settings.anthropic_api_key.get_secret_value().strip():
+        return Check("Model API key", False, "ANTHROPIC_API_KEY is not set", messages.missing_api_key())
+    return Check("Model API key", True, "ANTHROPIC_API_KEY is set")
+
+
+async def check_tickets(settings: Settings) -> list[Check]:
+    """The ticket backend: nothing to check for the local store; the Jira checks otherwise."""
+    if settings.ticket_backend == "local":
+        return [Check("Tickets", True, "local database store (set JIRA_URL to use Jira)")]
+    from bot.deps import build_tickets
+    from integrations.tickets.jira import JiraTickets
+
+    db = Database(make_engine(settings.database_url))
+    backend = build_tickets(settings, db, lambda: datetime.now(UTC))
+    assert isinstance(backend, JiraTickets)
+    try:
+        return await _jira_checks(settings, backend)
+    finally:
+        await backend.aclose()
+        db.dispose()
+
+
+def _rejected(client: JiraClient) -> Check:
+    return Check(
+        "Jira credentials",
+        False,
+        "Jira rejected them (401)",
+        messages.doctor_fix_jira_credentials(client.auth_kind),
+    )
+
+
+async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
+    client = backend.client
+    url = settings.jira_url or ""
+    checks: list[Check] = []
+    try:
+        info = await client.read(lambda j: j.server_info(), what="read serverInfo")
+    except PermissionDenied:
+        return [_rejected(client)]
+    except ChatopsError as exc:
+        return [Check("Jira", False, f"cannot reach {url}: {exc}", messages.doctor_fix_jira_unreachable(url))]
+    flavour = "Jira Cloud" if client.is_cloud else "Jira Data Center/Server"
+    checks.append(Check("Jira", True, f"{url} answers: {flavour} {info.get('version', '?')}"))
+    try:
+        me = await client.read(lambda j: j.myself(), what="read the bot's Jira profile")
+    except PermissionDenied:
+        checks.append(_rejected(client))
+        return checks
+    except ChatopsError as exc:
+        checks.append(Check("Jira credentials", False, str(exc), messages.doctor_fix_jira_unreachable(url)))
+        return checks
+    who = me.get("displayName") or me.get("accountId") or me.get("name")
+    checks.append(Check("Jira credentials", True, f"signed in as {who}"))
+    try:
+        projects = await backend.list_projects()
+    except ChatopsError as exc:
+        checks.append(Check("Jira projects", False, str(exc), messages.doctor_fix_no_projects()))
+        return checks
+    if projects:
+        keys = ", ".join(p.key for p in projects[:20]) + (" ..." if len(projects) > 20 else "")
+        checks.append(Check("Jira projects", True, f"{len(projects)} visible ({keys})"))
+    else:
+        checks.append(Check("Jira projects", False, "none visible", messages.doctor_fix_no_projects()))
+    checks.append(await _permissions(client))
+    return checks
+
+
+async def _permissions(client: JiraClient) -> Check:
+    keys = ",".join(REQUIRED_PERMISSIONS)
+    try:
+        raw = await client.read(
+            lambda j: j.my_permissions(permissions=keys), what="read the bot's permissions"
+        )
+        granted = {
+            k
+            for k, v in (raw.get("permissions") or {}).items()
+            if isinstance(v, dict) and v.get("havePermission")
+        }
+    except (ChatopsError, AttributeError) as exc:
+        return Check(
+            "Jira permissions",
+            False,
+            f"could not read them: {exc}",
+            messages.doctor_fix_permissions(list(REQUIRED_PERMISSIONS.values())),
+        )
+    missing = [name for key, name in REQUIRED_PERMISSIONS.items() if key not in granted]
+    if missing:
+        return Check(
+            "Jira permissions",
+            False,
+            f"missing {', '.join(missing)}",
+            messages.doctor_fix_permissions(missing),
+        )
+    return Check("Jira permissions", True, ", ".join(REQUIRED_PERMISSIONS.values()))
