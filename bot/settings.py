@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # Model provider
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
-    chatops_model: str = Field(default="claude-sonnet-4-5", min_length=1)
+    chatops_model: str = Field(default="claude-sonnet-4-6", min_length=1)
     chatops_summary_model: str | None = None
     chatops_max_tokens: int = Field(default=4096, ge=256, le=64000)
 

@@ -1,9 +1,233 @@
-"""Conversations, messages, turns and tool-call rows."""
+"""Conversations, messages, turns and tool-call rows.
+
+A turn starts with one transaction (find or create the conversation, read its messages, insert the turn row) and
+ends with one (append the turn's messages, its tool-call rows and the turn's outcome), so a crash never leaves
+half a turn in the history.
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.logs import get_logger, log_event
 from bot.storage.base import StoreBase
+from bot.storage.tables import ConversationRow, MessageRow, ToolCallRow, TurnRow
+from integrations.llm.base import Message, Usage
+
+logger = get_logger("storage")
+
+_UPDATED_ON_DECISION = {"arguments", "decision", "decision_reason", "outcome", "result", "error", "duration_ms"}
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """What a new turn needs from the database."""
+
+    conversation_id: str
+    messages: list[Message]
+
+
+@dataclass
+class TurnEnd:
+    """What a finished (or paused) turn writes."""
+
+    turn_id: str
+    conversation_id: str
+    status: str
+    steps: int
+    usage: Usage
+    messages: list[Message]
+    tool_calls: list[dict[str, Any]]
+    """ToolCallRow fields (plain dicts: validating SQLModel rows costs ~0.7 ms each)."""
+    stop_reason: str | None = None
+    error: str | None = None
+    final: bool = True
+    """False for a paused turn: finished_at stays empty."""
 
 
 class ConversationQueries(StoreBase):
     """Conversations, messages, turns and tool-call rows."""
+
+    async def begin_turn(
+        self, *, team_id: str, channel_id: str, thread_ts: str, user_id: str, turn_id: str
+    ) -> TurnStart:
+        """Find or create the thread's conversation, read its messages and insert a running turn row."""
+        try:
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id))
+        except IntegrityError:
+            # Another process created the same conversation at the same moment; it exists now.
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id))
+
+    def _begin(
+        self, session: Session, team_id: str, channel_id: str, thread_ts: str, user_id: str, turn_id: str
+    ) -> TurnStart:
+        # Core statements, not ORM objects: this runs for every turn and the ORM costs several ms of CPU.
+        now = self.clock()
+        found = session.exec(
+            select(col(ConversationRow.id)).where(
+                col(ConversationRow.team_id) == team_id,
+                col(ConversationRow.channel_id) == channel_id,
+                col(ConversationRow.thread_ts) == thread_ts,
+            )
+        ).first()
+        conversation_id = found or uuid.uuid4().hex
+        if found is None:
+            session.exec(
+                insert(ConversationRow).values(
+                    id=conversation_id,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    thread_ts=thread_ts,
+                    user_id=user_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        messages = [] if found is None else self._messages(session, conversation_id)
+        session.exec(
+            insert(TurnRow).values(
+                id=turn_id,
+                conversation_id=conversation_id,
+                user_id=user_id,
+                started_at=now,
+                status="running",
+                steps=0,
+                input_tokens=0,
+                output_tokens=0,
+                cache_read_tokens=0,
+                cache_write_tokens=0,
+            )
+        )
+        return TurnStart(conversation_id=conversation_id, messages=messages)
+
+    def _messages(self, session: Session, conversation_id: str) -> list[Message]:
+        rows = session.exec(
+            select(col(MessageRow.seq), col(MessageRow.role), col(MessageRow.content))
+            .where(col(MessageRow.conversation_id) == conversation_id)
+            .order_by(col(MessageRow.seq))
+        )
+        out: list[Message] = []
+        for seq, role, content in rows:
+            try:
+                out.append(Message.model_validate({"role": role, "content": content or []}))
+            except ValidationError:
+                # One unreadable row must not make the whole thread unusable.
+                log_event(logger, "skipped unreadable message", logging.WARNING, conversation_id=conversation_id, seq=seq)
+        return out
+
+    async def load_messages(self, conversation_id: str) -> list[Message]:
+        """Every stored message of a conversation, oldest first."""
+        return await self.db.run(lambda s: self._messages(s, conversation_id))
+
+    async def end_turn(self, end: TurnEnd) -> None:
+        """Append the turn's messages and tool-call rows and record its outcome, in one transaction."""
+        await self.db.run(lambda s: self._end(s, end))
+
+    def _end(self, session: Session, end: TurnEnd) -> None:
+        now = self.clock()
+        if end.messages:
+            last = session.exec(
+                select(func.max(MessageRow.seq)).where(col(MessageRow.conversation_id) == end.conversation_id)
+            ).one()
+            seq = (last or 0) + 1
+            session.exec(
+                insert(MessageRow),
+                params=[
+                    {
+                        "conversation_id": end.conversation_id,
+                        "seq": seq + offset,
+                        "role": message.role,
+                        "content": message.model_dump(mode="json")["content"],
+                        "created_at": now,
+                    }
+                    for offset, message in enumerate(end.messages)
+                ],
+            )
+            session.exec(
+                update(ConversationRow).where(col(ConversationRow.id) == end.conversation_id).values(updated_at=now)
+            )
+        if end.tool_calls:
+            self._save_tool_calls(session, end.turn_id, end.tool_calls)
+        session.exec(
+            update(TurnRow)
+            .where(col(TurnRow.id) == end.turn_id)
+            .values(
+                status=end.status,
+                stop_reason=end.stop_reason,
+                steps=end.steps,
+                input_tokens=end.usage.input_tokens,
+                output_tokens=end.usage.output_tokens,
+                cache_read_tokens=end.usage.cache_read_tokens,
+                cache_write_tokens=end.usage.cache_write_tokens,
+                error=end.error,
+                finished_at=now if end.final else None,
+            )
+        )
+
+    def _save_tool_calls(self, session: Session, turn_id: str, rows: list[dict[str, Any]]) -> None:
+        # A call that waited for approval already has its `pending` row: one row per call, updated.
+        ids = [r["tool_use_id"] for r in rows]
+        existing = set(
+            session.exec(
+                select(col(ToolCallRow.tool_use_id)).where(
+                    col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.tool_use_id).in_(ids)
+                )
+            )
+        )
+        fresh = [r for r in rows if r["tool_use_id"] not in existing]
+        if fresh:
+            session.exec(insert(ToolCallRow), params=fresh)
+        for row in rows:
+            if row["tool_use_id"] in existing:
+                changed = {k: v for k, v in row.items() if k in _UPDATED_ON_DECISION}
+                session.exec(
+                    update(ToolCallRow)
+                    .where(col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.tool_use_id) == row["tool_use_id"])
+                    .values(**changed)
+                )
+
+    async def get_turn(self, turn_id: str) -> TurnRow | None:
+        """One turn row."""
+        return await self.db.run(lambda s: s.get(TurnRow, turn_id))
+
+    async def list_turns(self, conversation_id: str) -> list[TurnRow]:
+        """A conversation's turns, oldest first."""
+        stmt = select(TurnRow).where(col(TurnRow.conversation_id) == conversation_id).order_by(col(TurnRow.started_at))
+        return await self.db.run(lambda s: list(s.exec(stmt)))
+
+    async def list_tool_calls(self, *, turn_id: str | None = None, conversation_id: str | None = None) -> list[ToolCallRow]:
+        """Tool-call rows of a turn or a conversation, in the order they were recorded."""
+        stmt = select(ToolCallRow)
+        if turn_id is not None:
+            stmt = stmt.where(col(ToolCallRow.turn_id) == turn_id)
+        if conversation_id is not None:
+            stmt = stmt.where(col(ToolCallRow.conversation_id) == conversation_id)
+        return await self.db.run(lambda s: list(s.exec(stmt.order_by(col(ToolCallRow.id)))))
+
+    async def find_conversation(self, *, team_id: str, channel_id: str, thread_ts: str) -> ConversationRow | None:
+        """The conversation of a thread, if any."""
+        stmt = select(ConversationRow).where(
+            col(ConversationRow.team_id) == team_id,
+            col(ConversationRow.channel_id) == channel_id,
+            col(ConversationRow.thread_ts) == thread_ts,
+        )
+        return await self.db.run(lambda s: s.exec(stmt).first())
+
+
+_TOOL_CALL_FIELDS = frozenset(ToolCallRow.model_fields) - {"id"}
+
+
+def tool_call_row(**fields: Any) -> dict[str, Any]:
+    """The fields of one tool_calls row, checked against the table's columns."""
+    unknown = fields.keys() - _TOOL_CALL_FIELDS
+    if unknown:
+        raise TypeError(f"not tool_calls columns: {sorted(unknown)}")
+    return fields

@@ -1,0 +1,400 @@
+"""Runs one response's tool calls: validate → authorize (the one place that calls `authorize`) → run.
+
+Consecutive reads run concurrently (bounded by `chatops_max_parallel_calls`); each write is a barrier run alone,
+in the model's order. Every call gets exactly one result in `state.results`: invalid, unknown, capped, denied,
+repeated, failed and timed-out calls get an `is_error` text that says what was wrong. A write that needs
+confirmation stops the response there (`Paused`); the loop stores it and `resume()` continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from bot.agent import results as r
+from bot.agent.state import Paused, TurnState
+from bot.agent.types import CallOutcome, ProgressCallback, ProgressEvent, TraceEntry
+from bot.authz import Decision
+from bot.errors import InvalidArguments, ToolError
+from bot.logs import get_logger, log_event
+from bot.storage.conversations import tool_call_row
+from bot.tools.base import Effect, Tool, ToolArgs, ToolContext
+from integrations.llm.base import ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+logger = get_logger("agent.tools")
+
+CONFIRM_DEFERRED = Decision("confirm", "needs confirmation", "deferred")
+
+
+@dataclass
+class _Call:
+    """A call that passed the checks and may be authorized and run."""
+
+    call: ToolCall
+    tool: Tool
+    args: ToolArgs
+    key: str
+    deferred: bool = False
+
+
+class Executor:
+    """One turn's tool runner; its counters (failures, withdrawals, repeats, caps) live in the TurnState."""
+
+    def __init__(
+        self,
+        *,
+        deps: Deps,
+        state: TurnState,
+        ctx: ToolContext,
+        offered: dict[str, Tool],
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.state = state
+        self.ctx = ctx
+        self.offered = offered
+        self.on_progress = on_progress
+        self.values: dict[str, Any] = {}
+        """Raw return values by call id (the slash-command path renders them without the model)."""
+        self._limit = asyncio.Semaphore(self.settings.chatops_max_parallel_calls)
+
+    # ---------------------------------------------------------------- one response
+
+    async def run(self, calls: list[ToolCall], *, counted: bool = False, deferred: frozenset[str] = frozenset()) -> Paused | None:
+        """Answer `calls` into `state.results`; return the pause point when a call needs confirmation."""
+        marks = (len(self.state.trace), len(self.state.rows))
+        try:
+            return await self._run(calls, counted=counted, deferred=deferred)
+        finally:
+            self._in_call_order(calls, *marks)
+
+    def _in_call_order(self, calls: list[ToolCall], trace_mark: int, rows_mark: int) -> None:
+        """The trace and rows of this response read in the model's order, not in completion order."""
+        order = {c.id: i for i, c in enumerate(calls)}
+        self.state.trace[trace_mark:] = sorted(self.state.trace[trace_mark:], key=lambda t: order.get(t.tool_use_id, -1))
+        self.state.rows[rows_mark:] = sorted(self.state.rows[rows_mark:], key=lambda row: order.get(row["tool_use_id"], -1))
+
+    async def _run(self, calls: list[ToolCall], *, counted: bool, deferred: frozenset[str]) -> Paused | None:
+        ready: list[_Call] = []
+        seen: dict[str, str] = {}
+        for index, call in enumerate(calls):
+            prepared = await self._prepare(call, index, counted=counted, seen=seen)
+            if prepared is not None:
+                prepared.deferred = call.id in deferred
+                ready.append(prepared)
+        i = 0
+        while i < len(ready):
+            if ready[i].tool.effect is Effect.WRITE:
+                paused = await self._run_write(ready[i], rest=ready[i + 1 :])
+                i += 1
+            else:
+                j = i
+                while j < len(ready) and ready[j].tool.effect is Effect.READ:
+                    j += 1
+                paused = await self._run_reads(ready[i:j], rest=ready[j:])
+                i = j
+            if paused is not None:
+                return paused
+        return None
+
+    async def _prepare(self, call: ToolCall, index: int, *, counted: bool, seen: dict[str, str]) -> _Call | None:
+        """Caps, unknown tools, unreadable or invalid arguments, repeats: answered here, never run."""
+        checked = self._check(call, index, counted=counted, seen=seen)
+        if isinstance(checked, _Call):
+            return checked
+        outcome, text, failed = checked
+        await self._refuse(call, outcome, text, fail=failed)
+        return None
+
+    def _check(self, call: ToolCall, index: int, *, counted: bool, seen: dict[str, str]) -> _Call | tuple[CallOutcome, str, bool]:
+        s, state = self.settings, self.state
+        if not counted:
+            if index >= s.chatops_max_calls_per_response:
+                return "capped", f"Not run: at most {s.chatops_max_calls_per_response} tool calls are run per response. Ask for fewer at once.", False
+            if state.calls_made >= s.chatops_max_tool_calls:
+                return "capped", f"Not run: the limit of {s.chatops_max_tool_calls} tool calls in one turn is reached. Answer with what you have.", False
+            state.calls_made += 1
+        tool = self.offered.get(call.name)
+        if tool is None:
+            names = ", ".join(sorted(self.offered)) or "none"
+            return "invalid", f"Unknown tool {call.name!r}. The tools you may call are: {names}.", True
+        if call.name in state.withdrawn:
+            return "capped", (
+                f"Not run: {call.name} was withdrawn for the rest of this turn after {s.chatops_max_tool_failures} failed "
+                "attempts. Do not call it again; answer with what you have or explain the problem."
+            ), False
+        if call.input_error:
+            return "invalid", f"The arguments of {call.name} could not be read: {call.input_error}. Send the arguments as one JSON object.\n{r.FIX_HINT}", True
+        try:
+            args = tool.args_model.model_validate(call.input)
+        except ValidationError as exc:
+            return "invalid", r.validation_feedback(call.name, exc), True
+        key = r.call_key(call.name, args.model_dump(mode="json"))
+        if key in state.done_calls:
+            return "capped", (
+                f"Not run again: this exact call ({call.name} with the same arguments) was already made in this turn. "
+                f"Its earlier result:\n{state.done_calls[key]}"
+            ), False
+        if key in seen:
+            return "capped", f"Not run: it repeats call {seen[key]} of this same response, which was run once.", False
+        seen[key] = call.id
+        return _Call(call=call, tool=tool, args=args, key=key)
+
+    async def _run_reads(self, batch: list[_Call], *, rest: list[_Call]) -> Paused | None:
+        decisions = await asyncio.gather(*(self._authorize(c) for c in batch))
+        allowed: list[tuple[_Call, Decision]] = []
+        confirm: list[tuple[_Call, Decision]] = []
+        for c, decision in zip(batch, decisions, strict=True):
+            if decision is None:
+                continue
+            if decision.outcome == "allow":
+                allowed.append((c, decision))
+            elif decision.outcome == "deny":
+                await self._deny(c, decision)
+            else:
+                confirm.append((c, decision))
+
+        async def bounded(c: _Call, decision: Decision) -> None:
+            async with self._limit:
+                await self._execute(c, decision)
+
+        await asyncio.gather(*(bounded(c, d) for c, d in allowed))
+        if confirm:
+            first, decision = confirm[0]
+            later = [c for c, _ in confirm[1:]]
+            return self._pause(first, decision, [*later, *rest], deferred=[c.call.id for c in later])
+        return None
+
+    async def _run_write(self, c: _Call, *, rest: list[_Call]) -> Paused | None:
+        decision = await self._authorize(c)
+        if decision is None:
+            return None
+        if decision.outcome == "allow":
+            await self._execute(c, decision)
+        elif decision.outcome == "deny":
+            await self._deny(c, decision)
+        else:
+            return self._pause(c, decision, rest, deferred=[])
+        return None
+
+    async def _authorize(self, c: _Call) -> Decision | None:
+        """The single authorization of a validated call; None when it was answered with an error instead."""
+        if c.deferred:
+            return CONFIRM_DEFERRED  # authorized as `confirm` before the pause; never asked twice
+        try:
+            return await self.deps.authorizer.authorize(self._ctx(c.call), c.tool, c.args)
+        except ToolError as exc:  # e.g. the ticket whose project decides does not exist
+            await self._refuse(c.call, "error", str(exc))
+            return None
+        except Exception as exc:  # fail closed: an authorizer that breaks denies
+            logger.exception("authorizer failed", extra={"fields": {"tool": c.tool.name}})
+            return Decision("deny", f"authorization failed: {type(exc).__name__}", "error")
+
+    def _pause(self, c: _Call, decision: Decision, rest: list[_Call], *, deferred: list[str]) -> Paused:
+        arguments = r.compact(c.args.model_dump(mode="json"))
+        self._record(c.call, "pending", decision, "Waiting for the requester to approve.", 0.0, arguments=arguments)
+        self.state.results.pop(c.call.id, None)  # its result comes with the decision
+        return Paused(call=c.call, remaining=[x.call for x in rest], deferred=deferred, reason=decision.reason)
+
+    # ---------------------------------------------------------------- after an approval decision
+
+    async def run_approved(self, call: ToolCall, *, approval_id: str, decided_by: str) -> bool:
+        """Run an approved call once (its idempotency key is the approval's); True when it succeeded."""
+        tool = self.offered.get(call.name)
+        decision = Decision("confirm", f"approved by {decided_by}", "approval")
+        if tool is None:  # the actor lost the tool between the request and the click
+            await self._deny_call(call, Decision("deny", "tool no longer offered to this user", "approval"), None)
+            return False
+        try:
+            args = tool.args_model.model_validate(call.input)
+        except ValidationError as exc:
+            await self._refuse(call, "invalid", r.validation_feedback(call.name, exc))
+            return False
+        key = r.call_key(call.name, args.model_dump(mode="json"))
+        outcome = await self._execute(_Call(call, tool, args, key), decision, idempotency_key=f"approval:{approval_id}")
+        return outcome == "ok"
+
+    async def decline(self, call: ToolCall, *, expired: bool, decided_by: str) -> None:
+        """Tell the model the action was not performed (cancelled or expired)."""
+        if expired:
+            minutes = self.settings.chatops_approval_timeout_minutes
+            text = f"Not performed: the approval request expired after {minutes} minutes without an answer. Do not retry it unless the user asks again."
+        else:
+            text = "Not performed: the user declined this action. Do not retry it unless the user asks again."
+        decision = Decision("confirm", f"{'expired' if expired else 'declined by ' + decided_by}", "approval")
+        self._record(call, "cancelled", decision, text, 0.0)
+        tool = self.offered.get(call.name)
+        await self.deps.store.record_audit(
+            user_id=self.state.actor.user_id,
+            action="expired" if expired else "cancelled",
+            tool=call.name,
+            target=self._target(tool, call),
+            status="not_sent",
+            details={"decided_by": decided_by},
+            conversation_id=self.state.conversation_id,
+            tool_use_id=call.id,
+        )
+
+    # ---------------------------------------------------------------- running and recording
+
+    async def _execute(self, c: _Call, decision: Decision, *, idempotency_key: str | None = None) -> CallOutcome:
+        call, tool = c.call, c.tool
+        write = tool.effect is Effect.WRITE
+        key = idempotency_key or f"{self.state.turn_id}:{call.id}"
+        if write and not await self._claim(c, key):
+            self._record(call, "error", decision, f"Not sent: this action was already sent once (key {key}); it is never sent twice.", 0.0)
+            return "error"
+        await self._emit(ProgressEvent(kind="tool_started", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=_detail(call)))
+        started = time.monotonic()
+        timeout = self.settings.chatops_tool_timeout_seconds
+        outcome: CallOutcome = "ok"
+        call_ctx = self._ctx(call)
+        try:
+            value = await asyncio.wait_for(tool.func(call_ctx, c.args), timeout)
+            self.values[call.id] = value
+            text = r.wrap_untrusted(tool.name, r.cap(r.to_json(value), self.settings.chatops_max_result_chars))
+            self.state.done_calls[c.key] = text
+        except TimeoutError:
+            outcome = "timeout"
+            text = f"{tool.name} did not answer within {timeout:g} seconds and was stopped."
+            if write:  # the backend may have applied it: never let a repeat send it again
+                text += " The change may or may not have been applied; check before trying again."
+                self.state.done_calls[c.key] = text
+        except ToolError as exc:
+            outcome = "error"
+            text = f"{exc}\n{r.FIX_HINT}" if isinstance(exc, InvalidArguments) else str(exc) or type(exc).__name__
+        except Exception as exc:
+            outcome = "error"
+            logger.exception("tool crashed", extra={"fields": {"tool": tool.name, "conversation_id": self.state.conversation_id}})
+            text = f"{tool.name} failed unexpectedly ({type(exc).__name__}); the error was logged. Try another approach or tell the user."
+        ms = (time.monotonic() - started) * 1000
+        if self.ctx.me is None and call_ctx.me is not None:
+            self.ctx.me = call_ctx.me  # `me` is resolved lazily by the tools (bot/tools/people.py); once per turn
+        if outcome != "ok":
+            text = self._failed(tool.name, text)
+        if write:
+            await self.deps.store.finish_write(key, status="done" if outcome == "ok" else outcome, details={"outcome": outcome, "summary": r.summarise(text, 200)})
+        self._record(call, outcome, decision, text, ms)
+        await self._emit(ProgressEvent(kind="tool_finished" if outcome == "ok" else "tool_failed", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=r.summarise(text, 120)))
+        return outcome
+
+    async def _claim(self, c: _Call, key: str) -> bool:
+        return await self.deps.store.claim_write(
+            key=key,
+            user_id=self.state.actor.user_id,
+            tool=c.tool.name,
+            target=self._target(c.tool, c.call, c.args),
+            conversation_id=self.state.conversation_id,
+            tool_use_id=c.call.id,
+            details={"arguments": r.redact(c.call.input)},
+        )
+
+    async def _deny(self, c: _Call, decision: Decision) -> None:
+        await self._deny_call(c.call, decision, c.tool, c.args)
+
+    async def _deny_call(self, call: ToolCall, decision: Decision, tool: Tool | None, args: ToolArgs | None = None) -> None:
+        text = f"Not permitted: {self.state.actor.label} may not run {call.name} with these arguments here. It was not run; do not retry it. Tell the user it is not allowed."
+        self._record(call, "denied", decision, text, 0.0)
+        await self.deps.store.record_audit(
+            user_id=self.state.actor.user_id,
+            action="denied",
+            tool=call.name,
+            target=self._target(tool, call, args),
+            status="denied",
+            details={"reason": decision.reason, "rule": decision.rule, "arguments": r.redact(call.input)},
+            conversation_id=self.state.conversation_id,
+            tool_use_id=call.id,
+        )
+
+    async def _refuse(self, call: ToolCall, outcome: CallOutcome, text: str, *, fail: bool = False) -> None:
+        if fail:
+            text = self._failed(call.name, text)
+        self._record(call, outcome, Decision("allow", "not authorized: answered before authorization", "none"), text, 0.0, decided=False)
+        return None
+
+    def _failed(self, name: str, text: str) -> str:
+        """Count a failed attempt; withdraw the tool for the turn at the cap."""
+        count = self.state.failures.get(name, 0) + 1
+        self.state.failures[name] = count
+        cap = self.settings.chatops_max_tool_failures
+        if count >= cap and name in self.offered and name not in self.state.withdrawn:
+            self.state.withdrawn.add(name)
+            text += f"\n{name} has now failed {count} times in this turn and is withdrawn for the rest of it."
+        return text
+
+    def _record(self, call: ToolCall, outcome: CallOutcome, decision: Decision, text: str, ms: float, *, arguments: dict[str, Any] | None = None, decided: bool = True) -> None:
+        state = self.state
+        state.results[call.id] = ToolResult(tool_call_id=call.id, content=text, is_error=outcome != "ok")
+        shown = r.redact(arguments if arguments is not None else call.input)
+        summary = r.summarise(text)
+        decision_name = decision.outcome if decided else "none"
+        entry = TraceEntry(call.id, call.name, shown, outcome, decision_name, decision.reason, summary, round(ms, 1))
+        waiting = [i for i, t in enumerate(state.trace) if t.tool_use_id == call.id and t.outcome == "pending"]
+        if waiting:  # the decision on an approval replaces its `pending` entry
+            state.trace[waiting[0]] = entry
+        else:
+            state.trace.append(entry)
+        state.rows.append(
+            tool_call_row(
+                turn_id=state.turn_id,
+                conversation_id=state.conversation_id,
+                tool_use_id=call.id,
+                user_id=state.actor.user_id,
+                tool=call.name[:64],
+                arguments=shown,
+                decision=decision_name,
+                decision_reason=decision.reason or None,
+                outcome=outcome,
+                result=summary if outcome == "ok" else None,
+                error=None if outcome == "ok" else summary,
+                duration_ms=round(ms, 1),
+                created_at=self.deps.clock(),
+            )
+        )
+        log_event(
+            logger,
+            "tool call",
+            logging.INFO if outcome in ("ok", "pending") else logging.WARNING,
+            conversation_id=state.conversation_id,
+            turn_id=state.turn_id,
+            user=state.actor.user_id,
+            tool=call.name,
+            ms=round(ms, 1),
+            outcome=outcome,
+            decision=decision_name,
+            result_chars=len(text),
+        )
+
+    def _ctx(self, call: ToolCall) -> ToolContext:
+        return dataclasses.replace(self.ctx, call_id=call.id)
+
+    @staticmethod
+    def _target(tool: Tool | None, call: ToolCall, args: ToolArgs | None = None) -> str | None:
+        if tool is not None and args is not None:
+            keys, projects = tool.targets(args)
+            return ",".join(keys + projects) or None
+        value = call.input.get("key") or call.input.get("project")
+        return str(value) if value else None
+
+    async def _emit(self, event: ProgressEvent) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            await self.on_progress(event)
+        except Exception:  # a progress display failing must not fail the turn
+            logger.warning("progress callback failed", exc_info=True)
+
+
+def _detail(call: ToolCall) -> str:
+    shown = r.redact(call.input)
+    return r.summarise(", ".join(f"{k}={v}" for k, v in shown.items()), 120)

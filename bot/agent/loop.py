@@ -1,0 +1,398 @@
+"""`Agent`: one conversation turn — history in, model steps and tool calls, an answer and a trace out.
+
+`run_turn` never raises for model or tool failures: it returns a status (`answered`, `paused`, `failed`,
+`refused`, `capped`) with a text that is never empty. Turns in the same thread run one at a time (a per-thread
+lock); turns in different threads run concurrently. The request prefix (tools + system) stays byte-identical
+across steps and turns so the prompt cache hits: the system prompt is static, and who is asking, the date and any
+Slack context go into the turn's first user message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot import messages as say
+from bot.agent import history as hist
+from bot.agent.executor import Executor
+from bot.agent.opening import opening_text, user_hash
+from bot.agent.results import redact, render_markdown
+from bot.agent.state import Paused, ThreadRef, TurnState
+from bot.agent.types import PendingAction, ProgressCallback, ProgressEvent, TurnResult
+from bot.errors import ModelError, ModelRateLimited, ModelRequestError
+from bot.logs import get_logger, log_event
+from bot.storage.conversations import TurnEnd
+from bot.tools.base import Actor, Tool, ToolContext
+from integrations.llm.base import LLM, Message, TextBlock, ToolCall, ToolChoice, ToolSpec
+from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+__all__ = ["Agent", "ThreadRef"]
+
+logger = get_logger("agent")
+
+MAX_OUTPUT_TOKENS = 64_000
+TRUNCATION_NUDGE = (
+    "Your previous reply was cut off at the output limit, so none of its tool calls were run. "
+    "Reply again more briefly, with fewer tool calls at once."
+)
+
+
+class Agent:
+    """The tool loop over `deps.llm`, `deps.tools`, `deps.authorizer` and `deps.store`."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.system = load_prompt("system")
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._specs: dict[tuple[str, int], ToolSpec] = {}
+
+    # ---------------------------------------------------------------- public API
+
+    async def run_turn(
+        self,
+        *,
+        actor: Actor,
+        thread: ThreadRef,
+        text: str,
+        tool_choice: ToolChoice | None = None,
+        on_progress: ProgressCallback | None = None,
+        context: str | None = None,
+    ) -> TurnResult:
+        """Answer one message of a thread (see the module docstring)."""
+        if not text.strip():
+            return TurnResult(status="failed", text=say.empty_question())
+        if len(text) > self.settings.chatops_max_message_chars:
+            return TurnResult(status="failed", text=say.message_too_long(len(text), self.settings.chatops_max_message_chars))
+        if self.deps.llm is None:
+            return TurnResult(status="failed", text=say.missing_api_key())
+        async with self._lock(thread):
+            state = await self._begin(actor, thread)
+            if state is None:
+                return TurnResult(status="failed", text=say.internal_error())
+            state.history = hist.prepare(state.history, self.settings.chatops_history_chars)
+            opening = opening_text(actor, text.strip(), context, today=self.deps.clock())
+            state.new.append(Message(role="user", content=[TextBlock(text=opening)]))
+            return await self._guarded(state, on_progress, lambda ex: self._steps(state, ex, tool_choice, on_progress))
+
+    async def resume(
+        self, *, approval_id: str, approved: bool, decided_by: str, on_progress: ProgressCallback | None = None
+    ) -> TurnResult:
+        """Run the approved call once, or tell the model it was declined; then continue the same turn."""
+        return await self._decide(approval_id, approved=approved, decided_by=decided_by, expire=False, on_progress=on_progress)
+
+    async def expire(self, *, approval_id: str, on_progress: ProgressCallback | None = None) -> TurnResult:
+        """Expire an overdue approval and let the model tell the user the action was not done."""
+        return await self._decide(approval_id, approved=False, decided_by="timeout", expire=True, on_progress=on_progress)
+
+    async def run_tool(
+        self,
+        *,
+        actor: Actor,
+        thread: ThreadRef,
+        tool_name: str,
+        arguments: dict[str, Any],
+        on_progress: ProgressCallback | None = None,
+    ) -> TurnResult:
+        """The slash-command fast path: one call with the same checks, trace and audit, and no model."""
+        async with self._lock(thread):
+            state = await self._begin(actor, thread)
+            if state is None:
+                return TurnResult(status="failed", text=say.internal_error())
+            state.history, state.direct = [], True
+            call = ToolCall(id=f"direct_{uuid.uuid4().hex[:20]}", name=tool_name, input=dict(arguments))
+
+            async def direct(executor: Executor) -> TurnResult:
+                paused = await executor.run([call])
+                if paused is not None:
+                    return await self._pause(state, paused)
+                return self._direct_result(state, executor, call)
+
+            return await self._guarded(state, on_progress, direct)
+
+    # ---------------------------------------------------------------- the steps
+
+    async def _steps(
+        self, state: TurnState, executor: Executor, tool_choice: ToolChoice | None, on_progress: ProgressCallback | None
+    ) -> TurnResult:
+        llm = self.deps.llm
+        assert llm is not None
+        choice = tool_choice
+        while state.steps < self.settings.chatops_max_steps:
+            specs = [self._spec(t) for t in executor.offered.values() if t.name not in state.withdrawn]
+            response = await self._complete(llm, state, specs, choice, on_progress)
+            choice = None  # a forced tool applies to the first step; then the model answers freely
+            state.steps += 1
+            state.usage = state.usage + response.usage
+            state.stop_reason = response.stop_reason
+            message, reason = response.message, response.stop_reason
+            if reason == "tool_use" or (reason in ("end_turn", "stop_sequence") and message.tool_calls):
+                state.new.append(message)
+                paused = await executor.run(message.tool_calls)
+                if paused is not None:
+                    return await self._pause(state, paused)
+                self._answer_calls(state)
+            elif reason in ("end_turn", "stop_sequence"):
+                if message.text.strip():
+                    state.new.append(message)
+                    return self._result(state, "answered", message.text.strip())
+                return self._result(state, "failed", say.empty_answer())
+            elif reason == "max_tokens":
+                partial = Message(role="assistant", content=[b for b in message.content if isinstance(b, TextBlock)])
+                if partial.text.strip():
+                    state.new.append(partial)  # never the truncated tool calls: they are not run
+                if state.truncations >= 1:
+                    return self._result(state, "failed", (partial.text.strip() + say.answer_truncated()).strip())
+                state.truncations += 1
+                state.max_tokens = min(state.max_tokens * 2, MAX_OUTPUT_TOKENS)
+                state.new.append(Message(role="user", content=[TextBlock(text=TRUNCATION_NUDGE)]))
+            elif reason == "pause_turn":
+                if message.content:
+                    state.new.append(message)
+            elif reason == "refusal":
+                log_event(logger, "model refused", logging.WARNING, turn_id=state.turn_id, detail=response.refusal_detail)
+                return self._result(state, "refused", say.model_refused())
+            elif reason == "context_exceeded":
+                if state.context_retries >= 1 or not state.history:
+                    return self._result(state, "failed", say.context_too_long())
+                state.context_retries += 1
+                state.history = hist.trim(state.history, hist.size(state.history) // 4, drop_all=True)
+        return self._result(state, "capped", say.step_cap_reached(state.steps))
+
+    async def _complete(
+        self, llm: LLM, state: TurnState, specs: list[ToolSpec], choice: ToolChoice | None, on_progress: ProgressCallback | None
+    ) -> Any:
+        on_text = None
+        if on_progress is not None:
+            await _emit(on_progress, ProgressEvent(kind="thinking"))
+
+            async def on_text(delta: str) -> None:
+                await _emit(on_progress, ProgressEvent(kind="text", text=delta))
+
+        return await llm.complete(
+            system=self.system,
+            messages=state.view(),
+            tools=specs,
+            tool_choice=choice,
+            max_tokens=state.max_tokens,
+            on_text=on_text,
+            user_hash=user_hash(state.actor),
+        )
+
+    def _spec(self, tool: Tool) -> ToolSpec:
+        """A tool's definition, built once (pydantic schema generation costs ~1 ms per tool)."""
+        key = (tool.name, id(tool))
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = tool.spec()
+        return spec
+
+    @staticmethod
+    def _answer_calls(state: TurnState) -> None:
+        """All results of the last response, in tool_use order, in one user message."""
+        calls = state.new[-1].tool_calls
+        results = [state.results[c.id] for c in calls]
+        state.new.append(Message(role="user", content=list(results)))
+        state.results = {}
+
+    # ---------------------------------------------------------------- approvals
+
+    async def _pause(self, state: TurnState, paused: Paused) -> TurnResult:
+        state.paused = paused
+        arguments = paused.call.input
+        snapshot = state.to_json()
+        snapshot["stored_new"] = len(state.new)  # _finish stores them right after
+        row = await self.deps.store.create_approval(
+            conversation_id=state.conversation_id,
+            turn_id=state.turn_id,
+            tool=paused.call.name,
+            tool_use_id=paused.call.id,
+            arguments=arguments,
+            requester_id=state.actor.user_id,
+            channel_id=state.thread.channel_id,
+            thread_ts=state.thread.thread_ts,
+            team_id=state.thread.team_id,
+            ttl=timedelta(minutes=self.settings.chatops_approval_timeout_minutes),
+            state=snapshot,
+        )
+        description = say.action_description(paused.call.name, redact(arguments))
+        result = self._result(state, "paused", say.approval_needed(description))
+        result.pending = PendingAction(
+            approval_id=row.id,
+            tool=paused.call.name,
+            arguments=redact(arguments),
+            description=description,
+            requester_id=state.actor.user_id,
+            expires_at_iso=row.expires_at.isoformat(),
+        )
+        return result
+
+    async def _decide(
+        self, approval_id: str, *, approved: bool, decided_by: str, expire: bool, on_progress: ProgressCallback | None
+    ) -> TurnResult:
+        store = self.deps.store
+        row = await store.get_approval(approval_id)
+        if row is None or not row.state:
+            return TurnResult(status="failed", text=say.approval_unknown())
+        async with self._lock(ThreadRef(row.team_id, row.channel_id, row.thread_ts)):
+            expired = expire
+            claimed = await (store.expire_approval(approval_id) if expire else store.claim_approval(approval_id, approved=approved, decided_by=decided_by))
+            if claimed is None and approved and not expire:
+                claimed = await store.expire_approval(approval_id)  # too late to run: close it as expired
+                expired = claimed is not None
+            if claimed is None:
+                current = await store.get_approval(approval_id)
+                return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
+            try:
+                state = TurnState.from_json(row.state)
+                paused = state.paused
+                if paused is None:
+                    raise ValueError("no paused call in the approval state")
+            except (KeyError, TypeError, ValueError):
+                logger.exception("unreadable approval state", extra={"fields": {"approval_id": approval_id}})
+                return TurnResult(status="failed", text=say.internal_error())
+            state.paused = None
+            state.rows = []
+
+            async def continue_turn(executor: Executor) -> TurnResult:
+                if approved and not expired:
+                    ok = await executor.run_approved(paused.call, approval_id=approval_id, decided_by=decided_by)
+                    await store.finish_approval(approval_id, ok=ok)
+                else:
+                    await executor.decline(paused.call, expired=expired, decided_by=decided_by)
+                again = await executor.run(paused.remaining, counted=True, deferred=frozenset(paused.deferred))
+                if again is not None:
+                    return await self._pause(state, again)
+                if state.direct:
+                    return self._direct_result(state, executor, paused.call)
+                self._answer_calls(state)
+                return await self._steps(state, executor, None, on_progress)
+
+            return await self._guarded(state, on_progress, continue_turn)
+
+    # ---------------------------------------------------------------- turn bookkeeping
+
+    async def _begin(self, actor: Actor, thread: ThreadRef) -> TurnState | None:
+        turn_id = uuid.uuid4().hex
+        try:
+            start = await self.deps.store.begin_turn(
+                team_id=thread.team_id, channel_id=thread.channel_id, thread_ts=thread.thread_ts, user_id=actor.user_id, turn_id=turn_id
+            )
+        except Exception:
+            logger.exception("could not start a turn", extra={"fields": {"user": actor.user_id}})
+            return None
+        return TurnState(
+            turn_id=turn_id,
+            conversation_id=start.conversation_id,
+            actor=actor,
+            thread=thread,
+            history=start.messages,
+            max_tokens=self.settings.chatops_max_tokens,
+        )
+
+    async def _guarded(
+        self, state: TurnState, on_progress: ProgressCallback | None, body: Callable[[Executor], Awaitable[TurnResult]]
+    ) -> TurnResult:
+        """Run `body(executor)`; map model failures and crashes to a clear result; always store the turn."""
+        try:
+            executor = await self._executor(state, on_progress)
+            result = await body(executor)
+        except ModelError as exc:
+            state.error = str(exc)
+            text = say.model_busy() if isinstance(exc, ModelRateLimited) else say.model_request_failed() if isinstance(exc, ModelRequestError) else say.model_unavailable()
+            result = self._result(state, "failed", text)
+        except Exception as exc:
+            logger.exception("turn crashed", extra={"fields": {"turn_id": state.turn_id}})
+            state.error = f"{type(exc).__name__}: {exc}"[:500]
+            result = self._result(state, "failed", say.internal_error())
+        await self._finish(state, result)
+        return result
+
+    async def _executor(self, state: TurnState, on_progress: ProgressCallback | None) -> Executor:
+        authorizer = self.deps.authorizer
+        offered: list[Tool] = await authorizer.offered_tools(state.actor, self.deps.tools)
+        ctx = ToolContext(
+            actor=state.actor,
+            deps=self.deps,
+            conversation_id=state.conversation_id,
+            thread_ts=state.thread.thread_ts,
+            visible_projects=await authorizer.visible_projects(state.actor),
+        )
+        return Executor(deps=self.deps, state=state, ctx=ctx, offered={t.name: t for t in offered}, on_progress=on_progress)
+
+    def _result(self, state: TurnState, status: Any, text: str) -> TurnResult:
+        return TurnResult(
+            status=status,
+            text=text,
+            trace=list(state.trace),
+            usage=state.usage,
+            steps=state.steps,
+            turn_id=state.turn_id,
+            conversation_id=state.conversation_id,
+        )
+
+    def _direct_result(self, state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:
+        result = state.results.get(call.id)
+        if call.id in executor.values and result is not None and not result.is_error:
+            text = render_markdown(executor.values[call.id])[: self.settings.chatops_max_result_chars] or "(empty result)"
+            return self._result(state, "answered", text)
+        return self._result(state, "failed", result.content if result else say.internal_error())
+
+    async def _finish(self, state: TurnState, result: TurnResult) -> None:
+        result.duration_ms = round(state.elapsed_ms(), 1)
+        end = TurnEnd(
+            turn_id=state.turn_id,
+            conversation_id=state.conversation_id,
+            status=result.status,
+            steps=state.steps,
+            usage=state.usage,
+            messages=[] if state.direct else state.new[state.stored_new :],
+            tool_calls=state.rows,
+            stop_reason=state.stop_reason,
+            error=state.error,
+            final=result.status != "paused",
+        )
+        try:
+            await self.deps.store.end_turn(end)
+            state.stored_new, state.rows = len(state.new), []
+        except Exception:
+            logger.exception("could not store the turn", extra={"fields": {"turn_id": state.turn_id}})
+        u = state.usage
+        log_event(
+            logger,
+            "turn",
+            conversation_id=state.conversation_id,
+            turn_id=state.turn_id,
+            user=state.actor.user_id,
+            status=result.status,
+            steps=state.steps,
+            tool_calls=len(result.trace),
+            ms=result.duration_ms,
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cache_read_tokens=u.cache_read_tokens,
+            cache_write_tokens=u.cache_write_tokens,
+        )
+
+    def _lock(self, thread: ThreadRef) -> asyncio.Lock:
+        key = f"{thread.team_id}:{thread.channel_id}:{thread.thread_ts}"
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+
+async def _emit(on_progress: ProgressCallback, event: ProgressEvent) -> None:
+    try:
+        await on_progress(event)
+    except Exception:  # a progress display failing must not fail the turn
+        logger.warning("progress callback failed", exc_info=True)

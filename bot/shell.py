@@ -1,0 +1,112 @@
+"""`chatops shell --user U123`: the assistant in a terminal, with the same deps, loop, store and trace as Slack.
+
+Questions are read line by line, interactively or piped (`echo "what is OPS-1?" | chatops shell --user U1`);
+each answer is printed with a compact trace, and the session ends at end of input or `exit`. One shell session is
+one conversation. A write that needs confirmation asks `[y/N]` (piped: the next input line is the answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import TextIO
+
+from bot import messages
+from bot.agent.loop import Agent, ThreadRef
+from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
+from bot.settings import Settings
+from bot.tools.base import Actor
+
+QUIT_WORDS = frozenset({"exit", "quit", ":q"})
+
+
+async def run_shell(
+    settings: Settings,
+    *,
+    user_id: str,
+    name: str | None = None,
+    email: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Run the terminal session; 0 at end of input, 2 when no model API key is configured."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    if settings.anthropic_api_key is None:
+        print(messages.missing_api_key(), file=sys.stderr)
+        return 2
+    from bot.deps import build_deps
+
+    deps = await build_deps(settings)
+    try:
+        session = _Session(Agent(deps), stdin, stdout, user_id=user_id, name=name, email=email)
+        await session.loop()
+    finally:
+        await deps.aclose()
+    return 0
+
+
+class _Session:
+    """One terminal conversation."""
+
+    def __init__(self, agent: Agent, stdin: TextIO, stdout: TextIO, *, user_id: str, name: str | None, email: str | None) -> None:
+        self.agent = agent
+        self.stdin = stdin
+        self.stdout = stdout
+        self.interactive = stdin.isatty()
+        self.actor = Actor(user_id=user_id, team_id="shell", channel_id="shell", channel_type="shell", name=name, email=email)
+        self.thread = ThreadRef(team_id="shell", channel_id=f"shell-{user_id}", thread_ts=f"{time.time():.6f}")
+
+    async def loop(self) -> None:
+        """Ask, answer, repeat until end of input."""
+        if self.interactive:
+            self._print(messages.shell_banner(self.actor.user_id))
+        while True:
+            line = await self._read("> ")
+            if line is None:
+                return
+            text = line.strip()
+            if not text:
+                continue
+            if text.lower() in QUIT_WORDS:
+                return
+            progress = self._progress if self.interactive else None
+            result = await self.agent.run_turn(actor=self.actor, thread=self.thread, text=text, on_progress=progress)
+            while result.status == "paused" and result.pending is not None:
+                self._show(result)
+                answer = await self._read(messages.shell_confirm(result.pending.description))
+                approved = (answer or "").strip().lower() in ("y", "yes")
+                result = await self.agent.resume(
+                    approval_id=result.pending.approval_id, approved=approved, decided_by=self.actor.user_id, on_progress=progress
+                )
+            self._show(result)
+
+    async def _read(self, prompt: str) -> str | None:
+        if self.interactive:
+            self.stdout.write(prompt)
+            self.stdout.flush()
+        line = await asyncio.to_thread(self.stdin.readline)
+        return line if line else None
+
+    async def _progress(self, event: ProgressEvent) -> None:
+        if event.kind == "tool_started":
+            self._print(f"  … {event.tool} {event.detail}".rstrip())
+
+    def _show(self, result: TurnResult) -> None:
+        self._print(result.text)
+        for entry in result.trace:
+            self._print(trace_line(entry))
+        self._print("")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+
+def trace_line(entry: TraceEntry) -> str:
+    """`  · get_ticket key='OPS-1' · 12 ms · ok`."""
+    args = " ".join(f"{k}={v!r}" for k, v in entry.arguments.items())
+    if len(args) > 100:
+        args = args[:99] + "…"
+    status = "ok" if entry.ok else f"{entry.outcome}: {entry.summary[:120]}"
+    return f"  · {entry.tool} {args} · {entry.duration_ms:.0f} ms · {status}"
