@@ -1,9 +1,61 @@
-"""Slack delivery dedupe (event ids, channel:ts)."""
+"""Slack delivery dedupe: each delivery claims its event id and its (channel, ts) with a unique-key insert.
+
+Slack retries unacknowledged deliveries (same event id, `X-Slack-Retry-Num`) and delivers one mention twice
+(`app_mention` plus `message`, different event ids, same channel and ts). The first process to insert a key
+wins; the primary key makes this correct across processes sharing the database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
 from bot.storage.base import StoreBase
+from bot.storage.tables import ProcessedEventRow
+
+
+def event_key(team_id: str | None, event_id: str) -> str:
+    """The dedupe key of one Events API delivery."""
+    return f"event:{team_id or '-'}:{event_id}"[:200]
+
+
+def message_key(team_id: str | None, channel_id: str, ts: str) -> str:
+    """The dedupe key of one Slack message, whichever event delivered it."""
+    return f"msg:{team_id or '-'}:{channel_id}:{ts}"[:200]
 
 
 class EventQueries(StoreBase):
     """Slack delivery dedupe (event ids, channel:ts)."""
+
+    async def claim_delivery(self, keys: Sequence[str]) -> bool:
+        """Claim every key in one transaction; False (and nothing stored) when any was claimed before."""
+        now = self.clock()
+        unique = list(dict.fromkeys(k for k in keys if k))
+
+        def _claim(session: Session) -> bool:
+            try:
+                for key in unique:
+                    session.add(ProcessedEventRow(key=key, created_at=now))
+                    # flush one by one so a duplicate is found before the next insert is tried
+                    session.flush()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+        return await self.db.run(_claim)
+
+    async def forget_deliveries(self, *, older_than: datetime) -> int:
+        """Delete claims made before `older_than` (Slack stops retrying after minutes); returns how many."""
+
+        def _delete(session: Session) -> int:
+            result = session.exec(  # type: ignore[call-overload]
+                delete(ProcessedEventRow).where(col(ProcessedEventRow.created_at) < older_than)
+            )
+            return int(result.rowcount or 0)
+
+        return await self.db.run(_delete)

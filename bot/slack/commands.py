@@ -1,0 +1,217 @@
+"""Slash commands: `/ticket`, `/tickets`, `/comment`, `/summary` force a tool; `/chatops help|whoami|config|digest`.
+
+Every command is acked at once (usage errors in the ack itself, ephemerally); the work runs in the background.
+When the text fills the tool's arguments exactly (`/ticket OPS-12`) the tool runs without the model
+(`Agent.run_tool`), else the loop runs with `tool_choice` naming the tool. Commands get no `say_stream`: the bot
+posts the request in the channel and answers in its thread, or, where it cannot post, ephemerally.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from slack_sdk.models.blocks import SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from bot import messages
+from bot.agent.loop import ThreadRef
+from bot.agent.types import ProgressEvent, TurnResult
+from bot.logs import get_logger, log_event
+from bot.policy.roles import is_admin, role_of
+from bot.scheduler.slack_ui import handle_digest_command
+from bot.slack import admin_modal
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.conversation import Surface, Where, answer
+from bot.slack.identity import error_code
+from bot.slack.markdown import escape_mrkdwn, shorten
+from bot.slack.rendering import render_safely
+from bot.slack.replies import approval_for
+from bot.tools.base import Actor
+from integrations.llm.base import ToolChoice
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+    from bot.tools.base import Tool
+
+TOOL_COMMANDS = ("/ticket", "/tickets", "/comment", "/summary")
+COMMAND_TOOLS: dict[str, tuple[str, ...]] = {
+    "/ticket": ("get_ticket",),
+    "/tickets": ("search_tickets",),
+    "/comment": ("add_comment",),
+    "/summary": ("summarize_ticket", "workload_digest"),
+}
+"""The tools behind each command; a command is offered when the caller may use any of them."""
+TICKET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,19}-\d{1,9}$")
+_log = get_logger("slack.commands")
+
+
+@dataclass(frozen=True)
+class CommandPlan:
+    """What a tool command's text asks for: a direct tool call, a forced-tool turn, or a usage error."""
+
+    kind: Literal["tool", "turn", "usage"]
+    tool: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_command(command: str, text: str) -> CommandPlan:
+    """Parse `/ticket OPS-12` and friends: the fast path when the text is exactly the tool's arguments."""
+    text = text.strip()
+    first, _, rest = text.partition(" ")
+    rest = rest.strip()
+    if not text:
+        return CommandPlan("usage")
+    if command == "/ticket":
+        if TICKET_KEY.match(text):
+            return CommandPlan("tool", "get_ticket", {"key": text.upper()})
+        return CommandPlan("turn", "get_ticket")
+    if command == "/comment":
+        if TICKET_KEY.match(first) and rest:
+            return CommandPlan("tool", "add_comment", {"key": first.upper(), "body": rest})
+        if TICKET_KEY.match(first):
+            return CommandPlan("usage")
+        return CommandPlan("turn", "add_comment")
+    if command == "/summary":
+        if TICKET_KEY.match(text):
+            return CommandPlan("tool", "summarize_ticket", {"key": text.upper()})
+        return CommandPlan("turn", "workload_digest")
+    if command == "/tickets":
+        return CommandPlan("turn", "search_tickets")
+    return CommandPlan("usage")
+
+
+async def _noop_progress(event: ProgressEvent) -> None:
+    """Progress sink for answers that can only be sent at the end (ephemeral)."""
+
+
+async def offered_tools(surface: Surface, actor: Actor) -> list[Tool]:
+    """The tools this caller may use here, in the registry's order."""
+    return await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)
+
+
+def _runner(surface: Surface, *, actor: Actor, thread: ThreadRef, plan: CommandPlan, command: str, text: str) -> Any:
+    if plan.kind == "tool":
+        return lambda _actor, progress: surface.agent.run_tool(
+            actor=actor, thread=thread, tool_name=plan.tool, arguments=plan.arguments, on_progress=progress
+        )
+    choice = ToolChoice(type="tool", name=plan.tool)
+    return lambda _actor, progress: surface.agent.run_turn(
+        actor=actor, thread=thread, text=f"{command} {text}", tool_choice=choice, on_progress=progress
+    )
+
+
+async def run_tool_command(surface: Surface, *, payload: dict[str, Any], plan: CommandPlan, respond: AsyncRespond) -> None:
+    """Run a tool command after the ack: post the request, answer in its thread (or ephemerally)."""
+    command, text = payload["command"], payload.get("text", "").strip()
+    user_id, channel_id, team_id = payload["user_id"], payload["channel_id"], payload.get("team_id")
+    actor = await surface.directory.actor(
+        user_id=user_id, team_id=team_id, channel_id=channel_id, channel_kind=payload.get("channel_name")
+    )
+    if plan.tool not in {t.name for t in await offered_tools(surface, actor)}:
+        await respond(text=messages.slash_unavailable(command), response_type="ephemeral")
+        return
+    try:
+        posted = await surface.client.chat_postMessage(channel=channel_id, text=messages.slash_request(user_id, command, text))
+    except SLACK_FAILURES as exc:
+        log_event(_log, "cannot post the request, answering ephemerally", logging.INFO, error=error_code(exc))
+        thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
+        await _answer_ephemerally(surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text))
+        return
+    thread_ts = str(posted["ts"])
+    thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=thread_ts)
+    await answer(
+        surface,
+        who=actor,
+        where=Where(channel=channel_id, thread_ts=thread_ts),
+        run=_runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text),
+    )
+
+
+async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any) -> None:
+    try:
+        result: TurnResult = await run(None, _noop_progress)
+    except Exception as exc:  # noqa: BLE001 - the user still gets an answer
+        log_event(_log, "command crashed", logging.ERROR, error=repr(exc))
+        result = TurnResult(status="failed", text=messages.internal_error())
+    for msg in render_safely(result, approval=approval_for(result)):
+        await respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return SectionBlock(text=MarkdownTextObject(text=shorten(text, 3_000))).to_dict()
+
+
+async def help_blocks(surface: Surface, actor: Actor, *, bot_user_id: str | None) -> list[dict[str, Any]]:
+    """/chatops help: only the commands and tools this caller may use here."""
+    tools = await offered_tools(surface, actor)
+    names = {t.name for t in tools}
+    commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
+    commands.append("• `/chatops whoami` shows your role · `/chatops digest …` manages scheduled digests")
+    if await is_admin(surface.deps, actor.user_id):
+        commands.append("• `/chatops config` opens the configuration (admins)")
+    tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
+    blocks = [_section(messages.help_intro(bot_user_id)), _section("*Commands*\n" + "\n".join(commands))]
+    blocks.append(_section("*What I can do for you here*\n" + ("\n".join(tool_lines) or "_nothing in this channel_")))
+    return blocks
+
+
+async def run_chatops(surface: Surface, *, payload: dict[str, Any], respond: AsyncRespond, bot_user_id: str | None) -> None:
+    """`/chatops help | whoami | config | digest ...` after the ack."""
+    sub, _, rest = payload.get("text", "").strip().partition(" ")
+    user_id, channel_id = payload["user_id"], payload["channel_id"]
+    if sub.lower() == "config":
+        refusal = await admin_modal.open_config_modal(
+            surface.client, surface.deps, user_id=user_id, trigger_id=payload["trigger_id"]
+        )
+        if refusal:
+            await respond(text=refusal, response_type="ephemeral")
+        return
+    if sub.lower() == "digest":
+        reply = await handle_digest_command(
+            surface.client, surface.deps, user_id=user_id, channel_id=channel_id, text=rest, trigger_id=payload.get("trigger_id")
+        )
+        await respond(text=reply, response_type="ephemeral")
+        return
+    actor = await surface.directory.actor(
+        user_id=user_id, team_id=payload.get("team_id"), channel_id=channel_id, channel_kind=payload.get("channel_name")
+    )
+    if sub.lower() == "whoami":
+        role = await role_of(surface.deps, user_id)
+        tools = await offered_tools(surface, actor)
+        await respond(text=messages.whoami(user_id, role, actor.name, len(tools)), response_type="ephemeral")
+        return
+    blocks = await help_blocks(surface, actor, bot_user_id=bot_user_id)
+    await respond(text=messages.help_intro(bot_user_id), blocks=blocks, response_type="ephemeral")
+
+
+def register_commands(app: AsyncApp, surface: Surface) -> None:
+    """The slash command listeners."""
+
+    async def on_tool_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        plan = plan_command(command["command"], command.get("text", ""))
+        if plan.kind == "usage":
+            await ack(text=messages.slash_usage(command["command"]), response_type="ephemeral")
+            return
+        await ack()
+        surface.tasks.spawn(
+            run_tool_command(surface, payload=command, plan=plan, respond=respond), name=f"command:{command['command']}"
+        )
+
+    async def on_chatops(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
+        sub = command.get("text", "").strip().partition(" ")[0].lower()
+        if sub not in ("", "help", "whoami", "config", "digest"):
+            await ack(text=messages.slash_usage("/chatops"), response_type="ephemeral")
+            return
+        await ack()
+        surface.tasks.spawn(
+            run_chatops(surface, payload=command, respond=respond, bot_user_id=context.bot_user_id), name="command:/chatops"
+        )
+
+    for name in TOOL_COMMANDS:
+        app.command(name)(on_tool_command)
+    app.command("/chatops")(on_chatops)

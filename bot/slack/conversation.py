@@ -1,0 +1,165 @@
+"""Answering in a Slack thread: first feedback, claim the delivery, run the turn with live progress, deliver it,
+clear the status.
+
+Every way of asking (mention, DM, slash command, shortcut) ends here, so all of them get the same live
+progress, the same trace, and the same guarantees: one answer per delivery, an answer even when something
+breaks, and never a crash of the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot import messages
+from bot.agent.types import ProgressCallback, TurnResult
+from bot.errors import SlackError
+from bot.logs import get_logger, log_event
+from bot.slack import approvals_ui
+from bot.slack.client import SLACK_FAILURES, close_web_client
+from bot.slack.identity import Directory, error_code
+from bot.slack.progress import LiveProgress
+from bot.slack.replies import deliver_turn
+from bot.slack.tasks import Background
+from bot.storage.events import event_key, message_key
+from bot.tools.base import Actor
+
+if TYPE_CHECKING:
+    from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream
+    from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.agent.loop import Agent
+    from bot.deps import Deps
+
+Runner = Callable[[Actor, ProgressCallback], Awaitable[TurnResult]]
+"""Runs the turn (run_turn, run_tool, ...) for the actor, with the given progress callback."""
+
+_log = get_logger("slack.conversation")
+
+
+@dataclass
+class Surface:
+    """What every Slack listener shares: dependencies, the agent, the client, lookups and background tasks."""
+
+    deps: Deps
+    agent: Agent
+    client: AsyncWebClient
+    directory: Directory
+    tasks: Background = field(default_factory=Background)
+
+    async def aclose(self) -> None:
+        """Cancel conversations still running (drain first: `tasks.join`), close the Slack client's connections."""
+        await self.tasks.cancel_all()
+        await close_web_client(self.client)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, as the verified payload says; the full Actor (profile, channel type) is looked up after the
+    first feedback is on screen, so looking people up never delays it."""
+
+    user_id: str
+    team_id: str | None
+    channel_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Where:
+    """The thread an answer goes to, and the message that asked (for the 👀 reaction)."""
+
+    channel: str
+    thread_ts: str
+    message_ts: str | None = None
+
+
+async def claim(surface: Surface, *, team_id: str | None, event_id: str | None, channel: str, ts: str) -> bool:
+    """Claim one delivery (its event id and its channel:ts); False when another delivery already has it."""
+    keys = [message_key(team_id, channel, ts)]
+    if event_id:
+        keys.insert(0, event_key(team_id, event_id))
+    won = await surface.deps.store.claim_delivery(keys)
+    if not won:
+        log_event(_log, "duplicate delivery ignored", event_id=event_id, channel=channel, ts=ts)
+    return won
+
+
+async def say_in_thread(surface: Surface, where: Where, text: str) -> None:
+    """A short plain reply in the thread (help, refusals); failures are logged, never raised."""
+    try:
+        await surface.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, text=text)
+    except SLACK_FAILURES as exc:
+        log_event(_log, "reply failed", logging.WARNING, channel=where.channel, error=error_code(exc))
+
+
+async def tell_user_directly(surface: Surface, user_id: str, text: str) -> None:
+    """A DM to the user (when their channel is out of reach)."""
+    try:
+        await surface.client.chat_postMessage(channel=user_id, text=text)
+    except SLACK_FAILURES as exc:
+        log_event(_log, "direct message failed", logging.WARNING, user=user_id, error=error_code(exc))
+
+
+async def answer(
+    surface: Surface,
+    *,
+    who: Asker | Actor,
+    where: Where,
+    run: Runner,
+    say_stream: AsyncSayStream | None = None,
+    set_status: AsyncSetStatus | None = None,
+    claim_after_feedback: Callable[[], Awaitable[bool]] | None = None,
+) -> TurnResult | None:
+    """Run one turn with live progress and deliver it in the thread; None when it was not answered here.
+
+    `claim_after_feedback` claims the delivery once the first feedback is on screen (a first delivery: showing
+    work started for a duplicate is harmless, the same status and 👀 on the same message); losing it ends here.
+    """
+    progress = LiveProgress(
+        surface.client,
+        channel=where.channel,
+        thread_ts=where.thread_ts,
+        user_id=who.user_id,
+        team_id=who.team_id,
+        message_ts=where.message_ts,
+        say_stream=say_stream,
+        set_status=set_status,
+    )
+    reachable = await progress.start()
+    if claim_after_feedback is not None and not await claim_after_feedback():
+        await progress.drain()  # the delivery that won the claim answers, and clears the status
+        return None
+    if not reachable:
+        await tell_user_directly(surface, who.user_id, messages.cannot_post_in_channel(where.channel))
+        return None
+    try:
+        try:
+            actor = who if isinstance(who, Actor) else await surface.directory.actor(
+                user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind
+            )
+            result = await run(actor, progress)
+        except Exception as exc:  # noqa: BLE001 - the loop reports model/tool failures itself; this is a bug
+            log_event(_log, "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
+            result = TurnResult(status="failed", text=messages.internal_error())
+        await progress.drain()
+        posted = await deliver_turn(
+            surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress
+        )
+        await approvals_ui.remember_approval_message(surface.deps, result, posted)
+        log_event(
+            _log,
+            "answered",
+            channel=where.channel,
+            thread_ts=where.thread_ts,
+            status=result.status,
+            calls=len(result.trace),
+            ms=round(result.duration_ms),
+        )
+        return result
+    except SlackError:
+        return None
+    finally:
+        await progress.close()
+        await progress.clear_status()

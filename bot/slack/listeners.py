@@ -1,0 +1,129 @@
+"""Mentions and DMs: an @-mention in a channel or any DM message starts or continues the thread's conversation.
+
+Bolt acks events before listeners run; the listener only hands the work to the background. In channels only
+mentions are answered (the `message` copy of a mention is skipped, and dedupe on channel:ts would catch it
+anyway); in DMs every user message is. The bot's own messages (Bolt drops them) and other bots' are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from bot import messages
+from bot.agent.loop import ThreadRef
+from bot.slack.conversation import Asker, Surface, Where, answer, claim, say_in_thread
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.context.async_context import AsyncBoltContext
+    from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream
+    from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+"""Message subtypes that are a person asking something; edits, joins, deletions and bot posts are not."""
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """The question without the bot's own mention(s)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text)
+    return text.strip()
+
+
+def is_from_a_bot(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    """True for messages posted by any bot or app (including this one)."""
+    return bool(event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == bot_user_id)
+
+
+def is_retry(headers: dict[str, Any]) -> bool:
+    """True for Slack's redelivery of an event (X-Slack-Retry-Num ≥ 1; Socket Mode sends 0 on first delivery)."""
+    values = headers.get("x-slack-retry-num") or []
+    value = values[0] if isinstance(values, list | tuple) and values else values
+    return str(value).strip().isdigit() and int(str(value).strip()) > 0
+
+
+def wants_answer(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    """Whether this event is a person asking the bot (the `message` copies of mentions are not)."""
+    if not event.get("user") or is_from_a_bot(event, bot_user_id):
+        return False
+    if event.get("type") == "app_mention":
+        return True
+    return event.get("subtype") in ANSWERED_SUBTYPES and event.get("channel_type") == "im"
+
+
+async def handle_message(
+    surface: Surface,
+    *,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    bot_user_id: str | None,
+    team_id: str | None,
+    retried: bool,
+    say_stream: AsyncSayStream | None,
+    set_status: AsyncSetStatus | None,
+) -> None:
+    """Answer the question in the thread of the message that asked, once per message whatever the deliveries.
+
+    A first delivery shows work started before claiming (the claim is a database write, and the user should
+    not wait for it); a retry claims first, so a late one never puts a status back on a finished thread.
+    """
+    channel, ts = event["channel"], event["ts"]
+
+    async def claim_it() -> bool:
+        return await claim(surface, team_id=team_id, event_id=body.get("event_id"), channel=channel, ts=ts)
+
+    where = Where(channel=channel, thread_ts=event.get("thread_ts") or ts, message_ts=ts)
+    text = strip_mention(event.get("text") or "", bot_user_id)
+    limit = surface.deps.settings.chatops_max_message_chars
+    if not text or len(text) > limit or retried:
+        if not await claim_it():
+            return
+        if not text:
+            await say_in_thread(surface, where, messages.files_not_read() if event.get("files") else messages.empty_mention_help(bot_user_id))
+            return
+        if len(text) > limit:
+            await say_in_thread(surface, where, messages.message_too_long(len(text), limit))
+            return
+    thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=where.thread_ts)
+    await answer(
+        surface,
+        who=Asker(user_id=event["user"], team_id=team_id, channel_kind=event.get("channel_type")),
+        where=where,
+        run=lambda actor, progress: surface.agent.run_turn(actor=actor, thread=thread, text=text, on_progress=progress),
+        say_stream=say_stream,
+        set_status=set_status,
+        claim_after_feedback=None if retried else claim_it,
+    )
+
+
+def register_conversation_listeners(app: AsyncApp, surface: Surface) -> None:
+    """app_mention and message listeners."""
+
+    async def on_event(
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
+        say_stream: AsyncSayStream | None = None,
+        set_status: AsyncSetStatus | None = None,
+    ) -> None:
+        if not wants_answer(event, context.bot_user_id):
+            return
+        surface.tasks.spawn(
+            handle_message(
+                surface,
+                body=body,
+                event=event,
+                bot_user_id=context.bot_user_id,
+                team_id=context.team_id or body.get("team_id"),
+                retried=is_retry(request.headers),
+                say_stream=say_stream,
+                set_status=set_status,
+            ),
+            name=f"event:{body.get('event_id')}",
+        )
+
+    app.event("app_mention")(on_event)
+    app.event("message")(on_event)

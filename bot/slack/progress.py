@@ -1,0 +1,289 @@
+"""Live progress of a turn in its Slack thread: status and reaction at once, then a chat stream in which each
+tool call is a task (in_progress → complete / error) and the answer text streams in.
+
+The loop's `on_progress` only enqueues; one pump task talks to Slack, so a slow Slack never slows the model and
+events that pile up while a call is in flight go out together. When streaming is not available or the stream
+dies (`message_not_in_streaming_state`, about five minutes in), the pump switches to one ordinary message kept
+current with `chat.update`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream
+from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
+from slack_sdk.models.blocks import MarkdownBlock, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+from slack_sdk.models.messages.chunk import TaskUpdateChunk
+
+from bot import messages
+from bot.agent.types import ProgressEvent
+from bot.logs import get_logger, log_event
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
+from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten, strip_envelope
+from bot.slack.trace import clean
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_chat_stream import AsyncChatStream
+    from slack_sdk.web.async_client import AsyncWebClient
+
+Mode = Literal["idle", "stream", "update", "off"]
+TaskStatus = Literal["pending", "in_progress", "complete", "error"]
+
+STREAM_BUFFER_CHARS = 256
+"""Text is sent in pieces of at least this size (slack_sdk's default buffer), tool updates at once."""
+STREAM_TEXT_BUDGET = 8_000
+"""Text streamed into one message; a longer answer is finished with chat.update and follow-up messages."""
+UNREACHABLE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
+_STATUS_FOR: dict[str, TaskStatus] = {"tool_started": "in_progress", "tool_finished": "complete", "tool_failed": "error"}
+_ICONS: dict[TaskStatus, str] = {
+    "pending": ":white_circle:",
+    "in_progress": ":hourglass_flowing_sand:",
+    "complete": ":white_check_mark:",
+    "error": ":x:",
+}
+_log = get_logger("slack.progress")
+
+
+@dataclass
+class _Task:
+    title: str
+    status: TaskStatus
+    output: str = ""
+
+
+def _ready_text(pending: str) -> tuple[str, str]:
+    """Split buffered text at its last whitespace: (safe to send, keep). Broadcast tokens never straddle it."""
+    cut = max(pending.rfind(" "), pending.rfind("\n"))
+    if cut < 0:
+        return "", pending
+    return pending[: cut + 1], pending[cut + 1 :]
+
+
+class LiveProgress:
+    """Shows one turn's progress in its thread; `deliver_turn` finishes the live message."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str,
+        user_id: str,
+        team_id: str | None,
+        message_ts: str | None = None,
+        say_stream: AsyncSayStream | None = None,
+        set_status: AsyncSetStatus | None = None,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.message_ts = message_ts
+        self._say_stream = say_stream or AsyncSayStream(
+            client=client, channel=channel, recipient_team_id=team_id, recipient_user_id=user_id, thread_ts=thread_ts
+        )
+        self._set_status = set_status or AsyncSetStatus(client=client, channel_id=channel, thread_ts=thread_ts)
+        self.mode: Mode = "idle"
+        self.stream: AsyncChatStream | None = None
+        self.placeholder_ts: str | None = None
+        self.streamed = ""
+        """Text handed to the stream (what the live message shows, once flushed)."""
+        self.text = ""
+        """All answer text seen so far."""
+        self._pending = ""
+        self.tasks: dict[str, _Task] = {}
+        self.started_at = time.monotonic()
+        self.feedback_at: float | None = None
+        self._queue: asyncio.Queue[ProgressEvent | None] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ the turn's side
+    @property
+    def ts(self) -> str | None:
+        """The live message's ts, once there is one."""
+        if self.placeholder_ts:
+            return self.placeholder_ts
+        return self.stream.ts if self.stream is not None else None
+
+    async def start(self) -> bool:
+        """First feedback (status with loading messages, and 👀 on the asking message); False if we cannot post."""
+        calls: list[Any] = [self._set_status(status=messages.working_status(), loading_messages=messages.loading_messages())]
+        if self.message_ts:
+            calls.append(self.client.reactions_add(channel=self.channel, timestamp=self.message_ts, name="eyes"))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        self.feedback_at = time.monotonic()
+        for result in results:
+            if isinstance(result, SLACK_FAILURES):
+                code = error_code(result)
+                log_event(_log, "first feedback failed", logging.WARNING, channel=self.channel, error=code)
+                if code in UNREACHABLE:
+                    return False
+            elif isinstance(result, BaseException):
+                raise result
+        self._pump = asyncio.get_running_loop().create_task(self._run_pump(), name=f"progress:{self.channel}")
+        return True
+
+    async def __call__(self, event: ProgressEvent) -> None:
+        """The loop's on_progress: enqueue and return at once."""
+        self._queue.put_nowait(event)
+
+    async def drain(self) -> None:
+        """Wait until every queued event was shown (the pump ends)."""
+        if self._pump is None:
+            return
+        self._queue.put_nowait(None)
+        await self._pump
+        self._pump = None
+
+    async def close(self) -> None:
+        """Stop the pump if the turn ended without `drain` (cancelled, crashed)."""
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+        self._pump = None
+
+    async def clear_status(self) -> None:
+        """Remove the thread status (Slack does not always clear it after a streamed reply)."""
+        try:
+            await self._set_status(status="")
+        except SLACK_FAILURES as exc:
+            log_event(_log, "clearing status failed", logging.WARNING, channel=self.channel, error=error_code(exc))
+
+    # ------------------------------------------------------------ finishing (used by deliver_turn)
+    async def stop_stream(self, *, markdown_text: str, blocks: list[dict[str, Any]]) -> bool:
+        """End the stream with the rest of the answer and the final blocks; False (and update mode) on failure."""
+        if self.mode != "stream" or self.stream is None:
+            return False
+        try:
+            await self.stream.stop(markdown_text=markdown_text or None, blocks=blocks)
+        except SLACK_FAILURES as exc:
+            log_event(_log, "stopping the stream failed", logging.WARNING, channel=self.channel, error=error_code(exc))
+            self.mode = "update" if self.ts else "off"
+            return False
+        self.streamed += markdown_text
+        self.mode = "off"
+        return True
+
+    async def abandon_stream(self) -> None:
+        """Close a stream that will be replaced by chat.update (nothing to do if it never reached Slack)."""
+        if self.mode != "stream" or self.stream is None:
+            return
+        self.mode = "update" if self.stream.ts else "off"
+        if self.stream.ts:
+            try:
+                await self.stream.stop()
+            except SLACK_FAILURES as exc:
+                log_event(_log, "closing the stream failed", logging.INFO, channel=self.channel, error=error_code(exc))
+
+    # ------------------------------------------------------------ the pump
+    async def _run_pump(self) -> None:
+        done = False
+        while not done:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            done = None in batch
+            events = [e for e in batch if e is not None]
+            if (events or done) and self.mode != "off":
+                try:
+                    await self._show(events, final=done)
+                except Exception as exc:  # noqa: BLE001 - progress is a nicety; the answer must still be delivered
+                    log_event(_log, "progress display failed", logging.ERROR, channel=self.channel, error=repr(exc))
+                    self.mode = "off"
+            elif events:
+                self._collect(events)  # keep the text and tasks for the final message
+
+    def _collect(self, events: list[ProgressEvent]) -> dict[str, TaskUpdateChunk]:
+        updates: dict[str, TaskUpdateChunk] = {}
+        for event in events:
+            if event.kind == "text":
+                self.text += event.text
+                self._pending += event.text
+            elif event.kind in _STATUS_FOR and event.tool_use_id:
+                status = _STATUS_FOR[event.kind]
+                title = shorten(redact_secrets(event.title or event.tool or "tool"), 150)
+                output = shorten(neutralize_broadcasts(redact_secrets(strip_envelope(event.detail))), 500)
+                task = self.tasks.setdefault(event.tool_use_id, _Task(title=title, status=status))
+                task.status, task.output = status, output if status != "in_progress" else ""
+                # a later update of the same call replaces an earlier one not yet sent
+                updates.pop(event.tool_use_id, None)
+                updates[event.tool_use_id] = TaskUpdateChunk(
+                    id=event.tool_use_id,
+                    title=task.title,
+                    status=status,
+                    details=shorten(redact_secrets(event.detail), 500) if status == "in_progress" and event.detail else None,
+                    output=task.output or None,
+                )
+        return updates
+
+    def _take_text(self, *, final: bool) -> str:
+        ready, self._pending = (self._pending, "") if final else _ready_text(self._pending)
+        room = STREAM_TEXT_BUDGET - len(self.streamed)
+        return neutralize_broadcasts(ready[: max(0, room)])
+
+    async def _show(self, events: list[ProgressEvent], *, final: bool) -> None:
+        updates = self._collect(events)
+        text = self._take_text(final=final)
+        if self.mode == "idle" and (updates or text):
+            self.mode = "stream"
+            try:
+                self.stream = await self._say_stream(buffer_size=STREAM_BUFFER_CHARS, task_display_mode="timeline")
+            except SLACK_FAILURES as exc:
+                await self._fall_back(exc)
+        if self.mode == "stream" and self.stream is not None and (updates or text):
+            try:
+                await self.stream.append(markdown_text=text or None, chunks=list(updates.values()) or None)
+                self.streamed += text
+            except SLACK_FAILURES as exc:
+                await self._fall_back(exc)
+        elif self.mode == "update" and (updates or final):
+            await self._update_live()
+
+    async def _fall_back(self, exc: Exception) -> None:
+        """Streaming failed: keep one ordinary message current instead."""
+        log_event(_log, "streaming unavailable, falling back to chat.update", logging.WARNING, error=error_code(exc))
+        if self.stream is not None and self.stream.ts:
+            self.mode = "update"
+            await self._update_live()
+            return
+        self.stream = None
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel, thread_ts=self.thread_ts, text=messages.working_status(), blocks=self.live_blocks()
+            )
+        except SLACK_FAILURES as post_exc:
+            log_event(_log, "progress message failed", logging.WARNING, error=error_code(post_exc))
+            self.mode = "off"
+            return
+        self.placeholder_ts = str(response["ts"])
+        self.mode = "update"
+
+    async def _update_live(self) -> None:
+        ts = self.ts
+        if ts is None:
+            self.mode = "off"
+            return
+        try:
+            await self.client.chat_update(channel=self.channel, ts=ts, text=messages.working_status(), blocks=self.live_blocks())
+        except SLACK_FAILURES as exc:
+            log_event(_log, "progress update failed", logging.WARNING, error=error_code(exc))
+            self.mode = "off"
+
+    def live_blocks(self) -> list[dict[str, Any]]:
+        """The fallback progress message: the calls so far, then the text so far."""
+        lines = [f"{_ICONS[t.status]} {clean(t.title)}" + (f" — {clean(t.output)}" if t.output else "") for t in self.tasks.values()]
+        blocks: list[dict[str, Any]] = []
+        if lines:
+            text = shorten("\n".join(lines[-20:]), 2_900)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)).to_dict())
+        if self.text.strip():
+            blocks.append(MarkdownBlock(text=shorten(neutralize_broadcasts(self.text), STREAM_TEXT_BUDGET)).to_dict())
+        if not blocks:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"_{messages.working_status()}_")).to_dict())
+        return blocks

@@ -1,0 +1,163 @@
+"""`chatops run`: the Slack bot over Socket Mode (SLACK_APP_TOKEN set) or HTTP (`--http`).
+
+HTTP mode serves `POST /slack/events` (events, commands, interactivity; Bolt verifies the signature) and
+`GET /healthz` (200 only when the database answers). Socket Mode needs no public URL; it still answers
+`GET /healthz` on 127.0.0.1 so a container health check works in both modes. SIGTERM / SIGINT stop taking
+requests, let conversations in flight finish (bounded), then close the clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.signature import SignatureVerifier
+
+from bot import messages
+from bot.errors import ConfigError
+from bot.logs import get_logger, log_event
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.deps import Deps
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 2 * 1024 * 1024
+DRAIN_SECONDS = 30.0
+WORKER_THREADS = 32
+"""Threads for blocking work (SQL sessions, the jira client). asyncio's default (CPUs + 4) would queue
+conversations behind each other's database calls on a small machine; 32 matches the PostgreSQL pool (10 + 20)."""
+_log = get_logger("slack.server")
+
+
+def check_settings(settings: Settings, *, http: bool) -> None:
+    """Raise ConfigError naming every missing token for the chosen mode (and pointing at manifest.yml)."""
+    missing: list[str] = []
+    if settings.slack_bot_token is None:
+        missing.append("SLACK_BOT_TOKEN: the Bot User OAuth Token (xoxb-…), OAuth & Permissions → Install App")
+    if http and settings.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET: Basic Information → App Credentials → Signing Secret (HTTP mode)")
+    if not http and settings.slack_app_token is None:
+        missing.append(
+            "SLACK_APP_TOKEN: an app-level token (xapp-…) with connections:write, Basic Information → "
+            "App-Level Tokens (Socket Mode); or run `chatops run --http` with SLACK_SIGNING_SECRET"
+        )
+    if settings.anthropic_api_key is None:
+        missing.append("ANTHROPIC_API_KEY: your Anthropic API key")
+    if missing:
+        raise ConfigError(messages.missing_slack_settings(missing))
+
+
+def build_http_app(app: AsyncApp, deps: Deps) -> web.Application:
+    """The aiohttp application of HTTP mode: POST /slack/events and GET /healthz."""
+    secret = deps.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
+
+    async def events(request: web.Request) -> web.Response:
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            # a body Bolt cannot parse: unsigned is 401 like any unsigned request, signed is a bad request
+            raw = await request.text()
+            signed = verifier is not None and verifier.is_valid_request(raw, dict(request.headers))
+            return web.json_response({"error": "malformed request" if signed else "invalid request"}, status=400 if signed else 401)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app.router.add_post(EVENTS_PATH, events)
+    web_app.router.add_get(HEALTH_PATH, health_handler(deps))
+    return web_app
+
+
+def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /healthz: 200 when the database answers, 503 when not."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok = await deps.db.ping()
+        return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
+
+    return healthz
+
+
+async def _serve(web_app: web.Application, *, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def use_worker_threads(count: int = WORKER_THREADS) -> None:
+    """Give the running loop a default executor big enough for many conversations at once."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=count, thread_name_prefix="chatops-io"))
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on the main thread / Windows
+            pass
+
+
+async def serve(app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set, then drain the conversations in flight."""
+    from bot.slack.app import surface_of
+
+    runner: web.AppRunner | None = None
+    socket: AsyncSocketModeHandler | None = None
+    try:
+        if http:
+            runner = await _serve(build_http_app(app, deps), host=host, port=port)
+            log_event(_log, "serving HTTP", host=host, port=port, path=EVENTS_PATH)
+        else:
+            token = deps.settings.slack_app_token
+            assert token is not None
+            socket = AsyncSocketModeHandler(app, token.get_secret_value())
+            await socket.connect_async()
+            log_event(_log, "connected over Socket Mode")
+            health = web.Application()
+            health.router.add_get(HEALTH_PATH, health_handler(deps))
+            try:
+                runner = await _serve(health, host="127.0.0.1", port=port)
+            except OSError as exc:
+                log_event(_log, "health endpoint not started", logging.WARNING, port=port, error=str(exc))
+        await stop.wait()
+    finally:
+        if socket is not None:
+            await socket.close_async()
+        surface = surface_of(deps)
+        if not await surface.tasks.join(timeout=DRAIN_SECONDS):
+            log_event(_log, "cancelling conversations still running", logging.WARNING, count=surface.tasks.active)
+        await surface.aclose()
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> int:
+    """Run the bot until SIGTERM/SIGINT; ConfigError (exit 2) when a token is missing."""
+    check_settings(settings, http=http)
+    use_worker_threads()
+    from bot.agent.loop import Agent
+    from bot.deps import build_deps
+    from bot.slack.app import create_app
+
+    deps = await build_deps(settings)
+    try:
+        app = create_app(deps, agent=Agent(deps))
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await serve(app, deps, http=http, host=host, port=port, stop=stop)
+    finally:
+        await deps.aclose()
+    return 0

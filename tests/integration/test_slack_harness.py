@@ -1,0 +1,234 @@
+"""Shared harness for the Slack surface tests (no tests here): the real Bolt app built by `create_app`, the real
+Agent, tools, policy and local ticket store on a real database, the real AnthropicLLM over HTTP to the fake
+Messages API, and the real AsyncWebClient over HTTP to the fake Slack Web API.
+
+Requests reach the app the two ways Slack sends them: signed HTTP POSTs to `POST /slack/events` served by
+`build_http_app` (HTTP mode), or `AsyncBoltRequest(mode="socket_mode")` through `app.async_dispatch` (the Socket
+Mode request path). Tests wait on events (`bot.settle()`, the fakes' `await_*`), never on sleeps.
+
+Fixtures are declared with `name=` so test modules import them as `fixture_*` (pytest registers them by their
+declared names) and test parameters never shadow an import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.agent.loop import Agent
+from bot.deps import Deps
+from bot.policy.authorizer import build_authorizer
+from bot.settings import Settings
+from bot.slack.app import create_app, surface_of
+from bot.slack.conversation import Surface
+from bot.slack.server import build_http_app
+from bot.storage.db import Database, make_engine
+from bot.storage.migrations import migrate
+from bot.storage.store import Store
+from bot.tools.registry import all_tools
+from integrations.llm.anthropic import AnthropicLLM
+from integrations.tickets.local import LocalTickets
+from integrations.tickets.seed import seed_demo
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer
+from tests.fakes.slack_server import (
+    FakeSlack,
+    event_callback,
+    form_body,
+    interactive_body,
+    signed_headers,
+)
+
+ALICE = "U0ALICE"
+BOB = "U0BOB"
+OPS_CHANNEL = "C0OPS"
+PRIVATE_CHANNEL = "C0PRIV"
+ALICE_DM = "D0ALICE"
+MENTION = f"<@{FakeSlack.BOT_USER_ID}>"
+
+
+@dataclass
+class SlackBot:
+    """The app under test and the fakes around it."""
+
+    slack: FakeSlack
+    model: AnthropicServer
+    deps: Deps
+    agent: Agent
+    app: AsyncApp
+    surface: Surface
+    url: str
+    session: aiohttp.ClientSession
+
+    # ---------------------------------------------------------------- HTTP mode
+    async def post(self, body: str, headers: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+        """POST a raw body to /slack/events; returns (status, text, headers)."""
+        async with self.session.post(f"{self.url}/slack/events", data=body.encode(), headers=headers) as resp:
+            return resp.status, await resp.text(), dict(resp.headers)
+
+    async def send_event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None) -> int:
+        """Deliver an Events API event over signed HTTP; returns the HTTP status."""
+        body = json.dumps(event_callback(event, event_id=event_id))
+        headers = signed_headers(body)
+        if retry is not None:
+            headers.update({"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"})
+        status, _, _ = await self.post(body, headers)
+        return status
+
+    async def send_command(self, fields: dict[str, str]) -> tuple[int, str]:
+        """Deliver a slash command over signed HTTP; returns (status, response body)."""
+        body = form_body(fields)
+        status, text, _ = await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+        return status, text
+
+    async def send_interactive(self, payload: dict[str, Any]) -> int:
+        """Deliver a shortcut / block action over signed HTTP; returns the HTTP status."""
+        body = interactive_body(payload)
+        status, _, _ = await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+        return status
+
+    # ---------------------------------------------------------------- Socket Mode request path
+    async def dispatch(self, body: dict[str, Any], *, retry: int | None = None) -> BoltResponse:
+        """Deliver a payload the way Bolt's Socket Mode adapter does."""
+        headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "timeout"} if retry is not None else None
+        return await self.app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode", headers=headers))
+
+    async def settle(self, timeout: float = 15.0) -> None:
+        """Wait until every background conversation has finished."""
+        assert await self.surface.tasks.join(timeout=timeout), "conversations still running"
+        assert self.surface.tasks.failures == 0
+
+
+@pytest.fixture(name="slack")
+def fixture_slack() -> Iterator[FakeSlack]:
+    """The fake Slack Web API with a workspace: #ops (public), #secret (private), Alice's DM, two people."""
+    server = FakeSlack()
+    server.add_channel(OPS_CHANNEL, name="ops")
+    server.add_channel(PRIVATE_CHANNEL, name="secret", kind="private")
+    server.add_channel(ALICE_DM, name=ALICE_DM, kind="im", user=ALICE)
+    server.add_user(ALICE, name="Alice Example", email="alice@example.com")
+    server.add_user(BOB, name="Bob Builder", email="bob@example.com")
+    with server:
+        yield server
+
+
+@pytest.fixture(name="model")
+def fixture_model() -> Iterator[AnthropicServer]:
+    """The fake Anthropic Messages API."""
+    with AnthropicServer() as server:
+        yield server
+
+
+def bot_settings(slack: FakeSlack, model: AnthropicServer, **overrides: Any) -> Settings:
+    """Settings pointing every client at the fakes."""
+    values: dict[str, Any] = {
+        "slack_bot_token": FakeSlack.BOT_TOKEN,
+        "slack_signing_secret": FakeSlack.SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "anthropic_api_key": "sk-ant-test-key",
+        "anthropic_base_url": model.url,
+        "chatops_llm_retry_base_seconds": 0.01,
+        "chatops_llm_retry_max_seconds": 0.05,
+        "chatops_admins": [ALICE],
+        "chatops_model": "claude-sonnet-4-6",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def start_bot(
+    slack: FakeSlack, model: AnthropicServer, database: Database, clock: FixedClock, **overrides: Any
+) -> AsyncIterator[SlackBot]:
+    """Build the whole app on `database` and serve it over HTTP on an ephemeral port."""
+    settings = bot_settings(slack, model, **overrides)
+    await migrate(database)
+    await seed_demo(database, now=clock())
+    deps = Deps(
+        settings=settings,
+        db=database,
+        store=Store(database, clock=clock),
+        tickets=LocalTickets(database, clock=clock),
+        llm=AnthropicLLM.from_settings(settings),
+        tools=all_tools(),
+        clock=clock,
+    )
+    deps.authorizer = await build_authorizer(deps)
+    agent = Agent(deps)
+    app = create_app(deps, agent=agent)
+    runner = web.AppRunner(build_http_app(app, deps), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as session:
+        harness = SlackBot(
+            slack=slack,
+            model=model,
+            deps=deps,
+            agent=agent,
+            app=app,
+            surface=surface_of(deps),
+            url=f"http://127.0.0.1:{port}",
+            session=session,
+        )
+        try:
+            yield harness
+        finally:
+            await harness.surface.tasks.join(timeout=10)
+            await harness.surface.aclose()
+            await runner.cleanup()
+            if deps.llm is not None:
+                await deps.llm.aclose()
+
+
+@pytest.fixture(name="bot")
+async def fixture_bot(slack: FakeSlack, model: AnthropicServer, database: Database, clock: FixedClock) -> AsyncIterator[SlackBot]:
+    """The app on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL."""
+    async for harness in start_bot(slack, model, database, clock):
+        yield harness
+
+
+@pytest.fixture(name="seeded_sqlite_file", scope="session")
+def fixture_seeded_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo project, made once; tests get a copy (seeding takes ~0.4 s)."""
+    path = tmp_path_factory.mktemp("slack-template") / "seeded.db"
+    db = Database(make_engine(f"sqlite:///{path}"))
+
+    async def _prepare() -> None:
+        await migrate(db)
+        await seed_demo(db, now=FixedClock()())
+
+    asyncio.run(_prepare())
+    db.dispose()  # closes the last connection: the WAL is checkpointed into the file
+    return path
+
+
+@pytest.fixture(name="seeded_sqlite")
+def fixture_seeded_sqlite(seeded_sqlite_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the seeded SQLite database."""
+    path = tmp_path / "bot.db"
+    shutil.copyfile(seeded_sqlite_file, path)
+    db = Database(make_engine(f"sqlite:///{path}"))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(name="sqlite_bot")
+async def fixture_sqlite_bot(
+    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
+) -> AsyncIterator[SlackBot]:
+    """The app on SQLite only (for behaviour that does not depend on the database)."""
+    async for harness in start_bot(slack, model, seeded_sqlite, clock):
+        yield harness

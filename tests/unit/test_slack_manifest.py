@@ -1,0 +1,72 @@
+"""manifest.yml makes a working app: every command, shortcut and event the code listens to, the scopes of
+every Web API method it calls, within the manifest schema's limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.slack.commands import TOOL_COMMANDS
+from bot.slack.shortcuts import ASK_CALLBACK, TICKET_CALLBACK
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load(MANIFEST.read_text())
+
+
+def test_every_slash_command_the_bot_handles_is_declared(manifest: dict[str, Any]) -> None:
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert declared == {*TOOL_COMMANDS, "/chatops"}
+
+
+def test_both_message_shortcuts_are_declared(manifest: dict[str, Any]) -> None:
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert set(shortcuts) == {ASK_CALLBACK, TICKET_CALLBACK}
+    assert all(s["type"] == "message" and s["description"] for s in shortcuts.values())
+
+
+def test_the_events_the_listeners_need_are_subscribed(manifest: dict[str, Any]) -> None:
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "app_home_opened"}
+
+
+def test_scopes_cover_every_method_the_bot_calls(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    needed = {
+        "app_mentions:read",  # app_mention
+        "im:history",  # message.im
+        "chat:write",  # chat.postMessage / update / *Stream, assistant.threads.setStatus
+        "commands",  # slash commands, shortcuts
+        "reactions:write",  # reactions.add
+        "users:read",
+        "users:read.email",  # users.info with the email
+        "channels:history",
+        "groups:history",  # conversations.replies
+        "channels:read",
+        "groups:read",  # conversations.info
+        "im:write",  # DMs to users
+    }
+    assert needed <= scopes
+
+
+def test_socket_mode_interactivity_and_the_messages_tab_are_on(manifest: dict[str, Any]) -> None:
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]
+
+
+def test_fields_stay_within_the_manifest_schema_limits(manifest: dict[str, Any]) -> None:
+    display = manifest["display_information"]
+    assert len(display["name"]) <= 35 and len(display["description"]) <= 140
+    assert 174 <= len(display["long_description"]) <= 4000
+    assert manifest["features"]["bot_user"]["display_name"].replace("-", "").replace("_", "").replace(".", "").isalnum()
+    for shortcut in manifest["features"]["shortcuts"]:
+        assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
+    for command in manifest["features"]["slash_commands"]:
+        assert len(command["command"]) <= 32 and len(command["description"]) <= 2000
