@@ -1,21 +1,366 @@
-"""Approve/Cancel buttons for writes that need confirmation. (Stub: filled in by the policy work, issue #4.)"""
+"""Approve / Cancel for writes that need confirmation: the message, the click handlers, and the expiry sweep.
+
+The message states the exact action: the loop's one-line description, then every argument in words. Each
+button's action id carries the UI version and the approval id (`chatops.approval/v1/approve/<id>`), so buttons
+rendered by an older version are recognised and answered clearly instead of guessed at.
+
+On a click: only the requester or a chatops admin may decide (anyone else gets an ephemeral refusal and nothing
+changes); an expired request is declined, never run; Approve re-checks the policy as it is now (it may have
+changed since the request) and then `agent.resume(...)` runs the call: the claim inside is one
+`UPDATE ... WHERE status = 'pending'`, so a double click or two processes run it once. The buttons are replaced
+by the outcome and the continued answer is posted in the thread.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import messages
+from bot.errors import ChatopsError
+from bot.logs import get_logger, log_event
+from bot.policy.roles import is_admin
+from bot.slack.markdown import neutralize_broadcasts
+from bot.tools.base import Actor, ToolContext
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.agent.loop import Agent
-    from bot.agent.types import PendingAction
+    from bot.agent.types import PendingAction, TurnResult
     from bot.deps import Deps
+    from bot.storage.tables import PendingApprovalRow
+
+logger = get_logger("slack.approvals")
+
+UI_VERSION = 1
+ACTION_PREFIX = "chatops.approval"
+ACTION_PATTERN = re.compile(rf"^{re.escape(ACTION_PREFIX)}/")
+Choice = Literal["approve", "cancel"]
+
+_MAX_VALUE_CHARS = 2_600
+"""Per argument, within one section's 3,000 characters; longer values show their start and end."""
+
+
+@dataclass(frozen=True)
+class ApprovalAction:
+    """What a button's action id says."""
+
+    version: int
+    choice: Choice
+    approval_id: str
+
+
+def action_id(choice: Choice, approval_id: str, *, version: int = UI_VERSION) -> str:
+    """The action id of an Approve or Cancel button."""
+    return f"{ACTION_PREFIX}/v{version}/{choice}/{approval_id}"
+
+
+def parse_action_id(value: str) -> ApprovalAction | None:
+    """Read a button's action id; None when it is not one of ours in any version."""
+    match = re.match(rf"^{re.escape(ACTION_PREFIX)}/v(\d+)/(approve|cancel)/([A-Za-z0-9_-]{{1,64}})$", value)
+    if match is None:
+        return None
+    choice: Choice = "approve" if match.group(2) == "approve" else "cancel"
+    return ApprovalAction(version=int(match.group(1)), choice=choice, approval_id=match.group(3))
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _escape(text: str) -> str:
+    """Slack control characters out (no mentions, links or broadcasts smuggled in through arguments)."""
+    return neutralize_broadcasts(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _label(name: str) -> str:
+    return {"key": "Ticket", "body": "Comment", "issue_type": "Issue type"}.get(name, name.replace("_", " ").capitalize())
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "(none)"
+    text = str(value)
+    if len(text) > _MAX_VALUE_CHARS:
+        head, tail = text[: _MAX_VALUE_CHARS - 600], text[-500:]
+        omitted = len(text) - len(head) - len(tail)
+        return f"{head}\n… [{omitted} more characters, not shown here] …\n{tail}"
+    return text
+
+
+def argument_lines(arguments: dict[str, Any]) -> list[str]:
+    """Every argument as `*Label:* value`, escaped; multi-line values are quoted."""
+    lines = []
+    for name, value in arguments.items():
+        shown = _escape(_value(value))
+        if "\n" in shown:
+            quoted = "\n".join(f"> {line}" for line in shown.splitlines())
+            lines.append(f"*{_label(name)}:*\n{quoted}")
+        else:
+            lines.append(f"*{_label(name)}:* {shown}")
+    return lines
+
+
+def describe_blocks(*, tool: str, arguments: dict[str, Any], description: str) -> list[dict[str, Any]]:
+    """The blocks that state the action: title, the loop's one-line description, tool, every argument."""
+    head = f"*{messages.approval_title()}*\n{_escape(description)}\nTool: `{tool}`"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head[:2900]}}]
+    chunk: list[str] = []
+    for line in argument_lines(arguments):
+        # As few sections as the 3,000-character limit allows: the message also carries the answer and trace.
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+            chunk = []
+        chunk.append(line[:2990])
+    if chunk:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+    return blocks
+
+
+def _expiry(expires: datetime) -> tuple[int, str]:
+    at = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    return int(at.timestamp()), at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def approval_blocks(pending: PendingAction) -> list[dict[str, Any]]:
     """Blocks that state the exact action and carry Approve / Cancel buttons."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": pending.description}}]
+    epoch, iso = _expiry(datetime.fromisoformat(pending.expires_at_iso))
+    blocks = describe_blocks(tool=pending.tool, arguments=pending.arguments, description=pending.description)
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": messages.approval_footer(pending.requester_id, epoch, iso)}],
+        }
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"approval:{pending.approval_id}"[:255],
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": action_id("approve", pending.approval_id),
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "style": "primary",
+                    "value": pending.approval_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": action_id("cancel", pending.approval_id),
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "style": "danger",
+                    "value": pending.approval_id,
+                },
+            ],
+        }
+    )
+    return blocks
+
+
+def decided_blocks(row: PendingApprovalRow) -> list[dict[str, Any]]:
+    """The request as decided: the same statement of the action, the buttons replaced by the outcome."""
+    from bot.agent.results import redact
+    from bot.messages import action_description
+
+    arguments = redact(dict(row.arguments or {}))  # the stored call is unredacted; the channel never sees secrets
+    blocks = describe_blocks(
+        tool=row.tool, arguments=arguments, description=action_description(row.tool, arguments)
+    )
+    _, at_iso = _expiry(row.decided_at or row.expires_at)
+    outcome = messages.approval_outcome(row.status, row.decided_by, at_iso)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]})
+    return blocks
+
+
+# ---------------------------------------------------------------- deciding
+
+
+async def remember_approval_message(deps: Deps, result: TurnResult, posted: list[str]) -> None:
+    """After `deliver_turn` posted a paused turn, record which message carries the buttons (the last one)."""
+    if result.status == "paused" and result.pending is not None and posted:
+        await deps.store.set_approval_message(result.pending.approval_id, posted[-1])
+
+
+async def _ephemeral(client: AsyncWebClient, *, channel: str | None, user: str, text: str) -> None:
+    if not channel:
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except (SlackApiError, SlackClientError) as exc:
+        log_event(logger, "ephemeral reply failed", logging.WARNING, channel=channel, error=type(exc).__name__)
+
+
+async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: str, *, ts: str | None) -> None:
+    """Replace the buttons with the recorded outcome (idempotent; failures only logged)."""
+    row = await deps.store.get_approval(approval_id)
+    ts = ts or (row.message_ts if row is not None else None)
+    if client is None or row is None or not ts:
+        return
+    text = messages.approval_outcome(row.status, row.decided_by, _expiry(row.decided_at or row.expires_at)[1])
+    try:
+        await client.chat_update(channel=row.channel_id, ts=ts, text=text, blocks=decided_blocks(row))
+    except (SlackApiError, SlackClientError) as exc:
+        log_event(logger, "could not update approval message", logging.WARNING, approval=approval_id, error=type(exc).__name__)
+
+
+async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprovalRow, result: TurnResult) -> None:
+    if client is None:
+        return
+    from bot.slack.replies import deliver_turn
+
+    try:
+        posted = await deliver_turn(client, deps, channel=row.channel_id, thread_ts=row.thread_ts, result=result)
+    except ChatopsError as exc:
+        log_event(logger, "could not post the resumed answer", logging.ERROR, approval=row.id, error=str(exc))
+        return
+    await remember_approval_message(deps, result, posted)
+
+
+def _requester(row: PendingApprovalRow) -> Actor:
+    """The actor the paused turn ran as (from the stored turn state), else the requester in that channel."""
+    stored = (row.state or {}).get("actor")
+    if isinstance(stored, dict):
+        try:
+            return Actor(**stored)
+        except TypeError:
+            pass
+    return Actor(user_id=row.requester_id, team_id=row.team_id or None, channel_id=row.channel_id)
+
+
+async def still_permitted(deps: Deps, row: PendingApprovalRow) -> bool:
+    """Re-check the call under the policy as it is now, as the requester (not the clicker)."""
+    tool = next((t for t in deps.tools if t.name == row.tool), None)
+    if tool is None:
+        return False
+    try:
+        args = tool.args_model.model_validate(row.arguments or {})
+    except ValidationError:
+        return False
+    ctx = ToolContext(
+        actor=_requester(row), deps=deps, conversation_id=row.conversation_id, thread_ts=row.thread_ts
+    )
+    try:
+        decision = await deps.authorizer.authorize(ctx, tool, args)
+    except ChatopsError:
+        return False
+    return decision.outcome in ("allow", "confirm")
+
+
+def _lost_race(result: TurnResult) -> bool:
+    """True when resume ran nothing: another click or process decided first (or the request is gone).
+
+    The agent answers those without starting a turn, so the result has no turn id.
+    """
+    return result.status == "failed" and not result.turn_id
+
+
+async def decide_approval(
+    deps: Deps,
+    agent: Agent,
+    client: AsyncWebClient | None,
+    *,
+    approval_id: str,
+    choice: Choice,
+    clicker: str,
+    channel: str | None,
+    message_ts: str | None,
+) -> str:
+    """Handle one Approve/Cancel click; returns what happened (for logs and tests)."""
+    row = await deps.store.get_approval(approval_id)
+    if row is None:
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_unknown())
+        return "unknown"
+    if clicker != row.requester_id and not await is_admin(deps, clicker):
+        log_event(logger, "approval click refused", logging.WARNING, approval=approval_id, user=clicker)
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_not_yours(row.requester_id))
+        return "refused"
+    if row.status != "pending":
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_already_decided(row.status))
+        await _show_outcome(client, deps, approval_id, ts=message_ts)
+        return "already-decided"
+    expired = row.expires_at <= deps.clock()
+    if expired:
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_expired(_expiry(row.expires_at)[1]))
+    approve = choice == "approve" and not expired
+    if approve and not await still_permitted(deps, row):
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_no_longer_permitted())
+        approve = False
+    if expired:
+        result = await agent.expire(approval_id=approval_id)
+    else:
+        result = await agent.resume(approval_id=approval_id, approved=approve, decided_by=clicker)
+    if _lost_race(result):
+        await _ephemeral_if(client, channel=channel, user=clicker, text=result.text)
+        return "already-decided"
+    await _show_outcome(client, deps, approval_id, ts=message_ts)
+    await _deliver(client, deps, row, result)
+    return "approved" if approve else ("expired" if expired else "cancelled")
+
+
+async def _ephemeral_if(client: AsyncWebClient | None, *, channel: str | None, user: str, text: str) -> None:
+    if client is not None:
+        await _ephemeral(client, channel=channel, user=user, text=text)
+
+
+async def expire_approvals(deps: Deps, now: datetime, *, agent: Agent | None = None) -> int:
+    """Decline every approval past its expiry (the model hears it was declined); returns how many.
+
+    For the scheduler: a plain async function of (deps, now). Uses `deps.slack` to update the buttons and post
+    the continued answer when running in Slack.
+    """
+    if agent is None:
+        from bot.agent.loop import Agent
+
+        agent = Agent(deps)
+    expired = 0
+    for row in await deps.store.list_expired_approvals(now=now):
+        try:
+            result = await agent.expire(approval_id=row.id)
+        except Exception:  # noqa: BLE001 - one broken turn must not stop the sweep or repeat forever
+            logger.exception("expiring an approval failed", extra={"fields": {"approval": row.id}})
+            await deps.store.expire_approval(row.id, now=now)
+            continue
+        if _lost_race(result):
+            continue
+        expired += 1
+        await _show_outcome(deps.slack, deps, row.id, ts=row.message_ts)
+        await _deliver(deps.slack, deps, row, result)
+    return expired
+
+
+# ---------------------------------------------------------------- Bolt wiring
 
 
 def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
     """Register the Approve / Cancel action handlers."""
+
+    @app.action(ACTION_PATTERN)
+    async def on_approval_click(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        await ack()
+        clicker = str((body.get("user") or {}).get("id", ""))
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        message_ts = (body.get("container") or {}).get("message_ts")
+        parsed = parse_action_id(str(action.get("action_id", "")))
+        if parsed is None or parsed.version != UI_VERSION:
+            await _ephemeral(client, channel=channel, user=clicker, text=messages.approval_stale_button())
+            return
+        outcome = await decide_approval(
+            deps,
+            agent,
+            client,
+            approval_id=parsed.approval_id,
+            choice=parsed.choice,
+            clicker=clicker,
+            channel=channel,
+            message_ts=message_ts,
+        )
+        log_event(logger, "approval click", approval=parsed.approval_id, user=clicker, outcome=outcome)

@@ -1,0 +1,220 @@
+"""Shared world for the approvals and admin-modal tests (no tests here): one bot process made of real parts.
+
+The real Bolt app (`create_app`), the real Agent and tools, the real AnthropicLLM over HTTP to the fake Messages
+API, the real Slack client against the fake Slack Web API, the policy and the local ticket store on a real
+database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set). Projects: OPS (public) and SEC (private), one
+ticket each (OPS-1, SEC-1). People: U0ADMIN (admin through CHATOPS_ADMINS), U0MAYA and U0LEO (members, the
+default role), U0VIC (viewer).
+
+Tests import what they need: `from tests.integration.test_approvals_world import World, make_world, ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.agent.loop import Agent, ThreadRef
+from bot.agent.types import TurnResult
+from bot.deps import Deps
+from bot.policy.authorizer import build_authorizer
+from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.approvals_ui import action_id, remember_approval_message
+from bot.slack.client import close_web_client
+from bot.slack.replies import deliver_turn
+from bot.storage.db import Database
+from bot.storage.migrations import migrate
+from bot.storage.store import Store
+from bot.tools.base import Actor, ChannelType
+from bot.tools.registry import all_tools
+from integrations.llm.anthropic import AnthropicLLM
+from integrations.tickets.base import NewTicket, TicketBackend
+from integrations.tickets.local import LocalTickets, add_project
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer
+from tests.fakes.slack_server import FakeSlack, StoredMessage
+
+ADMIN, MAYA, LEO, VIC = "U0ADMIN", "U0MAYA", "U0LEO", "U0VIC"
+TEAM = FakeSlack.TEAM_ID
+CHANNEL = "C0OPS"
+"""A public channel."""
+DM = "D0MAYA"
+"""Maya's direct message with the bot."""
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The fake Slack Web API with the channels and people of this world."""
+    with FakeSlack() as server:
+        server.add_channel(CHANNEL, name="ops", kind="public")
+        server.add_channel(DM, kind="im", user=MAYA)
+        server.add_channel("D0ADMIN", kind="im", user=ADMIN)
+        for user, name in ((ADMIN, "Ada Admin"), (MAYA, "Maya Chen"), (LEO, "Leo Park"), (VIC, "Vic Viewer")):
+            server.add_user(user, name=name, email=f"{name.split()[0].lower()}@example.com")
+        server.add_user("U0ROBOT", name="Some Bot", is_bot=True)
+        yield server
+
+
+@pytest.fixture
+def model() -> Iterator[AnthropicServer]:
+    """The fake Anthropic Messages API."""
+    with AnthropicServer() as server:
+        yield server
+
+
+def world_settings(slack: FakeSlack, model: AnthropicServer, **overrides: Any) -> Settings:
+    """Settings pointing every client at the fakes; U0ADMIN is an admin through CHATOPS_ADMINS."""
+    fields: dict[str, Any] = {
+        "database_url": "sqlite://",  # unused: the test's Database is passed in
+        "slack_bot_token": FakeSlack.BOT_TOKEN,
+        "slack_signing_secret": FakeSlack.SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "anthropic_api_key": "sk-ant-test-key",
+        "anthropic_base_url": model.url,
+        "chatops_admins": ADMIN,
+        "chatops_llm_retry_base_seconds": 0.01,
+        "chatops_llm_retry_max_seconds": 0.02,
+    }
+    fields.update(overrides)
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+@dataclass
+class World:
+    """One bot process: deps, agent, the Bolt app, and the fakes it talks to."""
+
+    deps: Deps
+    agent: Agent
+    app: AsyncApp
+    slack: FakeSlack
+    model: AnthropicServer
+    clock: FixedClock
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    async def dispatch(self, payload: dict[str, Any]) -> BoltResponse:
+        """Deliver an interactive payload to the app as Socket Mode does (listeners finish before it returns)."""
+        return await self.app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
+
+    async def ask(
+        self, user: str, text: str, *, channel: str = CHANNEL, channel_type: ChannelType = "public", thread_ts: str | None = None
+    ) -> tuple[TurnResult, ThreadRef]:
+        """Run a turn as `user` and post it into the thread the way the Slack surface does."""
+        thread_ts = thread_ts or self.slack.post_user_message(channel, user=user, text=text)
+        thread = ThreadRef(team_id=TEAM, channel_id=channel, thread_ts=thread_ts)
+        actor = Actor(user_id=user, team_id=TEAM, channel_id=channel, channel_type=channel_type)
+        result = await self.agent.run_turn(actor=actor, thread=thread, text=text)
+        posted = await deliver_turn(self.deps.slack, self.deps, channel=channel, thread_ts=thread_ts, result=result)
+        await remember_approval_message(self.deps, result, posted)
+        return result, thread
+
+    async def press(self, approval_id: str, choice: str, *, user: str, version: int = 1) -> BoltResponse:
+        """`user` clicks Approve or Cancel on the message that carries this approval's buttons."""
+        row = await self.store.get_approval(approval_id)
+        channel = row.channel_id if row is not None else CHANNEL
+        ts = (row.message_ts if row is not None else None) or "1.000001"
+        return await self.dispatch(click(approval_id, choice, user=user, channel=channel, message_ts=ts, version=version))
+
+    async def buttons_message(self, approval_id: str) -> StoredMessage:
+        """The bot message (as the fake Slack stores it now) that carries or carried this approval's buttons."""
+        row = await self.store.get_approval(approval_id)
+        assert row is not None and row.message_ts, "the buttons message was not remembered"
+        return next(m for m in self.slack.bot_messages(row.channel_id) if m.ts == row.message_ts)
+
+    def ephemerals(self, user: str) -> list[str]:
+        """Texts of ephemeral messages shown to `user`."""
+        return [c.args["text"] for c in self.slack.calls("chat.postEphemeral") if c.args.get("user") == user]
+
+
+def click(approval_id: str, choice: str, *, user: str, channel: str = CHANNEL, message_ts: str = "1.000001", version: int = 1) -> dict[str, Any]:
+    """The block_actions payload Slack sends when `user` clicks Approve or Cancel."""
+    aid = action_id(choice, approval_id, version=version)  # type: ignore[arg-type]
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": FakeSlack.APP_ID,
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "channel": {"id": channel, "name": channel.lower()},
+        "message": {"type": "message", "ts": message_ts, "text": "Confirm this change"},
+        "response_url": "https://hooks.slack.com/actions/T0TEAM/1/abc",
+        "actions": [
+            {
+                "action_id": aid,
+                "block_id": f"approval:{approval_id}",
+                "text": {"type": "plain_text", "text": choice.capitalize()},
+                "value": approval_id,
+                "type": "button",
+                "action_ts": "1763476400.000001",
+            }
+        ],
+    }
+
+
+async def seed_tickets(database: Database, clock: FixedClock) -> LocalTickets:
+    """OPS (public) and SEC (private) with one ticket each, on the local store."""
+    database.run_sync(lambda s: add_project(s, key="OPS", name="Operations", at=clock()))
+    database.run_sync(lambda s: add_project(s, key="SEC", name="Security", at=clock(), private=True))
+    tickets = LocalTickets(database, clock=clock)
+    await tickets.create_ticket(NewTicket(project="OPS", summary="Rotate the TLS certificates"), reporter=None, via="seed")
+    await tickets.create_ticket(NewTicket(project="SEC", summary="Rotate the HSM keys"), reporter=None, via="seed")
+    return tickets
+
+
+async def make_world(
+    database: Database,
+    slack: FakeSlack,
+    model: AnthropicServer,
+    clock: FixedClock,
+    *,
+    tickets: TicketBackend | None = None,
+    **settings: Any,
+) -> World:
+    """A bot process on `database` (already migrated and seeded); call `close_world` when done."""
+    config = world_settings(slack, model, **settings)
+    store = Store(database, clock=clock)
+    backend = tickets if tickets is not None else LocalTickets(database, clock=clock)
+    deps = Deps(
+        settings=config,
+        db=database,
+        store=store,
+        tickets=backend,
+        llm=AnthropicLLM.from_settings(config),
+        tools=all_tools(),
+        clock=clock,
+    )
+    deps.authorizer = await build_authorizer(deps)
+    agent = Agent(deps)
+    app = create_app(deps, agent=agent, process_before_response=True)
+    return World(deps=deps, agent=agent, app=app, slack=slack, model=model, clock=clock)
+
+
+async def close_world(world: World) -> None:
+    """Close the world's clients (not the database: another process may still use it)."""
+    if world.deps.llm is not None:
+        await world.deps.llm.aclose()
+    if world.deps.slack is not None:
+        await close_web_client(world.deps.slack)
+
+
+@pytest.fixture
+async def world(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[World]:
+    """The bot process; U0VIC is assigned the viewer role."""
+    await migrate(database)
+    await seed_tickets(database, clock)
+    w = await make_world(database, slack, model, clock)
+    version = await w.store.config_version()
+    await w.store.apply_config(actor_id=ADMIN, expected_version=version, assignments={VIC: "viewer"})
+    yield w
+    await close_world(w)

@@ -1,0 +1,211 @@
+"""The policy in the database: bootstrap from the environment and file, audited changes, every process sees a
+change on its next request, and a stale or half change is refused (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.deps import Deps
+from bot.errors import ConfigError, Conflict
+from bot.policy.authorizer import build_authorizer
+from bot.policy.live import effective_settings, live_policy
+from bot.policy.roles import role_of
+from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.migrations import migrate
+from bot.storage.store import Store
+from bot.tools.base import Effect, Tool, ToolArgs, tool
+from integrations.tickets.local import LocalTickets, add_project
+from tests.conftest import FixedClock
+
+
+class KeyArgs(ToolArgs):
+    key: str
+
+
+async def _get(ctx: object, args: KeyArgs) -> None:
+    """Read one ticket."""
+
+
+async def _comment(ctx: object, args: KeyArgs) -> None:
+    """Comment on one ticket."""
+
+
+TOOLS: list[Tool] = [
+    tool(name="get_ticket", effect=Effect.READ, args=KeyArgs, ticket_key_fields=("key",))(_get),
+    tool(name="add_comment", effect=Effect.WRITE, args=KeyArgs, ticket_key_fields=("key",))(_comment),
+]
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'x.db'}", **overrides)  # type: ignore[call-arg, arg-type]
+
+
+def make_deps(db: Database, clock: FixedClock, settings: Settings) -> Deps:
+    store = Store(db, clock=clock)
+    tickets = LocalTickets(db, clock=clock)
+    return Deps(settings=settings, db=db, store=store, tickets=tickets, llm=None, tools=TOOLS, clock=clock)
+
+
+@pytest.fixture
+async def db(database: Database, clock: FixedClock) -> AsyncIterator[Database]:
+    await migrate(database)
+
+    def projects(session: object) -> None:
+        add_project(session, key="OPS", name="Operations", at=clock())  # type: ignore[arg-type]
+        add_project(session, key="SEC", name="Security", at=clock(), private=True)  # type: ignore[arg-type]
+
+    database.run_sync(projects)  # type: ignore[arg-type]
+    yield database
+
+
+async def test_the_first_start_stores_the_default_policy_and_audits_it(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    deps = make_deps(db, clock, make_settings(tmp_path, chatops_admins="U0ADMIN", chatops_default_role="viewer"))
+    await build_authorizer(deps)
+    snapshot = await deps.store.load_config()
+    assert snapshot.version == 1
+    assert snapshot.values["policy.default_role"] == "viewer"
+    assert set(snapshot.values["policy.roles"]) == {"admin", "member", "viewer"}
+    audited = {row.target for row in await deps.store.config_audit()}
+    assert {"policy.roles", "policy.default_role", "policy.channel_scopes"} <= audited
+    assert await role_of(deps, "U0ADMIN") == "admin"
+    assert await role_of(deps, "U0SOMEONE") == "viewer"
+
+
+async def test_a_second_start_with_the_same_inputs_changes_nothing(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    await build_authorizer(make_deps(db, clock, settings))
+    await build_authorizer(make_deps(db, clock, settings))
+    assert await Store(db, clock=clock).config_version() == 1
+
+
+async def test_edits_survive_a_restart_until_the_environment_says_something_new(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    deps = make_deps(db, clock, make_settings(tmp_path))
+    await build_authorizer(deps)
+    await deps.store.apply_config(
+        actor_id="U0ADMIN", expected_version=1, values={"policy.private_projects": ["OPS"]}, assignments={"U0BOB": "viewer"}
+    )
+    restarted = make_deps(db, clock, make_settings(tmp_path))
+    await build_authorizer(restarted)
+    state = await live_policy(restarted).current()
+    assert state.policy.private_projects == ("OPS",) and state.role_of("U0BOB") == "viewer"
+
+    viewer_default = make_deps(db, clock, make_settings(tmp_path, chatops_default_role="viewer"))
+    await build_authorizer(viewer_default)
+    state = await live_policy(viewer_default).current()
+    assert state.policy.default_role == "viewer"
+    assert state.policy.private_projects == ("OPS",)  # only what changed in the environment is re-applied
+
+
+async def test_the_policy_file_is_applied_and_re_applied_when_it_changes(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[assignments]\nU0CAROL = "admin"\n', encoding="utf-8")
+    settings = make_settings(tmp_path, chatops_policy_file=path)
+    deps = make_deps(db, clock, settings)
+    await build_authorizer(deps)
+    assert await role_of(deps, "U0CAROL") == "admin"
+
+    path.write_text('private_projects = ["OPS"]\n[assignments]\nU0CAROL = "member"\n', encoding="utf-8")
+    again = make_deps(db, clock, settings)
+    await build_authorizer(again)
+    assert await role_of(again, "U0CAROL") == "member"
+    assert (await live_policy(again).current()).policy.private_projects == ("OPS",)
+
+
+async def test_a_bad_policy_file_stops_start_up(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("roles:\n  viewer:\n    tools: [read, delete_everything]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 3, roles.viewer.tools: unknown tool 'delete_everything'"):
+        await build_authorizer(make_deps(db, clock, make_settings(tmp_path, chatops_policy_file=path)))
+    assert await Store(db, clock=clock).config_version() == 0  # nothing stored
+
+
+async def test_a_policy_file_naming_a_project_that_does_not_exist_stops_start_up(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('private_projects = ["SEC", "NOPE"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1, private_projects: unknown project 'NOPE' \\(known: OPS, SEC\\)"):
+        await build_authorizer(make_deps(db, clock, make_settings(tmp_path, chatops_policy_file=path)))
+
+
+async def test_a_change_saved_by_another_process_applies_on_the_next_request(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    this_process = make_deps(db, clock, settings)
+    await build_authorizer(this_process)
+    assert await role_of(this_process, "U0BOB") == "member"
+    other_process = Store(Database(db.engine), clock=clock)
+    await other_process.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
+    assert await role_of(this_process, "U0BOB") == "viewer"
+
+
+async def test_a_change_based_on_a_stale_version_writes_nothing(db: Database, clock: FixedClock, tmp_path: Path) -> None:
+    deps = make_deps(db, clock, make_settings(tmp_path))
+    await build_authorizer(deps)
+    await deps.store.apply_config(actor_id="U0A", expected_version=1, assignments={"U0BOB": "viewer"})
+    with pytest.raises(Conflict):
+        await deps.store.apply_config(
+            actor_id="U0B", expected_version=1, values={"settings.chatops_model": "x"}, assignments={"U0BOB": "admin"}
+        )
+    snapshot = await deps.store.load_config()
+    assert snapshot.version == 2
+    assert snapshot.assignments == {"U0BOB": "viewer"}
+    assert "settings.chatops_model" not in snapshot.values
+
+
+async def test_two_processes_starting_at_once_store_the_policy_once(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    await asyncio.gather(*(build_authorizer(make_deps(Database(db.engine), clock, settings)) for _ in range(4)))
+    store = Store(db, clock=clock)
+    assert await store.config_version() == 1
+    bootstraps = [r for r in await store.config_audit(limit=500) if r.target == "policy.roles"]
+    assert len(bootstraps) == 1
+
+
+async def test_every_change_is_audited_with_who_field_before_and_after(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    deps = make_deps(db, clock, make_settings(tmp_path))
+    await build_authorizer(deps)
+    clock.advance(60)
+    version, changes = await deps.store.apply_config(
+        actor_id="U0ADMIN", expected_version=1, values={"settings.chatops_max_steps": 4}, assignments={"U0BOB": "viewer"}
+    )
+    assert version == 2 and len(changes) == 2
+    rows = [r for r in await deps.store.config_audit() if r.action == "config_change"]
+    assert {(r.user_id, r.target) for r in rows} == {("U0ADMIN", "settings.chatops_max_steps"), ("U0ADMIN", "role:U0BOB")}
+    steps = next(r for r in rows if r.target == "settings.chatops_max_steps")
+    assert steps.details == {"field": "settings.chatops_max_steps", "before": None, "after": 4}
+    assert steps.at.replace(tzinfo=None) == clock().replace(tzinfo=None)
+
+
+async def test_model_and_limit_overrides_reach_the_effective_settings(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    deps = make_deps(db, clock, make_settings(tmp_path))
+    await build_authorizer(deps)
+    assert (await effective_settings(deps)).chatops_model == "claude-sonnet-4-6"
+    await deps.store.apply_config(
+        actor_id="U0ADMIN",
+        expected_version=1,
+        values={"settings.chatops_model": "claude-haiku-4-5", "settings.chatops_max_steps": 4},
+    )
+    live = await effective_settings(deps)
+    assert (live.chatops_model, live.chatops_max_steps) == ("claude-haiku-4-5", 4)
+    assert deps.settings.chatops_model == "claude-sonnet-4-6"  # the start-up object is never mutated
