@@ -1,0 +1,109 @@
+"""What a scheduled digest posts, and how it stops cleanly when its configuration went bad."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.storage.tables import AuditRow
+from tests.integration.test_schedules_world import (
+    ADMIN,
+    CHANNEL,
+    OUTSIDE,
+    SLOT,
+    World,
+    fake_slack,
+    schedule_settings,
+    world,
+)
+
+__all__ = ["fake_slack", "schedule_settings", "world"]
+
+
+def _sections(world: World) -> list[str]:
+    call = world.slack.calls("chat.postMessage")[-1]
+    return [b["text"]["text"] for b in call.args["blocks"] if b["type"] == "section"]
+
+
+async def test_the_digest_lists_tickets_needing_attention_grouped_by_assignee(world: World) -> None:
+    schedule = await world.add_digest()
+
+    await world.coordinator.run_slot(schedule, SLOT)
+
+    headline, jonas, maya, unassigned = _sections(world)
+    assert headline == "Digest for OPS: 1 new, 1 stale, 1 blocked, 1 high priority."
+    assert jonas.startswith("*Jonas Weber* (1)") and "*OPS-3* Upgrade the load balancer" in jonas
+    assert "_Blocked_ · blocked" in jonas
+    assert maya.startswith("*Maya Chen* (2)")
+    assert "*OPS-1* Rotate the TLS certificates — _To Do_ · new" in maya
+    assert "*OPS-2* Disk alerts on db-2 are noisy — _To Do_ · no update 10d" in maya
+    assert unassigned.startswith("*Unassigned* (1)") and "*OPS-4* Payments API returns 502" in unassigned
+    assert "highest" in unassigned
+    assert "OPS-5" not in "".join(_sections(world)), "a fresh low-priority ticket needs no attention"
+
+
+async def test_new_tickets_are_those_created_since_the_previous_slot(world: World) -> None:
+    schedule = await world.add_digest()
+
+    await world.coordinator.run_slot(schedule, SLOT)
+
+    blocks = world.slack.calls("chat.postMessage")[-1].args["blocks"]
+    footer = blocks[-1]["elements"][0]["text"]
+    assert footer.startswith("New since Mon 30 Nov 08:00 UTC"), "Tuesday's digest starts at Monday's slot"
+
+
+async def test_a_private_project_the_channel_may_not_show_pauses_the_digest_with_a_notice(
+    world: World,
+) -> None:
+    schedule = await world.add_digest(project="SEC")
+
+    result = await world.coordinator.run_slot(schedule, SLOT)
+
+    assert result.outcome == "paused"
+    assert len(world.posts()) == 1
+    assert "Tickets of SEC may not be shown in <#C0OPS>" in world.posts()[0]
+    assert "Pen-test" not in world.posts()[0]
+    stored = await world.store.get_schedule(schedule.id)
+    assert stored is not None and not stored.enabled
+
+
+async def test_a_digest_whose_project_was_deleted_pauses_itself_and_says_so_once(world: World) -> None:
+    schedule = await world.add_digest(project="GONE")
+
+    first = await world.coordinator.run_slot(schedule, SLOT)
+    world.clock.advance(24 * 3600)
+    second = await world.coordinator.run_slot(schedule, SLOT + timedelta(days=1))
+
+    assert (first.outcome, second.outcome) == ("paused", "skipped")
+    assert len(world.posts()) == 1
+    assert "Project GONE does not exist" in world.posts()[0] and "is paused" in world.posts()[0]
+    run = await world.store.get_run(schedule.id, SLOT)
+    assert run is not None and run.status == "failed" and "GONE" in (run.error or "")
+    audit = world.deps.db.run_sync(
+        lambda s: s.exec(select(AuditRow).where(AuditRow.action == "schedule.auto_pause")).all()
+    )
+    assert [(a.user_id, a.target) for a in audit] == [("scheduler", schedule.id)]
+
+
+async def test_a_digest_for_a_channel_the_bot_is_not_in_pauses_and_tells_its_creator(world: World) -> None:
+    schedule = await world.add_digest(channel=OUTSIDE)
+
+    result = await world.coordinator.run_slot(schedule, SLOT)
+
+    assert result.outcome == "paused"
+    assert world.posts(OUTSIDE) == []
+    dm = world.posts(ADMIN)
+    assert len(dm) == 1 and "I'm not in <#C0NOTIN>" in dm[0] and f"resume {schedule.id}" in dm[0]
+
+
+async def test_a_message_slack_refuses_is_retried_later_not_lost(world: World) -> None:
+    schedule = await world.add_digest()
+    world.slack.fail("chat.postMessage", "msg_too_long")
+
+    result = await world.coordinator.run_slot(schedule, SLOT)
+
+    assert result.outcome == "retrying"
+    assert result.retry_at == SLOT + timedelta(minutes=10)
+    notice = world.posts(CHANNEL)[-1]
+    assert notice == ":warning: The OPS digest failed (Slack refused the message). Retrying at Tue 09:10 CET."

@@ -1,0 +1,186 @@
+"""The schedule editor modal and the reminders Mute button, driven through the real Bolt AsyncApp."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.scheduler.slack_ui import CALLBACK_ID, handle_digest_command, register_schedule_handlers
+from bot.settings import Settings
+from bot.storage.db import Database
+from tests.fakes.slack_server import FakeSlack
+from tests.integration.test_schedules_world import (
+    ADMIN,
+    CHANNEL,
+    MEMBER,
+    World,
+    fake_slack,
+    schedule_settings,
+    seeded_world,
+)
+
+__all__ = ["fake_slack", "schedule_settings"]
+
+
+@pytest.fixture
+async def world(sqlite_database: Database, fake_slack: FakeSlack, schedule_settings: Settings) -> World:
+    """Slack-surface tests: the storage they use runs on both databases in the runs and scheduler tests."""
+    return await seeded_world(sqlite_database, fake_slack, schedule_settings)
+
+
+@pytest.fixture
+def app(world: World) -> AsyncApp:
+    """A Bolt app with only the schedule handlers (listeners finish before the response, as in bolt's tests)."""
+    bolt = AsyncApp(
+        client=world.deps.slack, signing_secret=FakeSlack.SIGNING_SECRET, process_before_response=True
+    )
+    register_schedule_handlers(bolt, world.deps)
+    return bolt
+
+
+def _submission(
+    user: str, values: dict[str, dict[str, Any]], *, schedule_id: str | None = None
+) -> dict[str, Any]:
+    state = {block: {"value": element} for block, element in values.items()}
+    return {
+        "type": "view_submission",
+        "team": {"id": FakeSlack.TEAM_ID, "domain": "acme"},
+        "user": {"id": user, "team_id": FakeSlack.TEAM_ID},
+        "api_app_id": FakeSlack.APP_ID,
+        "trigger_id": "123.456.abc",
+        "view": {
+            "id": "V0EDITOR",
+            "type": "modal",
+            "callback_id": CALLBACK_ID,
+            "private_metadata": json.dumps({"schedule_id": schedule_id, "origin": CHANNEL}),
+            "state": {"values": state},
+        },
+    }
+
+
+def _form(**overrides: Any) -> dict[str, dict[str, Any]]:
+    form: dict[str, dict[str, Any]] = {
+        "project": {"type": "plain_text_input", "value": "OPS"},
+        "channel": {"type": "conversations_select", "selected_conversation": CHANNEL},
+        "every": {"type": "static_select", "selected_option": {"value": "weekdays"}},
+        "time": {"type": "timepicker", "selected_time": "09:00"},
+        "day": {"type": "static_select", "selected_option": None},
+        "cron": {"type": "plain_text_input", "value": None},
+        "timezone": {"type": "plain_text_input", "value": "Europe/Berlin"},
+        "name": {"type": "plain_text_input", "value": "Ops morning"},
+        "stale_days": {"type": "number_input", "value": "3"},
+    }
+    form.update(overrides)
+    return form
+
+
+async def _submit(app: AsyncApp, payload: dict[str, Any]) -> Any:
+    return await app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
+
+
+async def test_digest_add_without_arguments_opens_the_editor_for_an_admin(world: World) -> None:
+    reply = await handle_digest_command(
+        world.deps.slack, world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
+    )
+
+    assert reply == "Opened the digest editor."
+    [call] = world.slack.calls("views.open")
+    view = call.args["view"]
+    assert view["callback_id"] == CALLBACK_ID
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["timezone"]["element"]["initial_value"] == "Europe/Berlin", "the admin's own time zone"
+    assert blocks["channel"]["element"]["initial_conversation"] == CHANNEL
+
+
+async def test_the_editor_is_not_opened_for_members(world: World) -> None:
+    reply = await handle_digest_command(
+        world.deps.slack, world.deps, user_id=MEMBER, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
+    )
+
+    assert reply.startswith("Only chatops admins")
+    assert world.slack.calls("views.open") == []
+
+
+async def test_a_submission_with_bad_fields_shows_an_error_next_to_each_and_saves_nothing(
+    world: World, app: AsyncApp
+) -> None:
+    form = _form(
+        every={"type": "static_select", "selected_option": {"value": "cron"}},
+        cron={"type": "plain_text_input", "value": "0 9 1 * 1"},
+        channel={"type": "conversations_select", "selected_conversation": "C0NOTIN"},
+        project={"type": "plain_text_input", "value": "GONE"},
+    )
+
+    response = await _submit(app, _submission(ADMIN, form))
+
+    body = json.loads(response.body)
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"cron", "channel", "project"}
+    assert body["errors"]["cron"].startswith("Restrict day-of-month or day-of-week, not both")
+    assert body["errors"]["channel"].startswith("I'm not in <#C0NOTIN>")
+    assert body["errors"]["project"].startswith("Project GONE does not exist")
+    assert await world.store.list_schedules() == []
+
+
+async def test_an_unknown_time_zone_in_the_editor_is_shown_on_the_time_zone_field(
+    world: World, app: AsyncApp
+) -> None:
+    response = await _submit(
+        app, _submission(ADMIN, _form(timezone={"type": "plain_text_input", "value": "Berlin"}))
+    )
+
+    assert json.loads(response.body)["errors"] == {
+        "timezone": "Unknown time zone 'Berlin'; use an IANA name like Europe/Berlin or America/New_York"
+    }
+
+
+async def test_a_valid_submission_saves_the_schedule_and_confirms_to_the_admin(
+    world: World, app: AsyncApp
+) -> None:
+    response = await _submit(app, _submission(ADMIN, _form()))
+
+    assert response.status == 200 and not response.body
+    [row] = await world.store.list_schedules()
+    assert (row.name, row.cron, row.timezone, row.channel_id) == (
+        "Ops morning",
+        "0 9 * * 1-5",
+        "Europe/Berlin",
+        CHANNEL,
+    )
+    [confirm] = world.slack.calls("chat.postEphemeral")
+    assert confirm.args["user"] == ADMIN and "weekdays at 09:00 Europe/Berlin" in confirm.args["text"]
+
+
+async def test_a_submission_by_a_member_is_refused_even_with_a_forged_view(
+    world: World, app: AsyncApp
+) -> None:
+    response = await _submit(app, _submission(MEMBER, _form()))
+
+    assert json.loads(response.body)["response_action"] == "errors"
+    assert await world.store.list_schedules() == []
+
+
+async def test_the_mute_button_on_a_reminder_mutes_the_clicker(world: World, app: AsyncApp) -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": FakeSlack.TEAM_ID, "domain": "acme"},
+        "user": {"id": MEMBER, "team_id": FakeSlack.TEAM_ID},
+        "api_app_id": FakeSlack.APP_ID,
+        "trigger_id": "123.456.abc",
+        "container": {"type": "message", "message_ts": "1763476201.000001", "channel_id": "D0MAYA"},
+        "channel": {"id": "D0MAYA"},
+        "response_url": world.slack.response_url("mute"),
+        "actions": [{"action_id": "chatops_reminders_mute", "block_id": "b1", "value": "mute",
+                     "type": "button", "action_ts": "1763476300.000001"}],
+    }  # fmt: skip
+
+    response = await _submit(app, payload)
+
+    assert response.status == 200
+    assert await world.store.muted_users() == {MEMBER}
+    [said] = world.slack.calls("response_url")
+    assert said.args["text"].startswith("Reminders muted")

@@ -1,0 +1,220 @@
+"""The world the schedule tests run in (helpers only, no tests): a migrated real database, the local ticket store
+with a small known project, the real policy authorizer, and the real AsyncWebClient talking to the fake Slack.
+
+`World.process()` builds another "bot process": its own engine on the same database, its own Deps, clock and
+RunCoordinator owner, as a second `chatops run` would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import event, text
+from sqlmodel import Session
+
+from bot.deps import Deps
+from bot.policy.authorizer import build_authorizer
+from bot.scheduler.runs import RunCoordinator, RunPolicy
+from bot.settings import Settings
+from bot.storage.db import Database, make_engine
+from bot.storage.migrations import migrate_sync
+from bot.storage.store import Store
+from bot.storage.tables import ScheduleRow
+from integrations.tickets.base import NewTicket, TicketBackend
+from integrations.tickets.local import (
+    LocalTickets,
+    add_person,
+    add_project,
+    assign_in,
+    create_in,
+    transition_in,
+)
+from tests.conftest import FixedClock
+from tests.fakes.slack_server import FakeSlack
+
+ADMIN = "U0ADMIN"
+MEMBER = "U0MAYA"
+CHANNEL = "C0OPS"
+OUTSIDE = "C0NOTIN"
+"""A channel the bot is not a member of."""
+
+# Tuesday 1 December 2026, 09:00 in Berlin (08:00 UTC).
+SLOT = datetime.fromisoformat("2026-12-01T08:00:00+00:00")
+
+
+def same_database(db: Database) -> Database:
+    """A second engine on the same database (and, on PostgreSQL, the same test schema)."""
+    url = db.engine.url.render_as_string(hide_password=False)
+    if not db.is_postgres:
+        return Database(make_engine(url))
+    with db.engine.connect() as conn:
+        schema = conn.execute(text("SHOW search_path")).scalar_one()
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _search_path(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET search_path TO {schema}")
+        cur.close()
+        dbapi_conn.commit()
+
+    return Database(engine)
+
+
+def seed_ops(db: Database, now: datetime) -> None:
+    """Projects OPS and WEB (public) and SEC (private); two people linked to Slack users; OPS tickets of every
+    kind, SEC-1 (Maya, idle 20 days), WEB-1 (Jonas, idle 8 days)."""
+
+    def _seed(s: Session) -> None:
+        add_project(s, key="OPS", name="Operations", at=now - timedelta(days=90))
+        add_project(s, key="SEC", name="Security", at=now - timedelta(days=90), private=True)
+        add_project(s, key="WEB", name="Website", at=now - timedelta(days=90))
+        add_person(s, id="maya", name="Maya Chen", email="maya@example.com", slack_user_id=MEMBER)
+        add_person(s, id="jonas", name="Jonas Weber", email="jonas@example.com", slack_user_id="U0JONAS")
+
+        def ticket(
+            summary: str, *, days_ago: float, priority: str = "Medium", assignee: str | None = None
+        ) -> str:
+            at = now - timedelta(days=days_ago)
+            key = create_in(
+                s,
+                NewTicket(project="OPS", summary=summary, priority=priority),
+                reporter_id=None,
+                via="seed",
+                at=at,
+            )
+            if assignee:
+                assign_in(s, key, assignee, author_id=None, at=at)
+            return key
+
+        ticket("Rotate the TLS certificates", days_ago=0.5, assignee="maya")  # new
+        ticket("Disk alerts on db-2 are noisy", days_ago=10, assignee="maya")  # stale
+        blocked = ticket("Upgrade the load balancer", days_ago=1.5, assignee="jonas")
+        transition_in(s, blocked, "Blocked", author_id=None, at=now - timedelta(days=1.5))
+        ticket("Payments API returns 502", days_ago=1.5, priority="Highest")  # high, unassigned
+        ticket("Tidy the runbook", days_ago=1.5, priority="Low", assignee="jonas")  # nothing to report
+        secret = create_in(
+            s, NewTicket(project="SEC", summary="Pen-test finding: SSRF", priority="Highest"), reporter_id=None,
+            via="seed", at=now - timedelta(days=20),
+        )  # fmt: skip
+        assign_in(s, secret, "maya", author_id=None, at=now - timedelta(days=20))
+        web = create_in(s, NewTicket(project="WEB", summary="Broken links on /pricing"), reporter_id=None, via="seed",
+                        at=now - timedelta(days=8))  # fmt: skip
+        assign_in(s, web, "jonas", author_id=None, at=now - timedelta(days=8))
+
+    db.run_sync(_seed)
+
+
+@dataclass
+class World:
+    """One bot process: deps on the shared database, its own clock and coordinator."""
+
+    deps: Deps
+    clock: FixedClock
+    slack: FakeSlack
+    coordinator: RunCoordinator
+    closers: list[Any] = field(default_factory=list)
+
+    @property
+    def store(self) -> Store:
+        """The process's store."""
+        return self.deps.store
+
+    async def add_digest(
+        self, *, schedule_id: str = "d0001", project: str = "OPS", cron: str = "0 9 * * 1-5",
+        timezone: str = "Europe/Berlin", channel: str = CHANNEL, **options: Any,
+    ) -> ScheduleRow:  # fmt: skip
+        """Store a digest schedule created by the admin (as if added a day before SLOT)."""
+        row = ScheduleRow(
+            id=schedule_id, name=f"{project} morning", kind="digest", channel_id=channel, project_key=project,
+            cron=cron, timezone=timezone, enabled=True, options={"stale_days": 3, **options}, created_by=ADMIN,
+        )  # fmt: skip
+        saved_at = self.clock.now
+        self.clock.now = SLOT - timedelta(days=1)
+        try:
+            return await self.store.save_schedule(row, by=ADMIN, action="add")
+        finally:
+            self.clock.now = saved_at
+
+    def posts(self, channel: str = CHANNEL) -> list[str]:
+        """Texts the bot posted to a channel (via chat.postMessage)."""
+        return [
+            c.args.get("text", "")
+            for c in self.slack.calls("chat.postMessage")
+            if c.args.get("channel") == channel
+        ]
+
+
+async def make_world(
+    db: Database, slack: FakeSlack, settings: Settings, *, now: datetime = SLOT, tickets: TicketBackend | None = None,
+    policy: RunPolicy | None = None,
+) -> World:  # fmt: skip
+    """Deps for one process on `db` (already migrated)."""
+    clock = FixedClock(now)
+    client = AsyncWebClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url)
+    deps = Deps(
+        settings=settings, db=db, store=Store(db, clock=clock), tickets=tickets or LocalTickets(db, clock=clock),
+        llm=None, tools=[], clock=clock, slack=client,
+    )  # fmt: skip
+    deps.authorizer = await build_authorizer(deps)
+    return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, policy=policy))
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """The fake Slack Web API with the admin, a member, the ops channel and a channel the bot is not in."""
+    with FakeSlack() as slack:
+        slack.add_user(ADMIN, name="Ada Admin", email="ada@example.com")
+        slack.add_user(MEMBER, name="Maya Chen", email="maya@example.com")
+        slack.add_user("U0JONAS", name="Jonas Weber", email="jonas@example.com")
+        slack.add_channel(CHANNEL, name="ops")
+        slack.add_channel(OUTSIDE, name="random", member=False)
+        yield slack  # type: ignore[misc]
+
+
+@pytest.fixture
+def schedule_settings(tmp_path: Any) -> Settings:
+    """Settings with one admin and the local backend."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        chatops_admins=[ADMIN],
+        chatops_retention_days=30,
+    )
+
+
+async def seeded_world(database: Database, slack: FakeSlack, settings: Settings) -> World:
+    """Migrate and seed `database`, then build a process on it."""
+    migrate_sync(database.engine)
+    seed_ops(database, SLOT)
+    return await make_world(database, slack, settings)
+
+
+@pytest.fixture
+async def world(database: Database, fake_slack: FakeSlack, schedule_settings: Settings) -> World:
+    """One process on a migrated, seeded database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+    return await seeded_world(database, fake_slack, schedule_settings)
+
+
+Spawn = Callable[..., Awaitable[World]]
+
+
+@pytest.fixture
+async def spawn(
+    database: Database, fake_slack: FakeSlack, schedule_settings: Settings
+) -> AsyncIterator[Spawn]:
+    """Start another bot process on the same database: `other = await spawn(now=...)`."""
+    engines: list[Database] = []
+
+    async def _spawn(**kwargs: Any) -> World:
+        engines.append(same_database(database))
+        return await make_world(engines[-1], fake_slack, schedule_settings, **kwargs)
+
+    yield _spawn
+    for db in engines:
+        db.dispose()
