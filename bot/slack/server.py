@@ -150,6 +150,7 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> in
     use_worker_threads()
     from bot.agent.loop import Agent
     from bot.deps import build_deps
+    from bot.scheduler.scheduler import start_scheduler, stop_scheduler
     from bot.slack.app import create_app
 
     deps = await build_deps(settings)
@@ -157,7 +158,11 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> in
         app = create_app(deps, agent=Agent(deps))
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await serve(app, deps, http=http, host=host, port=port, stop=stop)
+        await start_scheduler(deps)
+        try:
+            await serve(app, deps, http=http, host=host, port=port, stop=stop)
+        finally:
+            await stop_scheduler(deps)
     finally:
         await deps.aclose()
     return 0
