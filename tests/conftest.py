@@ -52,7 +52,8 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
-def _postgres_database(url: str) -> Iterator[Database]:
+def postgres_schema_database(url: str) -> Iterator[Database]:
+    """A Database on PostgreSQL `url` confined to a fresh schema, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -97,7 +98,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
         db.dispose()
     else:
-        yield from _postgres_database(os.environ["TEST_DATABASE_URL"])
+        yield from postgres_schema_database(os.environ["TEST_DATABASE_URL"])
 
 
 @pytest.fixture

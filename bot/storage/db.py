@@ -30,6 +30,8 @@ def make_engine(url: str) -> Engine:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
+                # WAL makes NORMAL durable against application crashes; only an OS crash may lose the last commit.
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine

@@ -19,7 +19,7 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate_sync
 from integrations.tickets.base import NewTicket, Person, Ticket, TicketBackend
 from integrations.tickets.local import LocalTickets, add_person, add_project
-from tests.conftest import FixedClock, _postgres_database
+from tests.conftest import FixedClock, postgres_schema_database
 
 BACKENDS: list[object] = [
     "local",
@@ -91,7 +91,7 @@ def local_harness(sqlite_database: Database, clock: FixedClock) -> Harness:
 @pytest.fixture
 def local_postgres_harness(clock: FixedClock) -> Iterator[Harness]:
     """The local store on PostgreSQL (its own schema)."""
-    for db in _postgres_database(os.environ["TEST_DATABASE_URL"]):
+    for db in postgres_schema_database(os.environ["TEST_DATABASE_URL"]):
         yield _local(db, clock)
 
 

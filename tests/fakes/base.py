@@ -111,7 +111,7 @@ class FakeServer:
                 self._runner = runner
                 server = site._server
                 assert server is not None
-                self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+                self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
             except BaseException as exc:  # noqa: BLE001 - surfaced to the starting thread
                 errors.append(exc)
                 ready.set()
