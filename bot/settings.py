@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     chatops_default_role: Role = "member"
     chatops_policy_file: Path | None = None
 
+    # Other bots whose messages and mentions are answered (as that bot's user); the bot's own never are
+    chatops_allowed_bot_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # Loop limits
     chatops_max_steps: int = Field(default=10, ge=1, le=50)
     chatops_max_tool_calls: int = Field(default=30, ge=1, le=200)
@@ -80,9 +83,9 @@ class Settings(BaseSettings):
     chatops_log_format: Literal["text", "json"] = "text"
     chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("chatops_admins", mode="before")
+    @field_validator("chatops_admins", "chatops_allowed_bot_ids", mode="before")
     @classmethod
-    def _split_admins(cls, value: Any) -> Any:
+    def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
         return value
@@ -93,6 +96,14 @@ class Settings(BaseSettings):
         for user_id in value:
             if user_id[:1] not in ("U", "W") or not user_id.isalnum():
                 raise ValueError(f"Slack user ids look like U0123ABCD, got {user_id!r}")
+        return value
+
+    @field_validator("chatops_allowed_bot_ids")
+    @classmethod
+    def _check_bot_ids(cls, value: list[str]) -> list[str]:
+        for bot_id in value:
+            if not bot_id.startswith("B") or not bot_id.isalnum() or not bot_id.isupper():
+                raise ValueError(f"Slack bot ids look like B0123ABCD (not the bot's user id U…), got {bot_id!r}")
         return value
 
     @field_validator("jira_url", "anthropic_base_url")

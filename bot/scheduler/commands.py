@@ -141,7 +141,7 @@ async def add(deps: Deps, client: Any, *, user_id: str, channel_id: str, args: l
     if checked is None:
         return messages.schedule_invalid(errors)
     row = await save_digest(deps, checked, by=user_id)
-    return messages.schedule_saved(row.id, row.name, row.channel_id or "", _when(row), "added")
+    return messages.schedule_saved(row.id, row.name, row.channel_id or "", when_of(row), "added")
 
 
 async def edit(deps: Deps, client: Any, *, user_id: str, args: list[str]) -> str:
@@ -157,7 +157,7 @@ async def edit(deps: Deps, client: Any, *, user_id: str, args: list[str]) -> str
     if checked is None:
         return messages.schedule_invalid(errors)
     saved = await save_digest(deps, checked, by=user_id, schedule_id=row.id)
-    return messages.schedule_saved(saved.id, saved.name, saved.channel_id or "", _when(saved), "updated")
+    return messages.schedule_saved(saved.id, saved.name, saved.channel_id or "", when_of(saved), "updated")
 
 
 async def lifecycle(deps: Deps, sub: str, *, user_id: str, args: list[str]) -> str:
@@ -195,19 +195,27 @@ async def list_schedules(deps: Deps) -> str:
     lines = []
     for row in rows:
         runs = await deps.store.list_runs(row.id, limit=1)
-        try:
-            following = build_timing(row.cron, row.timezone).next_after(now) if row.enabled else None
-        except ScheduleSpecError:
-            following = None
-        target = f"{row.project_key} in <#{row.channel_id}>" if row.kind == "digest" else "DMs to assignees"
         last = f"{runs[0].status} ({_local(runs[0].scheduled_for, row.timezone)})" if runs else None
-        next_run = _local(following, row.timezone) if following else None
         line = messages.schedule_line(
-            schedule_id=row.id, name=row.name, target=target, when=_when(row), enabled=row.enabled,
-            next_run=next_run, last=last,
+            schedule_id=row.id, name=row.name, target=target_of(row), when=when_of(row), enabled=row.enabled,
+            next_run=next_run_of(row, now), last=last,
         )  # fmt: skip
         lines.append(line)
     return "\n".join(lines)
+
+
+def target_of(row: ScheduleRow) -> str:
+    """Where a schedule posts: 'OPS in <#C…>' for a digest, 'DMs to assignees' for reminders."""
+    return f"{row.project_key} in <#{row.channel_id}>" if row.kind == "digest" else "DMs to assignees"
+
+
+def next_run_of(row: ScheduleRow, now: datetime) -> str | None:
+    """The next slot after `now` in the schedule's own time zone; None when paused or invalid."""
+    try:
+        following = build_timing(row.cron, row.timezone).next_after(now) if row.enabled else None
+    except ScheduleSpecError:
+        following = None
+    return _local(following, row.timezone) if following else None
 
 
 def _runs_text(row: ScheduleRow, runs: list[ScheduleRunRow]) -> str:
@@ -304,7 +312,7 @@ async def reminders(deps: Deps, *, user_id: str, args: list[str]) -> str:
 
 def _reminders_text(row: ScheduleRow | None) -> str:
     projects = dict(((row.options or {}).get("projects") if row else None) or {})
-    return messages.reminders_status(projects, _when(row) if row else "", row.enabled if row else False)
+    return messages.reminders_status(projects, when_of(row) if row else "", row.enabled if row else False)
 
 
 async def mute(deps: Deps, *, user_id: str, args: list[str], on: bool) -> str:
@@ -334,5 +342,6 @@ async def _digest(deps: Deps, schedule_id: str) -> ScheduleRow:
     return row
 
 
-def _when(row: ScheduleRow) -> str:
+def when_of(row: ScheduleRow) -> str:
+    """When a schedule fires, in words, with its time zone ('weekdays at 09:00 Europe/Berlin')."""
     return f"{describe(row.cron)} {row.timezone}"

@@ -1,14 +1,18 @@
-"""Slack side of schedules: `/chatops digest ...`, the schedule editor modal, and the reminders Mute button.
+"""Slack side of schedules: `/chatops digest ...`, the schedule editor modal, the Schedules buttons of the
+`/chatops config` modal, and the reminders Mute button.
 
-The modal and the text commands share one validation (`bot/scheduler/editor.py`); the modal shows its errors
-next to each input (`response_action="errors"`). Admin status is checked when the modal opens and again on
-submission, from the Slack user id of the request.
+The editor and the text commands share one validation (`bot/scheduler/editor.py`); the editor shows its errors
+next to each input (`response_action="errors"`). The editor opens on its own (`/chatops digest add`) or is
+pushed on top of the config modal (its Edit and Add buttons); then saving it refreshes the config modal.
+Pause, Resume and Delete act at once and refresh the modal. Admin status is checked from the Slack user id of
+every request: opening, each button, each submission. A refused attempt changes nothing, is logged and audited.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -26,11 +30,15 @@ from slack_sdk.models.views import View
 
 from bot import messages
 from bot.logs import get_logger, log_event
-from bot.policy.roles import role_of
+from bot.policy.roles import is_admin, role_of
 from bot.scheduler.commands import run_command
+from bot.scheduler.config_section import ACTION_PATTERN, ScheduleVerb, verb_of
 from bot.scheduler.editor import Draft, save_digest, validate_draft
 from bot.scheduler.jobs import MUTE_ACTION_ID
 from bot.scheduler.spec import DAYS, describe, name_of
+from bot.slack.admin_modal import notice_view, opened_version, refresh_config_view
+from bot.slack.markdown import escape_mrkdwn
+from bot.storage.schedules import ScheduleAction
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -41,6 +49,16 @@ _log = get_logger("scheduler.slack")
 
 CALLBACK_ID = "chatops_schedule_modal"
 VALUE = "value"
+
+
+@dataclass(frozen=True)
+class Parent:
+    """The config modal an editor was pushed over: its view id and the configuration version it was opened at."""
+
+    view_id: str
+    opened_at: int
+
+
 EVERY_LABELS = {
     "daily": "Every day",
     "weekdays": "Weekdays (Mon–Fri)",
@@ -70,6 +88,27 @@ async def open_schedule_modal(
     """Open the editor (empty, or filled from `schedule_id`) for an admin; the ephemeral reply text."""
     if await role_of(deps, user_id) != "admin":
         return messages.schedule_admin_only()
+    view = await _editor(client, deps, user_id=user_id, schedule_id=schedule_id, channel_id=channel_id)
+    if isinstance(view, str):
+        return view
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log_event(_log, "schedule modal not opened", logging.WARNING, error=exc.response.get("error"))
+        return messages.schedule_modal_failed()
+    return messages.schedule_modal_opened()
+
+
+async def _editor(
+    client: Any,
+    deps: Deps,
+    *,
+    user_id: str,
+    schedule_id: str | None,
+    channel_id: str | None = None,
+    parent: Parent | None = None,
+) -> dict[str, Any] | str:
+    """The editor view for a new or an existing digest, or the text saying why there is none."""
     if schedule_id:
         row = await deps.store.get_schedule(schedule_id)
         if row is None:
@@ -79,13 +118,74 @@ async def open_schedule_modal(
         draft = Draft.of(row)
     else:
         draft = Draft(channel=channel_id or "", timezone=await _user_timezone(client, user_id))
-    view = schedule_view(draft, schedule_id=schedule_id, origin=channel_id)
+    return schedule_view(draft, schedule_id=schedule_id, origin=channel_id, parent=parent)
+
+
+async def handle_config_button(deps: Deps, client: Any, *, body: dict[str, Any]) -> None:
+    """A Schedules button in the config modal: Pause/Resume/Delete at once, Edit/Add push the editor."""
+    action = (body.get("actions") or [{}])[0]
+    verb = verb_of(str(action.get("action_id") or ""))
+    view = body.get("view") or {}
+    view_id = str(view.get("id") or "")
+    if verb is None or not view_id:
+        return
+    user_id = str((body.get("user") or {}).get("id") or "")
+    schedule_id = None if verb == "add" else str(action.get("value") or "")
+    if not await is_admin(deps, user_id):
+        log_event(_log, "schedule change refused: not an admin", logging.WARNING, user=user_id, action=verb)
+        await deps.store.record_config_denial(
+            user_id=user_id,
+            reason="not an admin",
+            details={"action": f"schedule.{verb}", "schedule_id": schedule_id},
+        )
+        await _update(client, view_id, notice_view(messages.schedule_admin_only_logged()))
+        return
+    parent = Parent(view_id=view_id, opened_at=opened_version(view))
+    if verb in ("add", "edit"):
+        editor = await _editor(client, deps, user_id=user_id, schedule_id=schedule_id, parent=parent)
+        note = (
+            editor
+            if isinstance(editor, str)
+            else await _push(client, str(body.get("trigger_id") or ""), editor)
+        )
+    else:
+        note = await _change(deps, verb, str(schedule_id), by=user_id)
+    if note is not None:
+        await refresh_config_view(client, deps, view_id=view_id, opened_at=parent.opened_at, note=note)
+
+
+async def _push(client: Any, trigger_id: str, view: dict[str, Any]) -> str | None:
+    """Push the editor over the config modal; None when it opened, else what to tell the admin."""
     try:
-        await client.views_open(trigger_id=trigger_id, view=view)
+        await client.views_push(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
-        log_event(_log, "schedule modal not opened", logging.WARNING, error=exc.response.get("error"))
+        log_event(_log, "schedule editor not pushed", logging.WARNING, error=exc.response.get("error"))
         return messages.schedule_modal_failed()
-    return messages.schedule_modal_opened()
+    return None
+
+
+async def _change(deps: Deps, verb: ScheduleVerb, schedule_id: str, *, by: str) -> str:
+    """Pause, resume or delete (audited by the store); the note shown in the refreshed modal."""
+    if verb == "delete":
+        deleted = await deps.store.delete_schedule(schedule_id, by=by)
+        if deleted is None:
+            return messages.schedule_unknown(escape_mrkdwn(schedule_id))
+        return messages.schedule_deleted(deleted.id, escape_mrkdwn(deleted.name))
+    action: ScheduleAction = "resume" if verb == "resume" else "pause"
+    changed = await deps.store.set_schedule_enabled(schedule_id, action == "resume", by=by, action=action)
+    if changed is None:
+        return messages.schedule_unknown(escape_mrkdwn(schedule_id))
+    name = escape_mrkdwn(changed.name)
+    if action == "pause":
+        return messages.schedule_paused_here(changed.id, name)
+    return messages.schedule_resumed(changed.id, name)
+
+
+async def _update(client: Any, view_id: str, view: dict[str, Any]) -> None:
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        log_event(_log, "views.update failed", logging.WARNING, error=exc.response.get("error"))
 
 
 async def _user_timezone(client: Any, user_id: str) -> str:
@@ -100,8 +200,12 @@ def _option(value: str, label: str) -> Option:
     return Option(value=value, label=label)
 
 
-def schedule_view(draft: Draft, *, schedule_id: str | None, origin: str | None) -> dict[str, Any]:
-    """The editor modal, pre-filled from a draft. Block ids are the draft's field names (errors go there)."""
+def schedule_view(
+    draft: Draft, *, schedule_id: str | None, origin: str | None, parent: Parent | None = None
+) -> dict[str, Any]:
+    """The editor modal, pre-filled from a draft. Block ids are the draft's field names (errors go there).
+
+    `parent` is the config modal it was pushed over (refreshed after a save)."""
     every_options = [_option(k, v) for k, v in EVERY_LABELS.items()]
     day_options = [_option(d, name_of(i).capitalize()) for i, d in enumerate(DAYS)]
     channel = ConversationSelectElement(
@@ -144,7 +248,9 @@ def schedule_view(draft: Draft, *, schedule_id: str | None, origin: str | None) 
         submit="Save",
         close="Cancel",
         blocks=blocks,
-        private_metadata=json.dumps({"schedule_id": schedule_id, "origin": origin}),
+        private_metadata=json.dumps(
+            {"schedule_id": schedule_id, "origin": origin, "parent": asdict(parent) if parent else None}
+        ),
     )
     return view.to_dict()
 
@@ -170,10 +276,18 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
     @app.view(CALLBACK_ID)
     async def _on_submit(ack: Any, body: dict[str, Any], client: Any, view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
+        meta = json.loads(view.get("private_metadata") or "{}")
         if await role_of(deps, user_id) != "admin":
             await ack(response_action="errors", errors={"project": messages.schedule_admin_only()})
+            log_event(
+                _log, "schedule change refused: not an admin", logging.WARNING, user=user_id, action="save"
+            )
+            await deps.store.record_config_denial(
+                user_id=user_id,
+                reason="not an admin",
+                details={"action": "schedule.save", "schedule_id": meta.get("schedule_id")},
+            )
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
         schedule_id = meta.get("schedule_id")
         existing = await deps.store.get_schedule(schedule_id) if schedule_id else None
         if schedule_id and existing is None:
@@ -194,9 +308,25 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
         await ack()
         when = f"{describe(row.cron)} {row.timezone}"
         text = messages.schedule_saved(
-            row.id, row.name, row.channel_id or "", when, "updated" if existing else "added"
+            row.id, escape_mrkdwn(row.name), row.channel_id or "", when, "updated" if existing else "added"
         )
+        parent = meta.get("parent")
+        if isinstance(parent, dict) and parent.get("view_id"):
+            # Pushed over the config modal: the ack closed the editor; the list underneath shows the change.
+            await refresh_config_view(
+                client,
+                deps,
+                view_id=str(parent["view_id"]),
+                opened_at=int(parent.get("opened_at", -1)),
+                note=text,
+            )
+            return
         await _tell(client, channel=meta.get("origin") or user_id, user=user_id, text=text)
+
+    @app.action(ACTION_PATTERN)
+    async def _on_config_button(ack: Any, body: dict[str, Any], client: Any) -> None:
+        await ack()
+        await handle_config_button(deps, client, body=body)
 
     @app.action(MUTE_ACTION_ID)
     async def _on_mute(ack: Any, body: dict[str, Any], respond: Any) -> None:

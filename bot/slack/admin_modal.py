@@ -6,6 +6,8 @@ every field, validates the whole configuration (`bot.policy.edit.check_change`: 
 lock-out rule) and answers invalid values with `response_action: errors` inside the modal. A valid change is
 written in one transaction guarded by the configuration version the modal was opened at, audited per field,
 and applies from the next request in every process.
+
+The modal also lists the schedules (`bot/scheduler/config_section.py`); their buttons act at once, outside Save.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from bot.policy.edit import Proposal, apply_change, check_change, policy_field_o
 from bot.policy.live import LIMIT_SETTINGS, PolicyState, live_policy
 from bot.policy.model import ALL, EFFECTS, USER_ID
 from bot.policy.text import channel_scopes_text, parse_channel_scopes, parse_scope, scope_text
+from bot.scheduler.config_section import MAX_VIEW_BLOCKS, ScheduleLine, schedule_lines, section_blocks
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,8 +96,18 @@ def _number(name: str, value: Any) -> NumberInputElement:
     )
 
 
-def build_config_view(state: PolicyState, tools: Sequence[Tool]) -> dict[str, Any]:
-    """The modal, filled with the current configuration; remembers the version it shows."""
+def build_config_view(
+    state: PolicyState,
+    tools: Sequence[Tool],
+    *,
+    schedules: Sequence[ScheduleLine] = (),
+    note: str | None = None,
+    opened_at: int | None = None,
+) -> dict[str, Any]:
+    """The modal, filled with the current configuration and the schedules; remembers the version it was opened at.
+
+    `opened_at` keeps the version of a modal being refreshed (after a schedule button), so a Save still refuses
+    to overwrite a configuration someone else changed since the modal was opened."""
     policy, settings = state.policy, state.settings
     tool_opts, selector_opts = _options(tools, effects=False), _options(tools, effects=True)
     enabled = [t.name for t in tools if policy.tool_enabled(t.name, t.effect.value)]
@@ -191,6 +204,7 @@ def build_config_view(state: PolicyState, tools: Sequence[Tool]) -> dict[str, An
         blocks.append(
             InputBlock(block_id=f"limit:{name}", label=label, element=_number(name, getattr(settings, name)))
         )
+    blocks += section_blocks(list(schedules), room=MAX_VIEW_BLOCKS - len(blocks) - 1, note=note)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Every change is audited: who, when, field, before, after.")]))
     view = View(
         type="modal",
@@ -198,10 +212,37 @@ def build_config_view(state: PolicyState, tools: Sequence[Tool]) -> dict[str, An
         title="chatops configuration",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"version": state.version}),
+        private_metadata=json.dumps({"version": state.version if opened_at is None else opened_at}),
         blocks=blocks,
     )
     return view.to_dict()
+
+
+async def config_view(deps: Deps, *, opened_at: int | None = None, note: str | None = None) -> dict[str, Any]:
+    """The modal as it should look now: the live configuration and every schedule."""
+    state = await live_policy(deps).current()
+    lines = await schedule_lines(deps)
+    return build_config_view(state, deps.tools, schedules=lines, note=note, opened_at=opened_at)
+
+
+def opened_version(view: dict[str, Any]) -> int:
+    """The configuration version a modal was opened at (-1 when its metadata is missing or forged)."""
+    try:
+        return int(json.loads(view.get("private_metadata") or "{}").get("version"))
+    except (TypeError, ValueError, AttributeError):
+        return -1
+
+
+async def refresh_config_view(
+    client: Any, deps: Deps, *, view_id: str, opened_at: int, note: str | None = None
+) -> None:
+    """Show the schedules as they are now in an open modal (inputs the admin typed are kept by Slack)."""
+    # No `hash`: the view is rebuilt from the database every time, so a late update never shows lost data.
+    view = await config_view(deps, opened_at=opened_at, note=note)
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except (SlackApiError, SlackClientError) as exc:
+        log_event(logger, "views.update failed", logging.WARNING, error=type(exc).__name__)
 
 
 def notice_view(text: str) -> dict[str, Any]:
@@ -329,10 +370,7 @@ async def handle_config_submission(
             user_id=user_id, reason="not an admin", details={"callback_id": view.get("callback_id")}
         )
         return {"response_action": "update", "view": notice_view(messages.config_admin_only())}, []
-    try:
-        opened_at = int(json.loads(view.get("private_metadata") or "{}").get("version"))
-    except (TypeError, ValueError):
-        opened_at = -1
+    opened_at = opened_version(view)
     if opened_at != state.version:
         return {"response_action": "errors", "errors": {"model": messages.config_stale(opened_at, state.version)}}, []
     values = (view.get("state") or {}).get("values") or {}
@@ -364,7 +402,8 @@ async def open_config_modal(client: Any, deps: Deps, *, user_id: str, trigger_id
         log_event(logger, "config modal refused: not an admin", logging.WARNING, user=user_id)
         return messages.config_admin_only()
     try:
-        await client.views_open(trigger_id=trigger_id, view=build_config_view(state, deps.tools))
+        view = build_config_view(state, deps.tools, schedules=await schedule_lines(deps))
+        await client.views_open(trigger_id=trigger_id, view=view)
     except (SlackApiError, SlackClientError) as exc:
         log_event(logger, "views.open failed", logging.WARNING, user=user_id, error=type(exc).__name__)
         return messages.config_modal_failed()

@@ -2,17 +2,25 @@
 
 Bolt acks events before listeners run; the listener only hands the work to the background. In channels only
 mentions are answered (the `message` copy of a mention is skipped, and dedupe on channel:ts would catch it
-anyway); in DMs every user message is. The bot's own messages (Bolt drops them) and other bots' are ignored.
+anyway); in DMs every user message is. The bot's own messages are always ignored (Bolt drops them too); other
+bots' are ignored unless their bot id is in CHATOPS_ALLOWED_BOT_IDS, and then they are answered as that bot's
+user (from the event, or `bots.info` for an integration's `bot_message` that names no user), under the policy
+like anyone else.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.agent.loop import ThreadRef
+from bot.logs import get_logger, log_event
+from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Asker, Surface, Where, answer, claim, say_in_thread
+from bot.slack.identity import error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -23,6 +31,9 @@ if TYPE_CHECKING:
 
 ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 """Message subtypes that are a person asking something; edits, joins, deletions and bot posts are not."""
+BOT_SUBTYPES = ANSWERED_SUBTYPES | {"bot_message"}
+"""The same for an allowed bot (an integration's post has subtype bot_message)."""
+_log = get_logger("slack.listeners")
 
 
 def strip_mention(text: str, bot_user_id: str | None) -> str:
@@ -44,13 +55,49 @@ def is_retry(headers: dict[str, Any]) -> bool:
     return str(value).strip().isdigit() and int(str(value).strip()) > 0
 
 
-def wants_answer(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    """Whether this event is a person asking the bot (the `message` copies of mentions are not)."""
-    if not event.get("user") or is_from_a_bot(event, bot_user_id):
+def is_own(event: dict[str, Any], *, bot_user_id: str | None, bot_id: str | None) -> bool:
+    """True for this bot's own messages (by its user id or its bot id)."""
+    return bool(
+        (bot_user_id and event.get("user") == bot_user_id) or (bot_id and event.get("bot_id") == bot_id)
+    )
+
+
+def wants_answer(
+    event: dict[str, Any],
+    bot_user_id: str | None,
+    *,
+    bot_id: str | None = None,
+    allowed_bots: Collection[str] = (),
+) -> bool:
+    """Whether this event is someone asking the bot: a person, or a bot in `allowed_bots` (never the bot itself;
+    the `message` copies of mentions are not)."""
+    if is_own(event, bot_user_id=bot_user_id, bot_id=bot_id):
+        return False
+    from_bot = is_from_a_bot(event, bot_user_id)
+    if from_bot and event.get("bot_id") not in allowed_bots:
+        return False
+    if not from_bot and not event.get("user"):
         return False
     if event.get("type") == "app_mention":
         return True
-    return event.get("subtype") in ANSWERED_SUBTYPES and event.get("channel_type") == "im"
+    subtypes = BOT_SUBTYPES if from_bot else ANSWERED_SUBTYPES
+    return event.get("subtype") in subtypes and event.get("channel_type") == "im"
+
+
+async def asker_id(surface: Surface, event: dict[str, Any]) -> str | None:
+    """The user id to answer as: the event's user, or the user of the bot that posted it (None when it has none)."""
+    if event.get("user"):
+        return str(event["user"])
+    bot_id = str(event.get("bot_id") or "")
+    try:
+        response = await surface.client.bots_info(bot=bot_id)
+    except SLACK_FAILURES as exc:
+        log_event(_log, "bots.info failed, message ignored", logging.WARNING, bot=bot_id, error=error_code(exc))
+        return None
+    user_id = (response.get("bot") or {}).get("user_id")
+    if not user_id:
+        log_event(_log, "allowed bot has no user to act as, message ignored", logging.WARNING, bot=bot_id)
+    return str(user_id) if user_id else None
 
 
 async def handle_message(
@@ -70,6 +117,9 @@ async def handle_message(
     not wait for it); a retry claims first, so a late one never puts a status back on a finished thread.
     """
     channel, ts = event["channel"], event["ts"]
+    user_id = await asker_id(surface, event)
+    if user_id is None:
+        return
 
     async def claim_it() -> bool:
         return await claim(surface, team_id=team_id, event_id=body.get("event_id"), channel=channel, ts=ts)
@@ -89,7 +139,7 @@ async def handle_message(
     thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=where.thread_ts)
     await answer(
         surface,
-        who=Asker(user_id=event["user"], team_id=team_id, channel_kind=event.get("channel_type")),
+        who=Asker(user_id=user_id, team_id=team_id, channel_kind=event.get("channel_type")),
         where=where,
         run=lambda actor, progress: surface.agent.run_turn(actor=actor, thread=thread, text=text, on_progress=progress),
         say_stream=say_stream,
@@ -109,7 +159,8 @@ def register_conversation_listeners(app: AsyncApp, surface: Surface) -> None:
         say_stream: AsyncSayStream | None = None,
         set_status: AsyncSetStatus | None = None,
     ) -> None:
-        if not wants_answer(event, context.bot_user_id):
+        allowed = surface.deps.settings.chatops_allowed_bot_ids
+        if not wants_answer(event, context.bot_user_id, bot_id=context.bot_id, allowed_bots=allowed):
             return
         surface.tasks.spawn(
             handle_message(
