@@ -68,12 +68,13 @@ class TimedLLM:
         max_tokens: int,
         on_text: TextCallback | None = None,
         user_hash: str | None = None,
+        model: str | None = None,
     ) -> ModelResponse:
         """Time the inner call."""
         started = time.perf_counter()
         try:
             return await self.inner.complete(
-                system=system, messages=messages, tools=tools, tool_choice=tool_choice, max_tokens=max_tokens, on_text=on_text, user_hash=user_hash
+                system=system, messages=messages, tools=tools, tool_choice=tool_choice, max_tokens=max_tokens, on_text=on_text, user_hash=user_hash, model=model
             )
         finally:
             took = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """The authorization seam: one decision point before every tool call, and the per-actor tool filter.
 
-The loop calls `Authorizer.authorize` exactly once per call, before execution, from one place
-(`bot/agent/executor.py`). The policy implementation lives in `bot/policy/`; `AllowAll` is the default
+The loop calls `Authorizer.authorize` once per call, before execution, from one place
+(`bot/agent/executor.py`); a call that waited for Approve is authorized again when approved. The policy implementation lives in `bot/policy/`; `AllowAll` is the default
 until a policy is configured.
 """
 

@@ -702,3 +702,55 @@ def doctor_fix_permissions(missing: list[str]) -> str:
 def config_env_admin(user_id: str) -> str:
     """An admin from CHATOPS_ADMINS was given another role in the modal."""
     return f"<@{user_id}> is an admin through CHATOPS_ADMINS; change the environment instead"
+
+
+def schedules_section_intro() -> str:
+    """Above the schedules in the /chatops config modal."""
+    return (
+        "Digests and reminders. Changes here apply at once (no Save needed) and are audited. "
+        "Edit and Add open the digest editor."
+    )
+
+
+def schedule_row(
+    *, schedule_id: str, name: str, target: str, when: str, enabled: bool, next_run: str | None
+) -> str:
+    """One schedule in the config modal (`name` and `target` already escaped)."""
+    state = (
+        f":large_green_circle: active · next run {next_run}"
+        if enabled and next_run
+        else ":large_green_circle: active · no next run"
+        if enabled
+        else ":double_vertical_bar: paused · no next run"
+    )
+    return f"*{name}* `{schedule_id}`\n{target} · {when}\n{state}"
+
+
+def schedules_more(count: int) -> str:
+    """Schedules that did not fit in the modal."""
+    return f"…and {count} more: `/chatops digest list` shows every schedule."
+
+
+def schedule_delete_confirm(name: str) -> str:
+    """The confirmation dialog of a Delete button (`name` already escaped)."""
+    return f"Delete *{name}*? It stops posting; its run history stays until housekeeping. This cannot be undone."
+
+
+def schedule_paused_here(schedule_id: str, name: str) -> str:
+    """A schedule was paused from the config modal."""
+    return f"Paused `{schedule_id}` ({name})."
+
+
+def schedule_admin_only_logged() -> str:
+    """A non-admin clicked a schedule button (the modal is replaced by this)."""
+    return "Only chatops admins can change schedules. Nothing was changed; the attempt was recorded."
+
+
+def approval_state_lost(status: str) -> str:
+    """An approval was decided, but the paused request behind it could not be read back (closed, never run)."""
+    if status in ("cancelled", "expired"):
+        return f"This request is now {status}. Nothing was done."
+    return (
+        "I couldn't carry out this request: its saved details could not be read back (it may predate an update). "
+        "Nothing was done; ask again if it is still needed."
+    )

@@ -3,7 +3,11 @@
 Consecutive reads run concurrently (bounded by `chatops_max_parallel_calls`); each write is a barrier run alone,
 in the model's order. Every call gets exactly one result in `state.results`: invalid, unknown, capped, denied,
 repeated, failed and timed-out calls get an `is_error` text that says what was wrong. A write that needs
-confirmation stops the response there (`Paused`); the loop stores it and `resume()` continues.
+confirmation stops the response there (`Paused`); the loop stores it and `resume()` continues. An approved call is
+authorized again just before it runs (`run_approved`): the policy may have changed while it waited.
+
+Only the model sees a result wrapped in `<tool_output>` delimiters; the trace, the progress events, the tool_calls
+rows and the audit log get the plain result.
 """
 
 from __future__ import annotations
@@ -13,22 +17,24 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
 from bot.agent import results as r
 from bot.agent.state import Paused, TurnState
-from bot.agent.types import CallOutcome, ProgressCallback, ProgressEvent, TraceEntry
+from bot.agent.types import CallOutcome, DeclineReason, ProgressCallback, ProgressEvent, TraceEntry
 from bot.authz import Decision
 from bot.errors import InvalidArguments, ToolError
 from bot.logs import get_logger, log_event
+from bot.storage.audit import AuditAction
 from bot.storage.conversations import tool_call_row
 from bot.tools.base import Effect, Tool, ToolArgs, ToolContext
 from integrations.llm.base import ToolCall, ToolResult
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from bot.settings import Settings
 
 logger = get_logger("agent.tools")
 
@@ -46,6 +52,17 @@ class _Call:
     deferred: bool = False
 
 
+class _Refusal(NamedTuple):
+    """A call answered before authorization: its outcome, the text for the model, and what the trace shows."""
+
+    outcome: CallOutcome
+    text: str
+    failed: bool = False
+    """True when it counts as a failed attempt of the tool."""
+    shown: str | None = None
+    """The trace's text when it differs from the model's."""
+
+
 class Executor:
     """One turn's tool runner; its counters (failures, withdrawals, repeats, caps) live in the TurnState."""
 
@@ -56,10 +73,12 @@ class Executor:
         state: TurnState,
         ctx: ToolContext,
         offered: dict[str, Tool],
+        settings: Settings | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self.deps = deps
-        self.settings = deps.settings
+        self.settings = settings or deps.settings
+        """This turn's settings (the admins' overrides as they were when it started or resumed)."""
         self.state = state
         self.ctx = ctx
         self.offered = offered
@@ -112,41 +131,39 @@ class Executor:
         checked = self._check(call, index, counted=counted, seen=seen)
         if isinstance(checked, _Call):
             return checked
-        outcome, text, failed = checked
-        await self._refuse(call, outcome, text, fail=failed)
+        await self._refuse(call, checked.outcome, checked.text, fail=checked.failed, shown=checked.shown)
         return None
 
-    def _check(self, call: ToolCall, index: int, *, counted: bool, seen: dict[str, str]) -> _Call | tuple[CallOutcome, str, bool]:
+    def _check(self, call: ToolCall, index: int, *, counted: bool, seen: dict[str, str]) -> _Call | _Refusal:
         s, state = self.settings, self.state
         if not counted:
             if index >= s.chatops_max_calls_per_response:
-                return "capped", f"Not run: at most {s.chatops_max_calls_per_response} tool calls are run per response. Ask for fewer at once.", False
+                return _Refusal("capped", f"Not run: at most {s.chatops_max_calls_per_response} tool calls are run per response. Ask for fewer at once.")
             if state.calls_made >= s.chatops_max_tool_calls:
-                return "capped", f"Not run: the limit of {s.chatops_max_tool_calls} tool calls in one turn is reached. Answer with what you have.", False
+                return _Refusal("capped", f"Not run: the limit of {s.chatops_max_tool_calls} tool calls in one turn is reached. Answer with what you have.")
             state.calls_made += 1
         tool = self.offered.get(call.name)
         if tool is None:
             names = ", ".join(sorted(self.offered)) or "none"
-            return "invalid", f"Unknown tool {call.name!r}. The tools you may call are: {names}.", True
+            return _Refusal("invalid", f"Unknown tool {call.name!r}. The tools you may call are: {names}.", failed=True)
         if call.name in state.withdrawn:
-            return "capped", (
+            return _Refusal("capped", (
                 f"Not run: {call.name} was withdrawn for the rest of this turn after {s.chatops_max_tool_failures} failed "
                 "attempts. Do not call it again; answer with what you have or explain the problem."
-            ), False
+            ))
         if call.input_error:
-            return "invalid", f"The arguments of {call.name} could not be read: {call.input_error}. Send the arguments as one JSON object.\n{r.FIX_HINT}", True
+            return _Refusal("invalid", f"The arguments of {call.name} could not be read: {call.input_error}. Send the arguments as one JSON object.\n{r.FIX_HINT}", failed=True)
         try:
             args = tool.args_model.model_validate(call.input)
         except ValidationError as exc:
-            return "invalid", r.validation_feedback(call.name, exc), True
+            return _Refusal("invalid", r.validation_feedback(call.name, exc), failed=True)
         key = r.call_key(call.name, args.model_dump(mode="json"))
         if key in state.done_calls:
-            return "capped", (
-                f"Not run again: this exact call ({call.name} with the same arguments) was already made in this turn. "
-                f"Its earlier result:\n{state.done_calls[key]}"
-            ), False
+            repeated = f"Not run again: this exact call ({call.name} with the same arguments) was already made in this turn."
+            # The model gets the earlier result again; the trace just points at the earlier call.
+            return _Refusal("capped", f"{repeated} Its earlier result:\n{state.done_calls[key]}", shown=repeated)
         if key in seen:
-            return "capped", f"Not run: it repeats call {seen[key]} of this same response, which was run once.", False
+            return _Refusal("capped", f"Not run: it repeats call {seen[key]} of this same response, which was run once.")
         seen[key] = call.id
         return _Call(call=call, tool=tool, args=args, key=key)
 
@@ -209,38 +226,76 @@ class Executor:
     # ---------------------------------------------------------------- after an approval decision
 
     async def run_approved(self, call: ToolCall, *, approval_id: str, decided_by: str) -> bool:
-        """Run an approved call once (its idempotency key is the approval's); True when it succeeded."""
+        """Run an approved call once (its idempotency key is the approval's); True when it succeeded.
+
+        The call is authorized again first, as the requester, under the policy as it is now: whoever resumes
+        (the Slack buttons, the shell, anything else) cannot run what is no longer allowed. `confirm` counts as
+        allowed here (this is the confirmation); `deny` declines it and the model hears it is no longer permitted.
+        """
         tool = self.offered.get(call.name)
-        decision = Decision("confirm", f"approved by {decided_by}", "approval")
         if tool is None:  # the actor lost the tool between the request and the click
-            await self._deny_call(call, Decision("deny", "tool no longer offered to this user", "approval"), None)
+            await self.decline(call, reason="not_permitted", decided_by=decided_by, why="tool no longer offered to this user")
             return False
         try:
             args = tool.args_model.model_validate(call.input)
         except ValidationError as exc:
             await self._refuse(call, "invalid", r.validation_feedback(call.name, exc))
             return False
-        key = r.call_key(call.name, args.model_dump(mode="json"))
-        outcome = await self._execute(_Call(call, tool, args, key), decision, idempotency_key=f"approval:{approval_id}")
+        c = _Call(call, tool, args, r.call_key(call.name, args.model_dump(mode="json")))
+        now = await self._authorize(c)
+        if now is None:  # answered with the error (e.g. the ticket is gone)
+            return False
+        if now.outcome == "deny":
+            await self.decline(call, reason="not_permitted", decided_by=decided_by, why=now.reason, rule=now.rule)
+            return False
+        decision = Decision("confirm", f"approved by {decided_by}", "approval")
+        outcome = await self._execute(c, decision, idempotency_key=f"approval:{approval_id}")
         return outcome == "ok"
 
-    async def decline(self, call: ToolCall, *, expired: bool, decided_by: str) -> None:
-        """Tell the model the action was not performed (cancelled or expired)."""
-        if expired:
-            minutes = self.settings.chatops_approval_timeout_minutes
+    async def decline(
+        self,
+        call: ToolCall,
+        *,
+        reason: DeclineReason,
+        decided_by: str,
+        why: str = "",
+        rule: str = "approval",
+        waited_minutes: int | None = None,
+    ) -> None:
+        """Tell the model the action was not performed, and why: cancelled, expired (after `waited_minutes`), or
+        no longer permitted."""
+        tool = self.offered.get(call.name)
+        details: dict[str, Any] = {"decided_by": decided_by}
+        if reason == "expired":
+            minutes = waited_minutes if waited_minutes is not None else self.settings.chatops_approval_timeout_minutes
             text = f"Not performed: the approval request expired after {minutes} minutes without an answer. Do not retry it unless the user asks again."
+            outcome: CallOutcome = "cancelled"
+            decision = Decision("confirm", "expired", rule)
+            action: AuditAction = "expired"
+            status = "not_sent"
+        elif reason == "not_permitted":
+            text = (
+                f"Not performed: {call.name} was approved, but it is no longer permitted for {self.state.actor.label} "
+                "under the current policy (it changed while the request waited). It was not run; do not retry it. "
+                "Tell the user it is no longer allowed."
+            )
+            outcome = "denied"
+            decision = Decision("deny", f"no longer permitted: {why}" if why else "no longer permitted", rule)
+            action, status = "denied", "denied"
+            details |= {"reason": decision.reason, "rule": rule, "arguments": r.redact(call.input)}
         else:
             text = "Not performed: the user declined this action. Do not retry it unless the user asks again."
-        decision = Decision("confirm", f"{'expired' if expired else 'declined by ' + decided_by}", "approval")
-        self._record(call, "cancelled", decision, text, 0.0)
-        tool = self.offered.get(call.name)
+            outcome = "cancelled"
+            decision = Decision("confirm", f"declined by {decided_by}", rule)
+            action, status = "cancelled", "not_sent"
+        self._record(call, outcome, decision, text, 0.0)
         await self.deps.store.record_audit(
             user_id=self.state.actor.user_id,
-            action="expired" if expired else "cancelled",
+            action=action,
             tool=call.name,
             target=self._target(tool, call),
-            status="not_sent",
-            details={"decided_by": decided_by},
+            status=status,
+            details=details | {"turn_id": self.state.turn_id},
             conversation_id=self.state.conversation_id,
             tool_use_id=call.id,
         )
@@ -259,10 +314,13 @@ class Executor:
         timeout = self.settings.chatops_tool_timeout_seconds
         outcome: CallOutcome = "ok"
         call_ctx = self._ctx(call)
+        plain: str | None = None
+        """The result as data, for people (trace, progress, rows); `text` is what the model gets."""
         try:
             value = await asyncio.wait_for(tool.func(call_ctx, c.args), timeout)
             self.values[call.id] = value
-            text = r.wrap_untrusted(tool.name, r.cap(r.to_json(value), self.settings.chatops_max_result_chars))
+            plain = r.cap(r.to_json(value), self.settings.chatops_max_result_chars)
+            text = r.wrap_untrusted(tool.name, plain)
             self.state.done_calls[c.key] = text
         except TimeoutError:
             outcome = "timeout"
@@ -282,10 +340,12 @@ class Executor:
             self.ctx.me = call_ctx.me  # `me` is resolved lazily by the tools (bot/tools/people.py); once per turn
         if outcome != "ok":
             text = self._failed(tool.name, text)
+        shown = text if plain is None else plain
         if write:
-            await self.deps.store.finish_write(key, status="done" if outcome == "ok" else outcome, details={"outcome": outcome, "summary": r.summarise(text, 200)})
-        self._record(call, outcome, decision, text, ms)
-        await self._emit(ProgressEvent(kind="tool_finished" if outcome == "ok" else "tool_failed", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=r.summarise(text, 120)))
+            details = {"outcome": outcome, "summary": r.summarise(shown, 200), "turn_id": self.state.turn_id}
+            await self.deps.store.finish_write(key, status="done" if outcome == "ok" else outcome, details=details)
+        self._record(call, outcome, decision, text, ms, shown=shown)
+        await self._emit(ProgressEvent(kind="tool_finished" if outcome == "ok" else "tool_failed", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=r.summarise(shown, 120)))
         return outcome
 
     async def _claim(self, c: _Call, key: str) -> bool:
@@ -296,7 +356,7 @@ class Executor:
             target=self._target(c.tool, c.call, c.args),
             conversation_id=self.state.conversation_id,
             tool_use_id=c.call.id,
-            details={"arguments": r.redact(c.call.input)},
+            details={"arguments": r.redact(c.call.input), "turn_id": self.state.turn_id},
         )
 
     async def _deny(self, c: _Call, decision: Decision) -> None:
@@ -311,16 +371,15 @@ class Executor:
             tool=call.name,
             target=self._target(tool, call, args),
             status="denied",
-            details={"reason": decision.reason, "rule": decision.rule, "arguments": r.redact(call.input)},
+            details={"reason": decision.reason, "rule": decision.rule, "arguments": r.redact(call.input), "turn_id": self.state.turn_id},
             conversation_id=self.state.conversation_id,
             tool_use_id=call.id,
         )
 
-    async def _refuse(self, call: ToolCall, outcome: CallOutcome, text: str, *, fail: bool = False) -> None:
+    async def _refuse(self, call: ToolCall, outcome: CallOutcome, text: str, *, fail: bool = False, shown: str | None = None) -> None:
         if fail:
             text = self._failed(call.name, text)
-        self._record(call, outcome, Decision("allow", "not authorized: answered before authorization", "none"), text, 0.0, decided=False)
-        return None
+        self._record(call, outcome, Decision("allow", "not authorized: answered before authorization", "none"), text, 0.0, shown=shown, decided=False)
 
     def _failed(self, name: str, text: str) -> str:
         """Count a failed attempt; withdraw the tool for the turn at the cap."""
@@ -332,13 +391,25 @@ class Executor:
             text += f"\n{name} has now failed {count} times in this turn and is withdrawn for the rest of it."
         return text
 
-    def _record(self, call: ToolCall, outcome: CallOutcome, decision: Decision, text: str, ms: float, *, arguments: dict[str, Any] | None = None, decided: bool = True) -> None:
+    def _record(
+        self,
+        call: ToolCall,
+        outcome: CallOutcome,
+        decision: Decision,
+        text: str,
+        ms: float,
+        *,
+        shown: str | None = None,
+        arguments: dict[str, Any] | None = None,
+        decided: bool = True,
+    ) -> None:
+        """`text` goes to the model; the trace and the row summarise `shown` (the plain result), else `text`."""
         state = self.state
         state.results[call.id] = ToolResult(tool_call_id=call.id, content=text, is_error=outcome != "ok")
-        shown = r.redact(arguments if arguments is not None else call.input)
-        summary = r.summarise(text)
+        summary = r.summarise(text if shown is None else shown)
+        shown_args = r.redact(arguments if arguments is not None else call.input)
         decision_name = decision.outcome if decided else "none"
-        entry = TraceEntry(call.id, call.name, shown, outcome, decision_name, decision.reason, summary, round(ms, 1))
+        entry = TraceEntry(call.id, call.name, shown_args, outcome, decision_name, decision.reason, summary, round(ms, 1))
         waiting = [i for i, t in enumerate(state.trace) if t.tool_use_id == call.id and t.outcome == "pending"]
         if waiting:  # the decision on an approval replaces its `pending` entry
             state.trace[waiting[0]] = entry
@@ -351,7 +422,7 @@ class Executor:
                 tool_use_id=call.id,
                 user_id=state.actor.user_id,
                 tool=call.name[:64],
-                arguments=shown,
+                arguments=shown_args,
                 decision=decision_name,
                 decision_reason=decision.reason or None,
                 outcome=outcome,

@@ -5,11 +5,15 @@
 lock); turns in different threads run concurrently. The request prefix (tools + system) stays byte-identical
 across steps and turns so the prompt cache hits: the system prompt is static, and who is asking, the date and any
 Slack context go into the turn's first user message.
+
+The model and the limits are read at the start of every turn (`bot.policy.live.effective_settings`): an admin's
+change in the config modal applies from the next request, in every process, without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 import weakref
@@ -19,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages as say
 from bot.agent import history as hist
+from bot.agent.abandoned import abandon, paused_state
 from bot.agent.executor import Executor
 from bot.agent.opening import opening_text, user_hash
 from bot.agent.results import redact, render_markdown
 from bot.agent.state import Paused, ThreadRef, TurnState
-from bot.agent.types import PendingAction, ProgressCallback, ProgressEvent, TurnResult
+from bot.agent.types import DeclineReason, PendingAction, ProgressCallback, ProgressEvent, TurnResult
 from bot.errors import ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
+from bot.policy.live import effective_settings
 from bot.storage.conversations import TurnEnd
 from bot.tools.base import Actor, Tool, ToolContext
 from integrations.llm.base import LLM, Message, TextBlock, ToolCall, ToolChoice, ToolSpec
@@ -33,6 +39,7 @@ from prompts import load_prompt
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from bot.settings import Settings
 
 __all__ = ["Agent", "ThreadRef"]
 
@@ -50,7 +57,6 @@ class Agent:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.settings = deps.settings
         self.system = load_prompt("system")
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._specs: dict[tuple[str, int], ToolSpec] = {}
@@ -70,28 +76,41 @@ class Agent:
         """Answer one message of a thread (see the module docstring)."""
         if not text.strip():
             return TurnResult(status="failed", text=say.empty_question())
-        if len(text) > self.settings.chatops_max_message_chars:
-            return TurnResult(status="failed", text=say.message_too_long(len(text), self.settings.chatops_max_message_chars))
+        settings = await self._settings()
+        if len(text) > settings.chatops_max_message_chars:
+            return TurnResult(status="failed", text=say.message_too_long(len(text), settings.chatops_max_message_chars))
         if self.deps.llm is None:
             return TurnResult(status="failed", text=say.missing_api_key())
         async with self._lock(thread):
-            state = await self._begin(actor, thread)
+            state = await self._begin(actor, thread, settings)
             if state is None:
                 return TurnResult(status="failed", text=say.internal_error())
-            state.history = hist.prepare(state.history, self.settings.chatops_history_chars)
+            state.history = hist.prepare(state.history, settings.chatops_history_chars)
             opening = opening_text(actor, text.strip(), context, today=self.deps.clock())
             state.new.append(Message(role="user", content=[TextBlock(text=opening)]))
-            return await self._guarded(state, on_progress, lambda ex: self._steps(state, ex, tool_choice, on_progress))
+            return await self._guarded(state, settings, on_progress, lambda ex: self._steps(state, ex, tool_choice, on_progress))
 
     async def resume(
-        self, *, approval_id: str, approved: bool, decided_by: str, on_progress: ProgressCallback | None = None
+        self,
+        *,
+        approval_id: str,
+        approved: bool,
+        decided_by: str,
+        decline_reason: DeclineReason = "cancelled",
+        on_progress: ProgressCallback | None = None,
     ) -> TurnResult:
-        """Run the approved call once, or tell the model it was declined; then continue the same turn."""
-        return await self._decide(approval_id, approved=approved, decided_by=decided_by, expire=False, on_progress=on_progress)
+        """Run the approved call once (re-authorized under the policy as it is now), or tell the model it was
+        declined and why (`decline_reason`: the user cancelled, or the action is no longer permitted); then
+        continue the same turn."""
+        return await self._decide(
+            approval_id, approved=approved, decided_by=decided_by, expire=False, reason=decline_reason, on_progress=on_progress
+        )
 
     async def expire(self, *, approval_id: str, on_progress: ProgressCallback | None = None) -> TurnResult:
         """Expire an overdue approval and let the model tell the user the action was not done."""
-        return await self._decide(approval_id, approved=False, decided_by="timeout", expire=True, on_progress=on_progress)
+        return await self._decide(
+            approval_id, approved=False, decided_by="timeout", expire=True, reason="expired", on_progress=on_progress
+        )
 
     async def run_tool(
         self,
@@ -103,8 +122,9 @@ class Agent:
         on_progress: ProgressCallback | None = None,
     ) -> TurnResult:
         """The slash-command fast path: one call with the same checks, trace and audit, and no model."""
+        settings = await self._settings()
         async with self._lock(thread):
-            state = await self._begin(actor, thread)
+            state = await self._begin(actor, thread, settings)
             if state is None:
                 return TurnResult(status="failed", text=say.internal_error())
             state.history, state.direct = [], True
@@ -113,10 +133,10 @@ class Agent:
             async def direct(executor: Executor) -> TurnResult:
                 paused = await executor.run([call])
                 if paused is not None:
-                    return await self._pause(state, paused)
+                    return await self._pause(state, executor, paused)
                 return self._direct_result(state, executor, call)
 
-            return await self._guarded(state, on_progress, direct)
+            return await self._guarded(state, settings, on_progress, direct)
 
     # ---------------------------------------------------------------- the steps
 
@@ -126,9 +146,10 @@ class Agent:
         llm = self.deps.llm
         assert llm is not None
         choice = tool_choice
-        while state.steps < self.settings.chatops_max_steps:
+        settings = executor.settings
+        while state.steps < settings.chatops_max_steps:
             specs = [self._spec(t) for t in executor.offered.values() if t.name not in state.withdrawn]
-            response = await self._complete(llm, state, specs, choice, on_progress)
+            response = await self._complete(llm, state, specs, choice, on_progress, model=settings.chatops_model)
             choice = None  # a forced tool applies to the first step; then the model answers freely
             state.steps += 1
             state.usage = state.usage + response.usage
@@ -138,7 +159,7 @@ class Agent:
                 state.new.append(message)
                 paused = await executor.run(message.tool_calls)
                 if paused is not None:
-                    return await self._pause(state, paused)
+                    return await self._pause(state, executor, paused)
                 self._answer_calls(state)
             elif reason in ("end_turn", "stop_sequence"):
                 if message.text.strip():
@@ -168,7 +189,14 @@ class Agent:
         return self._result(state, "capped", say.step_cap_reached(state.steps))
 
     async def _complete(
-        self, llm: LLM, state: TurnState, specs: list[ToolSpec], choice: ToolChoice | None, on_progress: ProgressCallback | None
+        self,
+        llm: LLM,
+        state: TurnState,
+        specs: list[ToolSpec],
+        choice: ToolChoice | None,
+        on_progress: ProgressCallback | None,
+        *,
+        model: str,
     ) -> Any:
         on_text = None
         if on_progress is not None:
@@ -185,6 +213,7 @@ class Agent:
             max_tokens=state.max_tokens,
             on_text=on_text,
             user_hash=user_hash(state.actor),
+            model=model,
         )
 
     def _spec(self, tool: Tool) -> ToolSpec:
@@ -205,7 +234,7 @@ class Agent:
 
     # ---------------------------------------------------------------- approvals
 
-    async def _pause(self, state: TurnState, paused: Paused) -> TurnResult:
+    async def _pause(self, state: TurnState, executor: Executor, paused: Paused) -> TurnResult:
         state.paused = paused
         arguments = paused.call.input
         snapshot = state.to_json()
@@ -220,7 +249,7 @@ class Agent:
             channel_id=state.thread.channel_id,
             thread_ts=state.thread.thread_ts,
             team_id=state.thread.team_id,
-            ttl=timedelta(minutes=self.settings.chatops_approval_timeout_minutes),
+            ttl=timedelta(minutes=executor.settings.chatops_approval_timeout_minutes),
             state=snapshot,
         )
         description = say.action_description(paused.call.name, redact(arguments))
@@ -236,51 +265,63 @@ class Agent:
         return result
 
     async def _decide(
-        self, approval_id: str, *, approved: bool, decided_by: str, expire: bool, on_progress: ProgressCallback | None
+        self,
+        approval_id: str,
+        *,
+        approved: bool,
+        decided_by: str,
+        expire: bool,
+        reason: DeclineReason,
+        on_progress: ProgressCallback | None,
     ) -> TurnResult:
         store = self.deps.store
         row = await store.get_approval(approval_id)
-        if row is None or not row.state:
+        if row is None:
             return TurnResult(status="failed", text=say.approval_unknown())
+        settings = await self._settings()
         async with self._lock(ThreadRef(row.team_id, row.channel_id, row.thread_ts)):
-            expired = expire
             claimed = await (store.expire_approval(approval_id) if expire else store.claim_approval(approval_id, approved=approved, decided_by=decided_by))
             if claimed is None and approved and not expire:
                 claimed = await store.expire_approval(approval_id)  # too late to run: close it as expired
-                expired = claimed is not None
             if claimed is None:
                 current = await store.get_approval(approval_id)
                 return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
-            try:
-                state = TurnState.from_json(row.state)
-                paused = state.paused
-                if paused is None:
-                    raise ValueError("no paused call in the approval state")
-            except (KeyError, TypeError, ValueError):
-                logger.exception("unreadable approval state", extra={"fields": {"approval_id": approval_id}})
-                return TurnResult(status="failed", text=say.internal_error())
+            expired = claimed.status == "expired"
+            state = paused_state(row)
+            if state is None or state.paused is None:
+                return await abandon(self.deps, row, claimed.status, decided_by=decided_by)
+            paused = state.paused
             state.paused = None
             state.rows = []
 
             async def continue_turn(executor: Executor) -> TurnResult:
-                if approved and not expired:
+                if claimed.status == "approved":
                     ok = await executor.run_approved(paused.call, approval_id=approval_id, decided_by=decided_by)
                     await store.finish_approval(approval_id, ok=ok)
                 else:
-                    await executor.decline(paused.call, expired=expired, decided_by=decided_by)
+                    waited = round((row.expires_at - row.created_at).total_seconds() / 60)  # the request's own timeout
+                    await executor.decline(paused.call, reason="expired" if expired else reason, decided_by=decided_by, waited_minutes=waited)
                 again = await executor.run(paused.remaining, counted=True, deferred=frozenset(paused.deferred))
                 if again is not None:
-                    return await self._pause(state, again)
+                    return await self._pause(state, executor, again)
                 if state.direct:
                     return self._direct_result(state, executor, paused.call)
                 self._answer_calls(state)
                 return await self._steps(state, executor, None, on_progress)
 
-            return await self._guarded(state, on_progress, continue_turn)
+            return await self._guarded(state, settings, on_progress, continue_turn)
 
     # ---------------------------------------------------------------- turn bookkeeping
 
-    async def _begin(self, actor: Actor, thread: ThreadRef) -> TurnState | None:
+    async def _settings(self) -> Settings:
+        """The settings of this request: the start-up settings with the admins' current overrides applied."""
+        try:
+            return await effective_settings(self.deps)
+        except Exception:  # authorization fails closed on its own; the limits fall back to the start-up values
+            logger.exception("could not read the live settings; using the start-up settings")
+            return self.deps.settings
+
+    async def _begin(self, actor: Actor, thread: ThreadRef, settings: Settings) -> TurnState | None:
         turn_id = uuid.uuid4().hex
         try:
             start = await self.deps.store.begin_turn(
@@ -295,15 +336,19 @@ class Agent:
             actor=actor,
             thread=thread,
             history=start.messages,
-            max_tokens=self.settings.chatops_max_tokens,
+            max_tokens=settings.chatops_max_tokens,
         )
 
     async def _guarded(
-        self, state: TurnState, on_progress: ProgressCallback | None, body: Callable[[Executor], Awaitable[TurnResult]]
+        self,
+        state: TurnState,
+        settings: Settings,
+        on_progress: ProgressCallback | None,
+        body: Callable[[Executor], Awaitable[TurnResult]],
     ) -> TurnResult:
         """Run `body(executor)`; map model failures and crashes to a clear result; always store the turn."""
         try:
-            executor = await self._executor(state, on_progress)
+            executor = await self._executor(state, settings, on_progress)
             result = await body(executor)
         except ModelError as exc:
             state.error = str(exc)
@@ -316,17 +361,21 @@ class Agent:
         await self._finish(state, result)
         return result
 
-    async def _executor(self, state: TurnState, on_progress: ProgressCallback | None) -> Executor:
+    async def _executor(self, state: TurnState, settings: Settings, on_progress: ProgressCallback | None) -> Executor:
         authorizer = self.deps.authorizer
         offered: list[Tool] = await authorizer.offered_tools(state.actor, self.deps.tools)
+        # Tools read their limits (result size, time limit) from ctx.deps.settings: give them this turn's.
+        deps = self.deps if settings is self.deps.settings else dataclasses.replace(self.deps, settings=settings)
         ctx = ToolContext(
             actor=state.actor,
-            deps=self.deps,
+            deps=deps,
             conversation_id=state.conversation_id,
             thread_ts=state.thread.thread_ts,
             visible_projects=await authorizer.visible_projects(state.actor),
         )
-        return Executor(deps=self.deps, state=state, ctx=ctx, offered={t.name: t for t in offered}, on_progress=on_progress)
+        return Executor(
+            deps=self.deps, settings=settings, state=state, ctx=ctx, offered={t.name: t for t in offered}, on_progress=on_progress
+        )
 
     def _result(self, state: TurnState, status: Any, text: str) -> TurnResult:
         return TurnResult(
@@ -342,7 +391,7 @@ class Agent:
     def _direct_result(self, state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:
         result = state.results.get(call.id)
         if call.id in executor.values and result is not None and not result.is_error:
-            text = render_markdown(executor.values[call.id])[: self.settings.chatops_max_result_chars] or "(empty result)"
+            text = render_markdown(executor.values[call.id])[: executor.settings.chatops_max_result_chars] or "(empty result)"
             return self._result(state, "answered", text)
         return self._result(state, "failed", result.content if result else say.internal_error())
 

@@ -13,6 +13,10 @@ from integrations.llm.base import Usage
 
 CallOutcome = Literal["ok", "error", "invalid", "denied", "capped", "timeout", "pending", "cancelled"]
 
+DeclineReason = Literal["cancelled", "expired", "not_permitted"]
+"""Why an approved-or-not call was not performed: the user cancelled it, nobody answered in time, or the policy
+no longer permits it (checked again when it was about to run)."""
+
 
 @dataclass
 class TraceEntry:

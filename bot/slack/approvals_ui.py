@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.agent.loop import Agent
-    from bot.agent.types import PendingAction, TurnResult
+    from bot.agent.types import DeclineReason, PendingAction, TurnResult
     from bot.deps import Deps
     from bot.storage.tables import PendingApprovalRow
 
@@ -223,6 +223,8 @@ async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprov
         log_event(logger, "could not post the resumed answer", logging.ERROR, approval=row.id, error=str(exc))
         return
     await remember_approval_message(deps, result, posted)
+    if posted and result.turn_id:
+        await deps.store.set_answer_ts(result.turn_id, posted[-1])
 
 
 def _requester(row: PendingApprovalRow) -> Actor:
@@ -291,13 +293,16 @@ async def decide_approval(
     if expired:
         await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_expired(_expiry(row.expires_at)[1]))
     approve = choice == "approve" and not expired
+    reason: DeclineReason = "cancelled"
     if approve and not await still_permitted(deps, row):
         await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_no_longer_permitted())
-        approve = False
+        approve, reason = False, "not_permitted"
     if expired:
         result = await agent.expire(approval_id=approval_id)
     else:
-        result = await agent.resume(approval_id=approval_id, approved=approve, decided_by=clicker)
+        result = await agent.resume(
+            approval_id=approval_id, approved=approve, decided_by=clicker, decline_reason=reason
+        )
     if _lost_race(result):
         await _ephemeral_if(client, channel=channel, user=clicker, text=result.text)
         return "already-decided"

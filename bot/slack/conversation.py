@@ -102,6 +102,17 @@ async def tell_user_directly(surface: Surface, user_id: str, text: str) -> None:
         log_event(_log, "direct message failed", logging.WARNING, user=user_id, error=error_code(exc))
 
 
+async def remember_answer(deps: Deps, result: TurnResult, posted: list[str]) -> None:
+    """Record the message carrying the turn's trace (the last one posted) on its turn row: the audit log links a
+    write to its trace through it. Failures are logged; the answer is already on screen."""
+    if not result.turn_id or not posted:
+        return
+    try:
+        await deps.store.set_answer_ts(result.turn_id, posted[-1])
+    except Exception as exc:  # noqa: BLE001 - bookkeeping must never cost the user their answer
+        log_event(_log, "could not record the answer message", logging.WARNING, turn_id=result.turn_id, error=repr(exc))
+
+
 async def answer(
     surface: Surface,
     *,
@@ -148,6 +159,7 @@ async def answer(
             surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress
         )
         await approvals_ui.remember_approval_message(surface.deps, result, posted)
+        await remember_answer(surface.deps, result, posted)
         log_event(
             _log,
             "answered",

@@ -20,7 +20,6 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|token)\b(\s*[:=]\s*)\S+"),
 )
-_ENVELOPE = re.compile(r"</?\s*tool_output\b[^>]*>", re.I)
 ZWSP = "\u200b"
 
 
@@ -36,11 +35,6 @@ def neutralize_broadcasts(text: str) -> str:
     text = _BROADCAST.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
     text = _SUBTEAM.sub(lambda m: f"@{ZWSP}{m.group(1) or 'group'}", text)
     return _BARE_BROADCAST.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
-
-
-def strip_envelope(text: str) -> str:
-    """Drop the loop's `<tool_output ...>` delimiters from a result preview (people see the data, not the wrapper)."""
-    return " ".join(_ENVELOPE.sub(" ", text).split())
 
 
 def redact_secrets(text: str) -> str:

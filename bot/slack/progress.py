@@ -26,7 +26,7 @@ from bot.agent.types import ProgressEvent
 from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
-from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten, strip_envelope
+from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten
 from bot.slack.trace import clean
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class LiveProgress:
             elif event.kind in _STATUS_FOR and event.tool_use_id:
                 status = _STATUS_FOR[event.kind]
                 title = shorten(redact_secrets(event.title or event.tool or "tool"), 150)
-                output = shorten(neutralize_broadcasts(redact_secrets(strip_envelope(event.detail))), 500)
+                output = shorten(neutralize_broadcasts(redact_secrets(event.detail)), 500)
                 task = self.tasks.setdefault(event.tool_use_id, _Task(title=title, status=status))
                 task.status, task.output = status, output if status != "in_progress" else ""
                 # a later update of the same call replaces an earlier one not yet sent

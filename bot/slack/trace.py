@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import ContainerBlock, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agent.types import TraceEntry, TurnResult
-from bot.slack.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten, strip_envelope
+from bot.slack.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten
 
 TRACE_BUDGET = 3_600
 """Characters of trace text per message (the answer takes the rest of Slack's ~12k)."""
@@ -76,7 +76,7 @@ def call_text(entry: TraceEntry, *, limit: int) -> str:
         head += f" · _{entry.outcome}_"
     room = max(40, limit - len(head) - 8)
     args = clean(shorten(format_arguments(entry.arguments), room // 2)).replace("`", "'")
-    summary = clean(shorten(strip_envelope(entry.summary), room - len(args)))
+    summary = clean(shorten(entry.summary, room - len(args)))
     lines = [head, f"`{args}`"]
     if summary:
         lines.append(f"→ {summary}")
@@ -93,7 +93,7 @@ def _group_text(tool: str, entries: list[TraceEntry], *, limit: int) -> str:
     lines = [head, ", ".join(f"{OUTCOME_ICONS.get(o, o)} {n}" for o, n in outcomes.items())]
     failed = next((e for e in entries if e.outcome != "ok" and e.summary), None)
     if failed is not None:
-        lines.append(f"first problem: {clean(shorten(strip_envelope(failed.summary), limit // 2))}")
+        lines.append(f"first problem: {clean(shorten(failed.summary, limit // 2))}")
     return shorten("\n".join(lines), limit)
 
 

@@ -3,6 +3,10 @@
 A turn starts with one transaction (find or create the conversation, read its messages, insert the turn row) and
 ends with one (append the turn's messages, its tool-call rows and the turn's outcome), so a crash never leaves
 half a turn in the history.
+
+Where a call's trace is: the conversation (team, channel, thread) → the turn that made the call (its tool_calls
+row) → the Slack message that carries the turn's answer and trace (`answer_ts`, set once it is posted).
+`trace_link(conversation_id, tool_use_id)` follows that path from an audit row.
 """
 
 from __future__ import annotations
@@ -33,6 +37,19 @@ class TurnStart:
 
     conversation_id: str
     messages: list[Message]
+
+
+@dataclass(frozen=True)
+class TraceLink:
+    """Where the trace of one tool call lives: the thread, the turn, and the answer message (when posted)."""
+
+    conversation_id: str
+    tool_use_id: str
+    turn_id: str
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    answer_ts: str | None
 
 
 @dataclass
@@ -193,6 +210,52 @@ class ConversationQueries(StoreBase):
                     .where(col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.tool_use_id) == row["tool_use_id"])
                     .values(**changed)
                 )
+
+    async def set_answer_ts(self, turn_id: str, ts: str) -> None:
+        """Record the Slack message carrying the turn's answer and trace (the newest one, after a resume)."""
+
+        def _set(session: Session) -> None:
+            session.exec(update(TurnRow).where(col(TurnRow.id) == turn_id).values(answer_ts=ts[:32]))
+
+        await self.db.run(_set)
+
+    async def close_turn(self, turn_id: str, *, status: str, error: str) -> bool:
+        """End a turn that cannot go on (e.g. a paused turn whose saved state is lost): its status and error, and
+        its calls still `pending` become `cancelled`. False when the turn had already ended."""
+        now = self.clock()
+
+        def _close(session: Session) -> bool:
+            ended = session.exec(
+                update(TurnRow)
+                .where(col(TurnRow.id) == turn_id, col(TurnRow.finished_at).is_(None))
+                .values(status=status, error=error, finished_at=now)
+            ).rowcount
+            session.exec(
+                update(ToolCallRow)
+                .where(col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.outcome) == "pending")
+                .values(outcome="cancelled", error=error)
+            )
+            return ended == 1
+
+        return await self.db.run(_close)
+
+    async def trace_link(self, conversation_id: str, tool_use_id: str) -> TraceLink | None:
+        """Where the trace of a call is (e.g. of an audit row: its conversation id and tool_use id); None if unknown."""
+
+        def _find(session: Session) -> TraceLink | None:
+            row = session.exec(
+                select(col(ToolCallRow.turn_id), col(TurnRow.answer_ts), ConversationRow)
+                .join(TurnRow, col(TurnRow.id) == col(ToolCallRow.turn_id))
+                .join(ConversationRow, col(ConversationRow.id) == col(ToolCallRow.conversation_id))
+                .where(col(ToolCallRow.conversation_id) == conversation_id, col(ToolCallRow.tool_use_id) == tool_use_id)
+                .order_by(col(ToolCallRow.id).desc())
+            ).first()
+            if row is None:
+                return None
+            turn_id, answer_ts, where = row
+            return TraceLink(conversation_id, tool_use_id, turn_id, where.team_id, where.channel_id, where.thread_ts, answer_ts)
+
+        return await self.db.run(_find)
 
     async def get_turn(self, turn_id: str) -> TurnRow | None:
         """One turn row."""

@@ -204,6 +204,7 @@ async def _model_summary(ctx: ToolContext, facts: TicketFacts) -> str | None:
         messages=[Message(role="user", content=[TextBlock(text=render_for_model(facts))])],
         tools=[],
         max_tokens=_SUMMARY_TOKENS,
+        model=ctx.deps.settings.chatops_summary_model or ctx.deps.settings.chatops_model,
     )
     # Leave part of the tool's time limit for the fallback, so a slow model still yields a condensed answer.
     limit = ctx.deps.settings.chatops_tool_timeout_seconds * _MODEL_SHARE_OF_TIMEOUT

@@ -101,10 +101,12 @@ class AnthropicLLM:
         max_tokens: int,
         on_text: TextCallback | None = None,
         user_hash: str | None = None,
+        model: str | None = None,
     ) -> ModelResponse:
-        """One request, retried with bounded backoff on 429/5xx/529/timeouts/connection errors."""
+        """One request (to `model`, default the configured one), retried with bounded backoff on
+        429/5xx/529/timeouts/connection errors."""
         params = build_params(
-            model=self.model,
+            model=model or self.model,
             system=system,
             messages=messages,
             tools=tools,

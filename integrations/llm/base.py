@@ -126,10 +126,12 @@ class LLM(Protocol):
         max_tokens: int,
         on_text: TextCallback | None = None,
         user_hash: str | None = None,
+        model: str | None = None,
     ) -> ModelResponse:
         """One request. Retries transient failures with bounded backoff, then raises a bot.errors.ModelError.
 
-        `on_text` receives text deltas as they stream (when given, the adapter streams).
+        `on_text` receives text deltas as they stream (when given, the adapter streams). `model` names the model
+        for this request (the admins' current choice); None uses the client's default from start-up settings.
         """
         ...
 

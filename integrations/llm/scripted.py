@@ -5,7 +5,7 @@
     llm = ScriptedLLM([reply_tools(call("get_ticket", key="OPS-1")), reply_text("OPS-1 is open.")])
     llm = ScriptedLLM(fn=lambda messages, tools: reply_text(f"{len(tools)} tools"))
     ...
-    llm.requests[0].tools        # what was offered; .messages, .system, .tool_choice, .user_hash
+    llm.requests[0].tools        # what was offered; .messages, .system, .tool_choice, .user_hash, .model
 
 A queued `Exception` (e.g. `ModelUnavailable(...)`) is raised instead of answering. When streaming is asked for
 (`on_text`), the response's text is delivered in `chunk_size` pieces before the call returns.
@@ -46,6 +46,8 @@ class ScriptedRequest:
     max_tokens: int
     user_hash: str | None
     streamed: bool
+    model: str | None = None
+    """The model asked for (None: the client's default)."""
 
 
 class ScriptedLLM:
@@ -74,11 +76,12 @@ class ScriptedLLM:
         max_tokens: int,
         on_text: TextCallback | None = None,
         user_hash: str | None = None,
+        model: str | None = None,
     ) -> ModelResponse:
         """Record the request and answer it."""
         copied = [m.model_copy(deep=True) for m in messages]
         self.requests.append(
-            ScriptedRequest(system, copied, list(tools), tool_choice, max_tokens, user_hash, on_text is not None)
+            ScriptedRequest(system, copied, list(tools), tool_choice, max_tokens, user_hash, on_text is not None, model)
         )
         if self.queue:
             item = self.queue.pop(0)

@@ -112,6 +112,19 @@ async def test_request_has_stable_tools_cache_breakpoints_system_block_and_hashe
     assert body["model"] == "claude-sonnet-4-6" and body["max_tokens"] == 1024
 
 
+async def test_a_model_named_for_one_request_is_sent_for_that_request_only(llm: AnthropicLLM, server: AnthropicServer) -> None:
+    server.queue(text_reply("ok"), text_reply("ok"), text_reply("ok"), text_reply("ok"))
+    await ask(llm, model="claude-haiku-4-5")
+    await ask(llm)
+    await ask(llm, model=None)
+    await ask(llm, model="claude-haiku-4-5", on_text=_ignore)  # streamed requests too
+    assert [body["model"] for body in server.bodies()] == ["claude-haiku-4-5", "claude-sonnet-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"]
+
+
+async def _ignore(delta: str) -> None:
+    """A text callback that drops the text (only the request matters)."""
+
+
 async def test_forced_tool_choice_is_sent(llm: AnthropicLLM, server: AnthropicServer) -> None:
     server.queue(tool_use_reply([tool_use("search_tickets", {})]))
     await ask(llm, tool_choice=ToolChoice(type="tool", name="search_tickets"))

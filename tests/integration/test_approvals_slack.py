@@ -6,9 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from bot import messages as say
 from bot.agent.types import TurnResult
 from bot.slack.approvals_ui import expire_approvals
 from bot.storage.db import Database
+from bot.storage.tables import PendingApprovalRow
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_server import FakeSlack
@@ -254,6 +259,64 @@ async def test_approve_re_checks_the_policy_as_it_is_now(world: World) -> None:
     assert world.ephemerals(MAYA)[0] == "This action is no longer permitted under the current policy, so it was not carried out."
     row = await world.store.get_approval(pending.approval_id)
     assert row is not None and row.status == "cancelled"
+
+
+async def test_resuming_outside_slack_cannot_run_a_write_the_policy_no_longer_permits(world: World) -> None:
+    # the shell (or any other caller) resumes without the Slack handler's check: the agent checks again itself
+    pending = (await request_comment(world)).pending
+    assert pending is not None
+    version = await world.store.config_version()
+    await world.store.apply_config(actor_id=ADMIN, expected_version=version, assignments={MAYA: "viewer"})
+    world.model.queue(text_reply("That is not allowed any more."))
+
+    result = await world.agent.resume(approval_id=pending.approval_id, approved=True, decided_by=MAYA)
+
+    assert result.text == "That is not allowed any more."
+    assert await comments(world) == []
+    refused = tool_result(world.model.bodies()[-1], "toolu_comment")
+    assert refused["is_error"] is True and "no longer permitted" in str(refused["content"])
+    (denied,) = await world.store.list_audit(action="denied")
+    assert (denied.user_id, denied.target) == (MAYA, "OPS-1")
+
+
+async def forget_saved_turn(world: World, approval_id: str) -> None:
+    """The approval's saved turn is gone (e.g. written by an incompatible version)."""
+
+    def _forget(session: Session) -> None:
+        session.exec(update(PendingApprovalRow).where(col(PendingApprovalRow.id) == approval_id).values(state=None))
+
+    await world.deps.db.run(_forget)
+
+
+async def test_an_overdue_request_whose_saved_turn_is_lost_is_expired_once_and_the_thread_is_told(
+    world: World, clock: FixedClock
+) -> None:
+    pending = (await request_comment(world)).pending
+    assert pending is not None
+    await forget_saved_turn(world, pending.approval_id)
+    clock.advance(world.deps.settings.chatops_approval_timeout_minutes * 60)
+
+    assert await expire_approvals(world.deps, clock(), agent=world.agent) == 1
+    assert await expire_approvals(world.deps, clock(), agent=world.agent) == 0  # never pending forever
+
+    row = await world.store.get_approval(pending.approval_id)
+    assert row is not None and row.status == "expired"
+    assert "Expired without an answer" in (await world.buttons_message(pending.approval_id)).text
+    assert say.approval_state_lost("expired") in str(world.slack.calls("chat.postMessage")[-1].args)
+
+
+async def test_approving_a_request_whose_saved_turn_is_lost_fails_clearly_and_runs_nothing(world: World) -> None:
+    pending = (await request_comment(world)).pending
+    assert pending is not None
+    await forget_saved_turn(world, pending.approval_id)
+
+    await world.press(pending.approval_id, "approve", user=MAYA)
+
+    assert await comments(world) == []
+    row = await world.store.get_approval(pending.approval_id)
+    assert row is not None and row.status == "failed"
+    assert "Approved, but it failed" in (await world.buttons_message(pending.approval_id)).text
+    assert say.approval_state_lost("failed") in str(world.slack.calls("chat.postMessage")[-1].args)
 
 
 async def test_an_admins_write_runs_without_confirmation(world: World) -> None:

@@ -67,6 +67,38 @@ async def test_the_trace_is_valid_block_kit_with_one_section_per_call(sqlite_bot
     assert "2 tool calls (get_ticket ×2)" in answer.blocks[0]["elements"][0]["text"]
 
 
+async def test_the_trace_and_the_live_task_show_the_ticket_data_without_the_models_delimiters(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    asked = _ask(bot, f"{MENTION} what is OPS-1?")
+    bot.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("It is open."))
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked))
+    await bot.settle()
+    [answer] = bot.slack.bot_messages(OPS_CHANNEL)
+    [section] = answer.blocks[-1]["child_blocks"]
+    done = [c for c in answer.chunks if c["type"] == "task_update" and c["status"] == "complete"]
+    shown = [section["text"]["text"], *(c.get("output", "") for c in done)]
+    assert all('"key":"OPS-1"' in text for text in shown)
+    assert not any("tool_output" in text or "untrusted" in text for text in shown)
+    assert "<tool_output" in json.dumps(bot.model.bodies()[1]["messages"][-1])  # the model still gets the wrapper
+
+
+async def test_the_audit_row_of_a_write_leads_to_the_user_the_ticket_and_the_trace_message(bot: SlackBot) -> None:
+    asked = _ask(bot, f"{MENTION} tell OPS-1 the fix is out")
+    bot.model.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fix is out"}, id="toolu_note")]), text_reply("Commented."))
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} tell OPS-1 the fix is out", ts=asked))
+    await bot.settle()
+    [answer] = bot.slack.bot_messages(OPS_CHANNEL)  # an admin's write runs without confirmation
+    (write,) = await bot.deps.store.list_audit(action="write")
+    assert (write.user_id, write.tool, write.target, write.status) == (ALICE, "add_comment", "OPS-1", "done")
+    assert write.conversation_id and write.tool_use_id == "toolu_note"
+    link = await bot.deps.store.trace_link(write.conversation_id, write.tool_use_id)
+    assert link is not None
+    assert (link.channel_id, link.thread_ts, link.answer_ts) == (OPS_CHANNEL, asked, answer.ts)
+    assert write.details is not None and write.details["turn_id"] == link.turn_id
+    turn = await bot.deps.store.get_turn(link.turn_id)
+    assert turn is not None and turn.answer_ts == answer.ts
+
+
 async def test_a_direct_message_is_answered_in_the_thread_of_that_message(sqlite_bot: SlackBot) -> None:
     bot = sqlite_bot
     asked = _ask(bot, "which tickets are blocked?", channel=ALICE_DM)

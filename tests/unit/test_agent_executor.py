@@ -189,6 +189,19 @@ async def test_an_identical_call_is_not_run_again_and_gets_the_earlier_result(ha
     assert result_texts(s, 1)[0] in again
 
 
+async def test_the_trace_of_a_repeated_call_points_at_the_earlier_one_without_the_models_wrapper(harness: Harness) -> None:
+    harness.server.queue(
+        tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"}, id="first")]),
+        tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"}, id="again")]),
+        text_reply("ok"),
+    )
+    result = await harness.ask()
+    repeat = result.trace[1]
+    assert (repeat.tool_use_id, repeat.outcome) == ("again", "capped")
+    assert repeat.summary == "Not run again: this exact call (get_ticket with the same arguments) was already made in this turn."
+    assert '<tool_output tool="get_ticket"' in result_texts(harness.server, 2)[0]  # the model still gets the result
+
+
 async def test_a_duplicate_inside_one_response_runs_once(harness: Harness) -> None:
     harness.server.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"}, id="a"), tool_use("get_ticket", {"key": "OPS-1"}, id="b")]), text_reply("ok"))
     await harness.ask()

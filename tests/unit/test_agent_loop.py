@@ -93,6 +93,18 @@ async def test_tool_output_is_compact_json_without_nulls_wrapped_as_untrusted(ha
     assert content.endswith("\n</tool_output>")
 
 
+async def test_people_see_the_plain_result_and_only_the_model_gets_the_untrusted_wrapper(harness: Harness) -> None:
+    harness.server.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("ok"))
+    result = await harness.ask()
+    plain = '{"key":"OPS-1","summary":"Summary of OPS-1"}'
+    assert result.trace[0].summary == plain
+    assert [e.detail for e in harness.progress if e.kind == "tool_finished"] == [plain]
+    (row,) = await harness.store.list_tool_calls(turn_id=result.turn_id)
+    assert row.result == plain
+    to_model = harness.server.bodies()[1]["messages"][-1]["content"][0]["content"]
+    assert to_model == f'<tool_output tool="get_ticket" trust="untrusted">\n{plain}\n</tool_output>'
+
+
 async def test_large_results_are_capped_with_a_note(settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock) -> None:
     h = await make_harness(settings, database, server, clock, chatops_max_result_chars=1000)
     server.queue(tool_use_reply([tool_use("big_read", {"key": "OPS-1"})]), text_reply("ok"))

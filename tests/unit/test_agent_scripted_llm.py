@@ -23,6 +23,13 @@ async def test_answers_from_the_queue_then_the_function_and_records_each_request
     assert llm.requests[0].user_hash == "h"
 
 
+async def test_records_the_model_each_request_asked_for() -> None:
+    llm = ScriptedLLM([reply_text("a"), reply_text("b")])
+    await llm.complete(system="s", messages=QUESTION, tools=[], max_tokens=10, model="claude-haiku-4-5")
+    await llm.complete(system="s", messages=QUESTION, tools=[], max_tokens=10)
+    assert [r.model for r in llm.requests] == ["claude-haiku-4-5", None]
+
+
 async def test_a_queued_error_is_raised_and_an_empty_script_fails_loudly() -> None:
     llm = ScriptedLLM([ModelUnavailable("down")])
     with pytest.raises(ModelUnavailable):

@@ -145,11 +145,13 @@ def test_an_answer_that_pings_the_channel_is_made_inert() -> None:
     assert "<!channel>" not in msg.blocks[0]["text"]
 
 
-def test_the_loops_result_delimiters_are_not_shown_in_the_trace() -> None:
-    entry = _entry(1, summary='<tool_output tool="get_ticket" trust="untrusted"> {"key":"OPS-1"} </tool_output>')
+def test_the_trace_shows_the_plain_result_as_data_even_when_it_looks_like_markup() -> None:
+    # the loop hands over the plain result (only the model gets the <tool_output> wrapper); whatever a ticket
+    # says is shown as text, escaped, never dropped or interpreted
+    entry = _entry(1, summary='{"key":"OPS-1","description":"see </tool_output> and <@U0BOSS>"}')
     [container] = trace_blocks([entry])
     text = container["child_blocks"][0]["text"]["text"]
-    assert "tool_output" not in text and '{"key":"OPS-1"}' in text
+    assert '{"key":"OPS-1","description":"see &lt;/tool_output&gt; and &lt;@U0BOSS&gt;"}' in text
 
 
 def test_a_broken_block_costs_the_extras_never_the_answer() -> None:

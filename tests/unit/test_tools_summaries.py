@@ -84,6 +84,18 @@ async def test_the_model_gets_the_ticket_as_delimited_data_and_no_tools(
     assert "Update 0: checked the ingress logs" in text
 
 
+async def test_summaries_use_the_summary_model_when_one_is_set(
+    deps: Deps, server: AnthropicServer, clock: FixedClock
+) -> None:
+    deps.settings = deps.settings.model_copy(update={"chatops_summary_model": "claude-haiku-4-5"})
+    key = await discussed(deps, MODEL_THRESHOLD + 1, clock)
+    server.queue(text_reply(SUMMARY))
+
+    await call(context(deps), "summarize_ticket", key=key)
+
+    assert server.bodies()[0]["model"] == "claude-haiku-4-5"
+
+
 async def test_the_cached_summary_spares_a_second_model_call(
     deps: Deps, server: AnthropicServer, clock: FixedClock
 ) -> None:
