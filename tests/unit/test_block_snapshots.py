@@ -1,0 +1,59 @@
+"""The Block Kit payloads people see, pinned by snapshots: a finished answer with its collapsed trace (allowed,
+failed and denied calls), and a write waiting for Approve / Cancel. Each payload also passes slack_sdk's models."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from bot.agent.types import PendingAction, TraceEntry, TurnResult
+from bot.slack.approvals_ui import approval_blocks
+from bot.slack.rendering import render_turn
+from integrations.llm.base import Usage
+from tests.snapshot import assert_snapshot
+
+
+def _valid(blocks: list[dict]) -> None:  # type: ignore[type-arg]
+    for raw in blocks:
+        parsed = Block.parse(raw)
+        assert parsed is not None, raw
+        parsed.validate_json()
+
+
+def answered_turn() -> TurnResult:
+    return TurnResult(
+        status="answered",
+        text="**OPS-12** is *Blocked* on the vendor; Maya owns it.\n\n- OPS-7 is waiting for review",
+        trace=[
+            TraceEntry("tu_1", "search_tickets", {"project": "OPS", "status": "Blocked"}, "ok",
+                       summary='{"tickets":[{"key":"OPS-12"}],"count":1}', duration_ms=41.2),
+            TraceEntry("tu_2", "get_ticket", {"key": "OPS-99"}, "error",
+                       summary="No ticket OPS-99", duration_ms=12.0),
+            TraceEntry("tu_3", "add_comment", {"key": "SEC-1", "body": "hi"}, "denied",
+                       decision="deny", decision_reason="not permitted", duration_ms=0.4),
+        ],
+        usage=Usage(input_tokens=1200, output_tokens=85, cache_read_tokens=900),
+        duration_ms=2350.0,
+        steps=2,
+        turn_id="turn-1",
+        conversation_id="conv-1",
+    )
+
+
+def test_an_answer_with_its_trace() -> None:
+    [message] = render_turn(answered_turn())
+    _valid(message.blocks)
+    assert_snapshot("answer_with_trace", {"text": message.text, "blocks": message.blocks})
+
+
+def test_a_write_waiting_for_approval() -> None:
+    pending = PendingAction(
+        approval_id="ap-1",
+        tool="transition_ticket",
+        arguments={"key": "OPS-12", "status": "Done"},
+        description="Move OPS-12 to Done",
+        requester_id="U0ALICE",
+        expires_at_iso="2026-11-18T15:30:00+00:00",
+    )
+    blocks = approval_blocks(pending)
+    _valid(blocks)
+    assert_snapshot("approval_request", blocks)
