@@ -259,28 +259,9 @@ def _database(url: str | None, tmp: Path) -> Iterator[Database]:
         finally:
             db.dispose()
         return
-    from sqlalchemy import create_engine, event, text
+    from tests.pg import postgres_schema_database
 
-    schema = f"bench_{os.getpid()}_{int(time.time())}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _search_path(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(f'SET search_path TO "{schema}"')
-        cur.close()
-        dbapi_conn.commit()
-
-    try:
-        yield Database(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from postgres_schema_database(url, prefix="bench")
 
 
 def main() -> None:

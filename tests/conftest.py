@@ -4,16 +4,15 @@ TEST_DATABASE_URL is set; each PostgreSQL test gets its own schema)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
 
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
+from tests.pg import postgres_schema_database
 
 FIXED_NOW = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
 """A Wednesday afternoon: the clock every test uses unless it says otherwise."""
@@ -50,30 +49,6 @@ class FixedClock:
 def clock() -> FixedClock:
     """The fixed clock."""
     return FixedClock()
-
-
-def postgres_schema_database(url: str) -> Iterator[Database]:
-    """A Database on PostgreSQL `url` confined to a fresh schema, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _search_path(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-        cur = dbapi_conn.cursor()
-        cur.execute(f'SET search_path TO "{schema}"')
-        cur.close()
-        dbapi_conn.commit()
-
-    try:
-        yield Database(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _db_params() -> list[object]:

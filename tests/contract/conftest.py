@@ -19,7 +19,8 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate_sync
 from integrations.tickets.base import NewTicket, Person, Ticket, TicketBackend
 from integrations.tickets.local import LocalTickets, add_person, add_project
-from tests.conftest import FixedClock, postgres_schema_database
+from tests.conftest import FixedClock
+from tests.pg import postgres_schema_database
 
 BACKENDS: list[object] = [
     "local",
