@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from integrations.llm.base import ToolSpec
 from integrations.tickets.base import Person
+from prompts import load_prompt
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -106,12 +107,21 @@ def tool(
     ticket_key_fields: tuple[str, ...] = (),
     project_fields: tuple[str, ...] = (),
 ) -> Callable[[ToolFunc], Tool]:
-    """Decorator: turn `async def fn(ctx, args)` into a Tool; its docstring is the model-facing description."""
+    """Decorator: turn `async def fn(ctx, args)` into a Tool described by `prompts/tools/<name>.md`.
+
+    The description (when to use the tool and when not) is model-facing text, so it lives with the prompts;
+    the argument model's attribute docstrings become the schema's field descriptions. A tool without a prompt
+    file (a test double, say) is described by its docstring.
+    """
 
     def wrap(func: ToolFunc) -> Tool:
-        description = " ".join((func.__doc__ or "").split())
+        try:
+            text = load_prompt(f"tools/{name}")
+        except FileNotFoundError:
+            text = func.__doc__ or ""
+        description = " ".join(text.split())
         if not description:
-            raise ValueError(f"tool {name!r} needs a docstring: it is the description the model reads")
+            raise ValueError(f"tool {name!r} needs prompts/tools/{name}.md: the description the model reads")
         return Tool(
             name=name,
             description=description,

@@ -165,10 +165,7 @@ class SummarizeArgs(ToolArgs):
 
 @tool(name="summarize_ticket", effect=Effect.READ, args=SummarizeArgs, ticket_key_fields=("key",))
 async def summarize_ticket(ctx: ToolContext, args: SummarizeArgs) -> dict[str, Any]:
-    """Catch up on one ticket: where it stands, how it got there (status and owner changes with dates) and
-    what the discussion says, condensed (long discussions are summarized for you). Use it when the user asks
-    for a summary, a recap, "what's going on with OPS-12" or "catch me up". Do not use it for plain field
-    lookups (use get_ticket) or to read exact comment text (use list_comments)."""
+    """The `summarize_ticket` tool; what the model reads about it is prompts/tools/summarize_ticket.md."""
     ticket = await visible_ticket(ctx, args.key)
     deps = ctx.deps
     use_model = ticket.comment_count > MODEL_THRESHOLD and deps.llm is not None
@@ -334,11 +331,7 @@ class DigestArgs(ToolArgs):
 
 @tool(name="workload_digest", effect=Effect.READ, args=DigestArgs, project_fields=("project",))
 async def workload_digest(ctx: ToolContext, args: DigestArgs) -> dict[str, Any]:
-    """Overview of open work for a project and/or a person: counts by status and by priority, stale tickets
-    (no update for stale_days), blocked tickets, high-priority open tickets, and how many were done recently.
-    Use it for "how is OPS doing", "what's on my plate", "what needs attention", stand-up and weekly
-    summaries. Do not use it to list tickets matching specific filters (use search_tickets) or for one ticket
-    (use summarize_ticket)."""
+    """The `workload_digest` tool; what the model reads about it is prompts/tools/workload_digest.md."""
     if args.project:
         check_project(ctx, args.project)
     assignee_id, unassigned, who = None, False, ""

@@ -81,11 +81,7 @@ class SearchArgs(ToolArgs):
 
 @tool(name="search_tickets", effect=Effect.READ, args=SearchArgs, project_fields=("project",))
 async def search_tickets(ctx: ToolContext, args: SearchArgs) -> dict[str, object]:
-    """Find tickets with structured filters (project, status, assignee, priority, label, dates, words) and get
-    one line per ticket. Use it for lists and questions like "what is blocked in OPS", "my open tickets",
-    "high priority bugs not updated for a week". Use "me" for the person asking. Do not use it to read one
-    known ticket (use get_ticket) or for counts per status and stale work across a project or person (use
-    workload_digest). Results come in pages; pass next_page_token back to continue."""
+    """The `search_tickets` tool; what the model reads about it is prompts/tools/search_tickets.md."""
     query = await _query(ctx, args)
     if query is None:
         return {"count": 0, "note": messages.nothing_visible_here()}
@@ -162,10 +158,7 @@ class KeyArgs(ToolArgs):
 
 @tool(name="get_ticket", effect=Effect.READ, args=KeyArgs, ticket_key_fields=("key",))
 async def get_ticket(ctx: ToolContext, args: KeyArgs) -> dict[str, object]:
-    """Read one ticket by key: summary, status, priority, assignee, reporter, labels, dates, comment count and
-    description. Use it when the user names a ticket (OPS-12) or to check a ticket before changing it. Do not
-    use it to find tickets (use search_tickets), to read the discussion (use list_comments) or for a catch-up
-    on a long ticket (use summarize_ticket)."""
+    """The `get_ticket` tool; what the model reads about it is prompts/tools/get_ticket.md."""
     ticket = await visible_ticket(ctx, args.key)
     return out.fit_text(out.ticket_detail(ticket), "description", out.budget(ctx))
 
@@ -191,10 +184,7 @@ class CreateArgs(ToolArgs):
 
 @tool(name="create_ticket", effect=Effect.WRITE, args=CreateArgs, project_fields=("project",))
 async def create_ticket(ctx: ToolContext, args: CreateArgs) -> dict[str, object]:
-    """Create a new ticket in a project, reported by the person asking. Use it only when the user asks for a
-    ticket to be created (or to file a bug/task from a message). Do not use it to change an existing ticket
-    (use update_ticket, transition_ticket or assign_ticket) or to add information to one (use add_comment).
-    Check first with search_tickets if the user may be describing a ticket that already exists."""
+    """The `create_ticket` tool; what the model reads about it is prompts/tools/create_ticket.md."""
     check_project(ctx, args.project)
     assignee = None
     if args.assignee and not means_nobody(args.assignee):
@@ -240,10 +230,7 @@ class UpdateArgs(ToolArgs):
 
 @tool(name="update_ticket", effect=Effect.WRITE, args=UpdateArgs, ticket_key_fields=("key",))
 async def update_ticket(ctx: ToolContext, args: UpdateArgs) -> dict[str, object]:
-    """Change a ticket's summary, description, priority or labels. Use it only when the user asks for such a
-    change. Do not use it to change the status (use transition_ticket), the assignee (use assign_ticket) or to
-    add a note (use add_comment). Labels and description are replaced, not appended: read the ticket first
-    with get_ticket to keep what should stay."""
+    """The `update_ticket` tool; what the model reads about it is prompts/tools/update_ticket.md."""
     before = await visible_ticket(ctx, args.key)
     changes = TicketChanges(
         summary=args.summary,
@@ -273,10 +260,7 @@ class TransitionArgs(ToolArgs):
 
 @tool(name="transition_ticket", effect=Effect.WRITE, args=TransitionArgs, ticket_key_fields=("key",))
 async def transition_ticket(ctx: ToolContext, args: TransitionArgs) -> dict[str, object]:
-    """Move a ticket to another status of its workflow (start work, block, send to review, close, reopen). Use
-    it only when the user asks to change the status. Not every status is reachable from every other; if the
-    move is refused, the error lists the statuses that are, so choose one of those or ask the user. Do not use
-    it for other fields (use update_ticket)."""
+    """The `transition_ticket` tool; what the model reads about it is prompts/tools/transition_ticket.md."""
     before = await visible_ticket(ctx, args.key)
     after = await ctx.deps.tickets.transition_ticket(args.key, args.status, actor=await current_person(ctx))
     return {"key": after.key, "status": after.status, "was": before.status}
@@ -293,9 +277,7 @@ class AssignArgs(ToolArgs):
 
 @tool(name="assign_ticket", effect=Effect.WRITE, args=AssignArgs, ticket_key_fields=("key",))
 async def assign_ticket(ctx: ToolContext, args: AssignArgs) -> dict[str, object]:
-    """Assign a ticket to a person, to the person asking ("me"), or unassign it (null). Use it only when the
-    user asks to (re)assign. If a name matches several people the error lists them: ask the user which one
-    they mean. Do not use it for other fields (use update_ticket or transition_ticket)."""
+    """The `assign_ticket` tool; what the model reads about it is prompts/tools/assign_ticket.md."""
     before = await visible_ticket(ctx, args.key)
     person = None
     if args.assignee is not None and not means_nobody(args.assignee):

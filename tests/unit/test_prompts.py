@@ -11,7 +11,8 @@ from bot.tools.registry import all_tools
 from prompts import load_prompt, placeholders
 from tests.snapshot import assert_snapshot
 
-PROMPTS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "prompts").glob("*.md"))
+_DIR = Path(__file__).resolve().parents[2] / "prompts"
+PROMPTS = sorted(str(p.relative_to(_DIR).with_suffix("")) for p in _DIR.rglob("*.md"))
 
 
 @pytest.mark.parametrize("name", PROMPTS)
@@ -41,6 +42,14 @@ def test_what_the_model_is_shown_is_pinned() -> None:
         "ticket_summary": load_prompt("ticket_summary"),
     }
     assert_snapshot("model_facing", shown)
+
+
+def test_every_tool_is_described_by_its_own_prompt_file() -> None:
+    names = {tool.name for tool in all_tools()}
+    files = {p.stem for p in (_DIR / "tools").glob("*.md")}
+    assert names == files
+    for tool in all_tools():
+        assert tool.description == " ".join(load_prompt(f"tools/{tool.name}").split())
 
 
 def test_every_tool_description_says_when_not_to_use_it() -> None:
