@@ -14,6 +14,8 @@ from typing import Any
 from bot.settings import Settings
 
 LOGGER_NAME = "chatops"
+QUIET_LOGGERS = ("anthropic", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "jira", "slack_sdk", "slack_bolt")
+"""Libraries whose DEBUG output carries request bodies or headers; kept at WARNING or above."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,6 +54,9 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.chatops_log_level)
+    # At DEBUG these libraries log whole requests: prompts, tool results, auth headers. Never let them.
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> logging.Logger:
