@@ -342,8 +342,7 @@ class Executor:
             text = self._failed(tool.name, text)
         shown = text if plain is None else plain
         if write:
-            details = {"outcome": outcome, "summary": r.summarise(shown, 200), "turn_id": self.state.turn_id}
-            await self.deps.store.finish_write(key, status="done" if outcome == "ok" else outcome, details=details)
+            await self._finish_write(c, key, outcome, shown)
         self._record(call, outcome, decision, text, ms, shown=shown)
         await self._emit(ProgressEvent(kind="tool_finished" if outcome == "ok" else "tool_failed", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=r.summarise(shown, 120)))
         return outcome
@@ -358,6 +357,16 @@ class Executor:
             tool_use_id=c.call.id,
             details={"arguments": r.redact(c.call.input), "turn_id": self.state.turn_id},
         )
+
+    async def _finish_write(self, c: _Call, key: str, outcome: CallOutcome, shown: str) -> None:
+        """Add how the write ended to its audit row (the claim's arguments stay); a create's target becomes its new
+        ticket's key, with the project kept in the details."""
+        details: dict[str, Any] = {"outcome": outcome, "result" if outcome == "ok" else "error": r.summarise(shown, 200)}
+        keys, projects = c.tool.targets(c.args)
+        created = r.created_key(self.values.get(c.call.id)) if outcome == "ok" and projects and not keys else None
+        if created is not None:
+            details |= {"created_key": created, "project": ",".join(projects)}
+        await self.deps.store.finish_write(key, status="done" if outcome == "ok" else outcome, details=details, target=created)
 
     async def _deny(self, c: _Call, decision: Decision) -> None:
         await self._deny_call(c.call, decision, c.tool, c.args)

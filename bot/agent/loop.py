@@ -1,10 +1,13 @@
 """`Agent`: one conversation turn — history in, model steps and tool calls, an answer and a trace out.
 
 `run_turn` never raises for model or tool failures: it returns a status (`answered`, `paused`, `failed`,
-`refused`, `capped`) with a text that is never empty. Turns in the same thread run one at a time (a per-thread
-lock); turns in different threads run concurrently. The request prefix (tools + system) stays byte-identical
-across steps and turns so the prompt cache hits: the system prompt is static, and who is asking, the date and any
-Slack context go into the turn's first user message.
+`refused`, `capped`) with a text that is never empty. Tool calls run only from a response that stopped for
+`tool_use`: those of a response cut off at the output limit, ended any other way, or never finished (the adapter
+raises `ModelUnavailable` for an incomplete stream) are never run.
+
+Turns in the same thread run one at a time (a per-thread lock); turns in different threads run concurrently. The
+request prefix (tools + system) stays byte-identical across steps and turns so the prompt cache hits: the system
+prompt is static, and who is asking, the date and any Slack context go into the turn's first user message.
 
 The model and the limits are read at the start of every turn (`bot.policy.live.effective_settings`): an admin's
 change in the config modal applies from the next request, in every process, without a restart.
@@ -155,19 +158,23 @@ class Agent:
             state.usage = state.usage + response.usage
             state.stop_reason = response.stop_reason
             message, reason = response.message, response.stop_reason
-            if reason == "tool_use" or (reason in ("end_turn", "stop_sequence") and message.tool_calls):
+            if reason == "tool_use":
                 state.new.append(message)
                 paused = await executor.run(message.tool_calls)
                 if paused is not None:
                     return await self._pause(state, executor, paused)
                 self._answer_calls(state)
             elif reason in ("end_turn", "stop_sequence"):
+                # Only a `tool_use` stop runs tools: calls in any other response are dropped, never run.
+                if message.tool_calls:
+                    log_event(logger, "tool calls without tool_use stop dropped", logging.WARNING, turn_id=state.turn_id, stop_reason=reason)
+                    message = _text_only(message)
                 if message.text.strip():
                     state.new.append(message)
                     return self._result(state, "answered", message.text.strip())
                 return self._result(state, "failed", say.empty_answer())
             elif reason == "max_tokens":
-                partial = Message(role="assistant", content=[b for b in message.content if isinstance(b, TextBlock)])
+                partial = _text_only(message)
                 if partial.text.strip():
                     state.new.append(partial)  # never the truncated tool calls: they are not run
                 if state.truncations >= 1:
@@ -438,6 +445,11 @@ class Agent:
             lock = asyncio.Lock()
             self._locks[key] = lock
         return lock
+
+
+def _text_only(message: Message) -> Message:
+    """The message without its tool calls (stored unanswered, they would break the next request)."""
+    return Message(role="assistant", content=[b for b in message.content if isinstance(b, TextBlock)])
 
 
 async def _emit(on_progress: ProgressCallback, event: ProgressEvent) -> None:

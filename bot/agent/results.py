@@ -19,6 +19,7 @@ FIX_HINT = "Fix the errors and try again."
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"token|secret|passw|api[_-]?key|authorization|credential|cookie|private[_-]?key", re.I)
 _CLOSE_TAG = re.compile(r"</\s*tool_output", re.I)
+_TICKET_KEY = re.compile(r"[A-Z][A-Z0-9_]*-\d+")
 
 
 def compact(value: Any) -> Any:
@@ -109,6 +110,15 @@ def summarise(text: str, limit: int = 300) -> str:
     """A one-line preview of a result for the trace (never the full result)."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def created_key(value: Any) -> str | None:
+    """The ticket key a create returned (`{"created": {"key": ...}}` or `{"key": ...}`), if it names one."""
+    data = compact(value)
+    if isinstance(data, dict) and isinstance(data.get("created"), dict):
+        data = data["created"]
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and _TICKET_KEY.fullmatch(key) else None
 
 
 def call_key(tool: str, arguments: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -51,14 +50,23 @@ class AuditQueries(StoreBase):
             return False
         return True
 
-    async def finish_write(self, key: str, *, status: str, details: dict[str, Any] | None = None) -> None:
-        """Record how a claimed write ended (`done`, `failed`, `timeout`)."""
+    async def finish_write(
+        self, key: str, *, status: str, details: dict[str, Any] | None = None, target: str | None = None
+    ) -> None:
+        """Record how a claimed write ended (`done`, `error`, `timeout`): `details` are merged into the claim's (its
+        arguments stay), and `target`, when given, replaces the claim's (e.g. a created ticket's new key)."""
 
         def _finish(session: Session) -> None:
-            values: dict[str, Any] = {"status": status}
-            if details is not None:
-                values["details"] = details
-            session.exec(update(AuditRow).where(col(AuditRow.idempotency_key) == key).values(**values))
+            # Read, merge, write: only the claimer of a key finishes it, so nothing races this row.
+            row = session.exec(select(AuditRow).where(col(AuditRow.idempotency_key) == key)).first()
+            if row is None:
+                return
+            row.status = status
+            if details:
+                row.details = {**(row.details or {}), **details}  # a new dict: JSON columns do not track mutation
+            if target:
+                row.target = target[:100]
+            session.add(row)
 
         await self.db.run(_finish)
 

@@ -1,9 +1,14 @@
 """`AnthropicLLM`: the `LLM` protocol on the Messages API through an injected `AsyncAnthropic`.
 
 The SDK's own retries are off (`max_retries=0`); this adapter retries transient failures itself with bounded
-backoff, so a long `retry-after` never stalls a Slack thread, then maps what is left to `bot.errors.ModelError`.
+backoff, then maps what is left to `bot.errors.ModelError`. A `retry-after` longer than our cap fails at once
+(a Slack thread never waits that long, and retrying sooner than asked would only be refused again).
 Streaming reads the raw event stream rather than `messages.stream()`: the SDK's accumulator raises on malformed
 partial tool JSON and ends the stream, while here such a call only gets `input_error`.
+
+A response is only returned complete: a stream that ends before `message_stop` (a dropped connection, a proxy
+cutting it short) or a message without a stop_reason raises `ModelUnavailable`, so the tool calls of a truncated
+response are never seen, let alone run.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anthropic
+import httpx2
 from anthropic import AsyncAnthropic
 
 from bot.errors import ModelError, ModelRateLimited, ModelRequestError, ModelUnavailable
@@ -132,18 +138,26 @@ class AnthropicLLM:
             except anthropic.APIConnectionError as exc:  # includes APITimeoutError
                 error = ModelUnavailable(f"model API unreachable: {type(exc).__name__}")
                 retry_after = None
+            except httpx2.TransportError as exc:  # the SDK does not wrap errors raised while a stream is read
+                error = ModelUnavailable(f"model stream broke off: {type(exc).__name__}")
+                retry_after = None
+            except ModelUnavailable as exc:  # an incomplete response (see the module docstring)
+                error, retry_after = exc, None
             # Text already shown to the user cannot be taken back: retrying would repeat it.
             if attempt >= self.max_retries or streamed.emitted:
                 raise error
+            if retry_after is not None and retry_after > self.retry_max_seconds:
+                log_event(logger, "model retry-after over the cap", logging.WARNING, retry_after_s=retry_after, error=str(error))
+                raise type(error)(f"{error}; asked to retry after {retry_after:g} s, longer than the {self.retry_max_seconds:g} s we wait")
             wait = self._backoff(attempt, retry_after)
             log_event(logger, "model retry", logging.WARNING, attempt=attempt + 1, wait_s=round(wait, 3), error=str(error))
             await self._sleep(wait)
             attempt += 1
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        base = retry_after if retry_after is not None else self.retry_base_seconds * 2**attempt
-        jitter = 1.0 if retry_after is not None else 1 - 0.25 * random.random()
-        return max(0.0, min(base * jitter, self.retry_max_seconds))
+        if retry_after is not None:  # at most the cap: a longer one failed before getting here
+            return retry_after
+        return max(0.0, min(self.retry_base_seconds * 2**attempt * (1 - 0.25 * random.random()), self.retry_max_seconds))
 
     async def _stream(self, params: dict[str, Any], on_text: TextCallback, streamed: _Streamed) -> ModelResponse:
         stream = await self.client.messages.create(**params, stream=True)
@@ -242,10 +256,13 @@ def parse_message(data: dict[str, Any], *, request_id: str | None) -> ModelRespo
             content.append(TextBlock(text=block.get("text", "")))
         elif block.get("type") == "tool_use":
             content.append(_tool_call(block["id"], block["name"], block.get("input")))
+    reason = data.get("stop_reason")
+    if reason is None:
+        raise ModelUnavailable(f"model response incomplete: no stop_reason (request id {request_id})")
     details = data.get("stop_details") or {}
     return ModelResponse(
         message=Message(role="assistant", content=content),
-        stop_reason=_stop_reason(data.get("stop_reason")),
+        stop_reason=_stop_reason(reason),
         usage=_usage(data.get("usage") or {}),
         model=data.get("model") or "",
         request_id=request_id,
@@ -260,11 +277,10 @@ def _tool_call(call_id: str, name: str, raw_input: Any) -> ToolCall:
     return ToolCall(id=call_id, name=name, input={}, input_error=f"the tool input must be a JSON object, got {got}")
 
 
-def _stop_reason(value: str | None) -> StopReason:
-    if value is None:
-        return "end_turn"
+def _stop_reason(value: str) -> StopReason:
     mapped = _STOP_REASONS.get(value)
     if mapped is None:
+        # Answered as text; the loop runs tool calls only on `tool_use`, so an unknown reason never runs one.
         log_event(logger, "unknown stop_reason", logging.WARNING, stop_reason=value)
         return "end_turn"
     return mapped
@@ -320,6 +336,8 @@ class _StreamBuilder:
         self.message: dict[str, Any] = {"content": [], "usage": {}}
         self.blocks: dict[int, dict[str, Any]] = {}
         self.json_parts: dict[int, list[str]] = {}
+        self.stopped = False
+        """`message_stop` arrived: the stream is complete."""
 
     def feed(self, event: dict[str, Any]) -> str:
         """Apply one event; return a text delta to show, or ''."""
@@ -340,6 +358,8 @@ class _StreamBuilder:
             for key, value in (event.get("usage") or {}).items():
                 if value is not None:  # message_delta usage is cumulative; absent fields keep the start's value
                     self.message["usage"][key] = value
+        elif kind == "message_stop":
+            self.stopped = True
         return ""
 
     def _delta(self, index: int, delta: dict[str, Any]) -> str:
@@ -354,7 +374,10 @@ class _StreamBuilder:
         return ""
 
     def result(self, *, request_id: str | None) -> ModelResponse:
-        """The finished response."""
+        """The finished response; `ModelUnavailable` when the stream ended before `message_stop`."""
+        if not self.stopped:
+            got = "no stop_reason" if self.message.get("stop_reason") is None else "no message_stop"
+            raise ModelUnavailable(f"model stream ended early: {got} (request id {request_id})")
         response = parse_message({**self.message, "content": []}, request_id=request_id)
         content = response.message.content
         for index in sorted(self.blocks):

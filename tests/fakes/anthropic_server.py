@@ -23,7 +23,9 @@ fails loudly instead of hanging. Items:
 - `Reply` (helpers `text_reply`, `tool_use_reply`, `refusal_reply`): content blocks, stop_reason, usage,
   `stop_details`. JSON normally; SSE when the request has `"stream": true` (message_start, content_block_start,
   text_delta / input_json_delta chunks, ping, content_block_stop, message_delta, message_stop; `stream_error=`
-  sends an SSE `error` event after the first block, as the API does when it overloads mid-stream). `tool_use(...,
+  sends an SSE `error` event after the first block, as the API does when it overloads mid-stream; `cut_after=n`
+  ends the stream after n complete blocks with no message_delta / message_stop (`"message_delta"`: with no
+  message_stop), by a clean end of the body or, with `cut_by="reset"`, a dropped connection). `tool_use(...,
   raw_json='{"key": ')` streams that literal (malformed) partial JSON instead of the input. `gate` (a
   `threading.Event`) holds the stream after its first delta until the test sets it: proof that text streams.
 - `ApiError` (helpers `overloaded`, `rate_limited`, `server_error`, `unavailable`, `bad_request`,
@@ -81,7 +83,8 @@ class Reply:
     """A successful response: text and tool_use blocks in order, a stop reason, optional fixed usage."""
 
     content: list[str | ToolUse]
-    stop_reason: str = "end_turn"
+    stop_reason: str | None = "end_turn"
+    """None sends a message without one (the API never does; an incomplete response)."""
     usage: dict[str, int] | None = None
     """Fixed usage; when None it is estimated (with the prompt-cache simulation)."""
     stop_details: dict[str, Any] | None = None
@@ -93,6 +96,12 @@ class Reply:
     """When streaming: after the first delta, wait for this event before sending the rest."""
     stream_error: ApiError | None = None
     """When streaming: after the first content block, send this as an SSE `error` event and end the stream."""
+    cut_after: int | Literal["message_delta"] | None = None
+    """When streaming: end the stream after this many complete content blocks, with no message_delta (so no
+    stop_reason) and no message_stop: a truncated response. `"message_delta"` ends it just before message_stop."""
+    cut_by: Literal["eof", "reset"] = "eof"
+    """How `cut_after` ends it: `eof` closes the HTTP body cleanly (a proxy ending the stream early); `reset` drops
+    the connection mid-body (the client reads an incomplete chunked body)."""
 
 
 @dataclass
@@ -122,7 +131,7 @@ def tool_use(name: str, input: Any = None, *, id: str | None = None, raw_json: s
     return ToolUse(name=name, input={} if input is None else input, id=id, raw_json=raw_json)
 
 
-def text_reply(text: str, *, stop_reason: str = "end_turn", **kwargs: Any) -> Reply:
+def text_reply(text: str, *, stop_reason: str | None = "end_turn", **kwargs: Any) -> Reply:
     """A text answer (stop_reason end_turn unless given; '' gives an empty text block)."""
     return Reply(content=[text], stop_reason=stop_reason, **kwargs)
 
@@ -395,6 +404,8 @@ class AnthropicServer(FakeServer):
         start = {**message, "content": [], "stop_reason": None, "stop_details": None, "usage": {**usage, "output_tokens": 1}}
         await response.write(_sse("message_start", {"type": "message_start", "message": start}))
         await response.write(_sse("ping", {"type": "ping"}))
+        if reply.cut_after == 0:
+            return await self._cut(request, response, reply)
         first_delta = True
         for index, (block, part) in enumerate(zip(message["content"], reply.content, strict=True)):
             if block["type"] == "text":
@@ -424,14 +435,27 @@ class AnthropicServer(FakeServer):
                 await response.write(_sse("error", error_body(err.type, err.message, self._request_id())))
                 await response.write_eof()
                 return response
+            if isinstance(reply.cut_after, int) and index + 1 >= reply.cut_after:
+                return await self._cut(request, response, reply)
         delta_event = {
             "type": "message_delta",
             "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": reply.stop_details},
             "usage": {"output_tokens": usage["output_tokens"]},
         }
         await response.write(_sse("message_delta", delta_event))
+        if reply.cut_after == "message_delta":
+            return await self._cut(request, response, reply)
         await response.write(_sse("message_stop", {"type": "message_stop"}))
         await response.write_eof()
+        return response
+
+    @staticmethod
+    async def _cut(request: web.Request, response: web.StreamResponse, reply: Reply) -> web.StreamResponse:
+        """End a stream early, without message_delta / message_stop (see `Reply.cut_by`)."""
+        if reply.cut_by == "reset" and request.transport is not None:
+            request.transport.close()
+        else:
+            await response.write_eof()
         return response
 
     # -- validation, with the API's wording

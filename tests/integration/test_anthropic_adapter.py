@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -206,17 +206,33 @@ async def test_request_errors_are_not_retried(llm: AnthropicLLM, server: Anthrop
     assert len(server.bodies()) == 1
 
 
-async def test_retry_after_is_obeyed_but_capped_at_retry_max(settings: Settings, server: AnthropicServer) -> None:
+def recording_llm(settings: Settings, server: AnthropicServer) -> tuple[AnthropicLLM, list[float]]:
+    """An adapter whose backoff sleeps are recorded instead of slept (the injected sleep seam)."""
     waits: list[float] = []
 
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
     llm = make_llm(settings, server)
-    llm._sleep = record  # the injected sleep seam: observe waits without waiting
-    server.queue(rate_limited(retry_after=0.02), rate_limited(retry_after=3600), text_reply("ok"))
-    await ask(llm)
+    llm._sleep = record
+    return llm, waits
+
+
+async def test_retry_after_within_the_cap_is_obeyed_exactly(settings: Settings, server: AnthropicServer) -> None:
+    llm, waits = recording_llm(settings, server)
+    server.queue(rate_limited(retry_after=0.02), rate_limited(retry_after=settings.chatops_llm_retry_max_seconds), text_reply("ok"))
+    assert (await ask(llm)).message.text == "ok"
     assert waits == [0.02, settings.chatops_llm_retry_max_seconds]
+
+
+@pytest.mark.parametrize("headers", [{"retry-after": "3600"}, {"retry-after-ms": "3600000", "retry-after": "3600"}], ids=["seconds", "ms"])
+async def test_retry_after_longer_than_the_cap_fails_at_once_instead_of_retrying_early(settings: Settings, server: AnthropicServer, headers: dict[str, str]) -> None:
+    llm, waits = recording_llm(settings, server)
+    server.queue(rate_limited(retry_after=None, headers=headers), text_reply("never"))
+    with pytest.raises(ModelRateLimited, match="retry after 3600 s") as info:
+        await ask(llm)
+    assert len(server.bodies()) == 1 and waits == []
+    assert "429" in str(info.value)
 
 
 async def test_sdk_retries_are_off_so_only_our_budget_counts(settings: Settings, server: AnthropicServer) -> None:
@@ -292,3 +308,47 @@ async def test_mid_stream_failure_after_text_was_shown_is_not_retried(llm: Anthr
     with pytest.raises(ModelRateLimited):
         await ask(llm, on_text=on_text)
     assert "".join(seen) == "Half an ans" and len(server.bodies()) == 1
+
+
+# ---------------------------------------------------------------- incomplete responses
+
+
+@pytest.mark.parametrize("cut_by", ["eof", "reset"])
+async def test_a_stream_cut_after_a_complete_tool_use_is_model_unavailable_never_a_response(settings: Settings, server: AnthropicServer, cut_by: Literal["eof", "reset"]) -> None:
+    llm = make_llm(settings, server, chatops_llm_max_retries=0)
+    server.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fixed"})], cut_after=1, cut_by=cut_by))
+    with pytest.raises(ModelUnavailable, match="ended early: no stop_reason" if cut_by == "eof" else "broke off"):
+        await ask(llm, on_text=_ignore)
+
+
+async def test_a_stream_ending_after_message_delta_without_message_stop_is_incomplete(settings: Settings, server: AnthropicServer) -> None:
+    llm = make_llm(settings, server, chatops_llm_max_retries=0)
+    server.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fixed"})], cut_after="message_delta"))
+    with pytest.raises(ModelUnavailable, match="ended early: no message_stop"):
+        await ask(llm, on_text=_ignore)
+
+
+async def test_a_cut_stream_before_any_text_is_asked_again(llm: AnthropicLLM, server: AnthropicServer) -> None:
+    server.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})], cut_after=1), tool_use_reply([tool_use("get_ticket", {"key": "OPS-2"})]))
+    response = await ask(llm, on_text=_ignore)
+    assert [c.input for c in response.message.tool_calls] == [{"key": "OPS-2"}]
+    assert response.stop_reason == "tool_use" and len(server.bodies()) == 2
+
+
+async def test_a_cut_stream_after_text_was_shown_is_not_asked_again(llm: AnthropicLLM, server: AnthropicServer) -> None:
+    server.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fixed"})], text="Adding the note.", cut_after=2), text_reply("never"))
+    seen: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        seen.append(delta)
+
+    with pytest.raises(ModelUnavailable):
+        await ask(llm, on_text=on_text)
+    assert "".join(seen) == "Adding the note." and len(server.bodies()) == 1
+
+
+async def test_a_message_without_a_stop_reason_is_model_unavailable(settings: Settings, server: AnthropicServer) -> None:
+    llm = make_llm(settings, server, chatops_llm_max_retries=0)
+    server.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fixed"})], stop_reason=None))
+    with pytest.raises(ModelUnavailable, match="no stop_reason"):
+        await ask(llm)

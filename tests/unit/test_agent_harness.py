@@ -235,9 +235,16 @@ def fake_client(s: Settings) -> AsyncAnthropic:
 
 
 async def make_harness(
-    settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock, *, authz: ScriptedAuthorizer | None = None, **overrides: Any
+    settings: Settings,
+    database: Database,
+    server: AnthropicServer,
+    clock: FixedClock,
+    *,
+    authz: ScriptedAuthorizer | None = None,
+    extra_tools: tuple[Tool, ...] = (),
+    **overrides: Any,
 ) -> Harness:
-    """Build a harness with settings overrides."""
+    """Build a harness with settings overrides (and real tools from bot/tools added to the test tools)."""
     await migrate(database)
     s = aimed_settings(settings, server, **overrides)
     rec = Recorder()
@@ -248,7 +255,7 @@ async def make_harness(
         store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
         llm=AnthropicLLM.from_settings(s, client=fake_client(s)),
-        tools=build_tools(rec),
+        tools=[*build_tools(rec), *extra_tools],
         authorizer=authorizer,
         clock=clock,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Literal
 
 import pytest
 from sqlmodel import select
@@ -21,6 +22,7 @@ from tests.fakes.anthropic_server import (
     ApiError,
     bad_request,
     overloaded,
+    rate_limited,
     refusal_reply,
     server_error,
     text_reply,
@@ -270,6 +272,53 @@ async def test_model_timeout_is_retried_then_fails_clearly(settings: Settings, d
     result = await h.ask()
     assert (result.status, result.text) == ("failed", say.model_unavailable())
     assert len(server.bodies()) == 2
+
+
+@pytest.mark.parametrize("cut_by", ["eof", "reset"])
+async def test_a_stream_cut_after_a_complete_write_never_runs_it_and_fails_clearly(harness: Harness, cut_by: Literal["eof", "reset"]) -> None:
+    cut = tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Fixed in 2.4"}, id="toolu_cut")], cut_after=1, cut_by=cut_by)
+    harness.server.queue(*[cut] * 4)  # every attempt (1 + 3 retries) is cut the same way
+    result = await harness.ask("Tell OPS-1 it is fixed in 2.4")
+    assert harness.rec.calls == [] and harness.authz.calls == []
+    assert (result.status, result.text) == ("failed", say.model_unavailable())
+    assert await harness.store.list_audit(action="write") == []
+    assert result.trace == [] and await harness.store.list_tool_calls(turn_id=result.turn_id) == []
+    assert len(harness.server.bodies()) == 4
+
+
+async def test_a_cut_stream_is_asked_again_and_only_the_complete_response_runs_its_write_once(harness: Harness) -> None:
+    call = {"key": "OPS-1", "body": "Fixed in 2.4"}
+    harness.server.queue(
+        tool_use_reply([tool_use("add_comment", call, id="toolu_cut")], cut_after=1),
+        tool_use_reply([tool_use("add_comment", call, id="toolu_full")]),
+        text_reply("Commented on OPS-1."),
+    )
+    result = await harness.ask("Tell OPS-1 it is fixed in 2.4")
+    assert (result.status, result.text) == ("answered", "Commented on OPS-1.")
+    assert harness.rec.calls == [("add_comment", call)]
+    assert [(t.tool_use_id, t.outcome) for t in result.trace] == [("toolu_full", "ok")]
+
+
+async def test_a_response_that_did_not_stop_for_tool_use_never_runs_its_calls(harness: Harness) -> None:
+    harness.server.queue(
+        tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Done"})], text="I will note it.", stop_reason="end_turn"),
+        text_reply("Next answer."),
+    )
+    result = await harness.ask()
+    assert (result.status, result.text) == ("answered", "I will note it.")
+    assert harness.rec.calls == [] and result.trace == []
+    await harness.ask("And then?")  # the stored answer has no unanswered tool_use for the API to reject
+    assert harness.server.violations == []
+    assert harness.server.bodies()[1]["messages"][1]["content"] == [{"type": "text", "text": "I will note it."}]
+
+
+async def test_a_model_asking_to_wait_longer_than_our_cap_fails_at_once_as_busy(harness: Harness) -> None:
+    harness.server.queue(rate_limited(retry_after=3600), text_reply("never"))
+    result = await harness.ask()
+    assert (result.status, result.text) == ("failed", say.model_busy())
+    assert len(harness.server.bodies()) == 1
+    turn = await harness.store.get_turn(result.turn_id)
+    assert turn is not None and turn.error and "3600" in turn.error
 
 
 # ---------------------------------------------------------------- bad input and progress
