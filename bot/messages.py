@@ -754,3 +754,14 @@ def approval_state_lost(status: str) -> str:
         "I couldn't carry out this request: its saved details could not be read back (it may predate an update). "
         "Nothing was done; ask again if it is still needed."
     )
+
+
+def slash_used(user_id: str, command: str) -> str:
+    """The visible parent message of a slash command: who used which command, never its text (it may name a
+    private ticket or carry a comment body); the authorized answer goes in its thread."""
+    return f"<@{user_id}> used {command}"
+
+
+def config_user_unverified(user_id: str) -> str:
+    """A person given a role could not be checked with Slack in time (the save is refused, nothing changed)."""
+    return f"Couldn't verify <@{user_id}> with Slack just now. Nothing was saved; press Save again."

@@ -3,7 +3,9 @@
 Opening checks admin rights, then calls `views.open` at once (the trigger is valid for 3 s). Submitting checks
 admin rights again (a forged `view_submission` from anyone else changes nothing, is logged and audited), parses
 every field, validates the whole configuration (`bot.policy.edit.check_change`: tools, projects, users, the
-lock-out rule) and answers invalid values with `response_action: errors` inside the modal. A valid change is
+lock-out rule) and answers invalid values with `response_action: errors` inside the modal. People newly given a
+role are checked with users.info, all at once and while the project list loads, within USER_CHECK_SECONDS;
+whoever Slack does not confirm in time is a field error, so the ack always comes well inside Slack's 3 s. A valid change is
 written in one transaction guarded by the configuration version the modal was opened at, audited per field,
 and applies from the next request in every process.
 
@@ -18,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
@@ -47,6 +49,7 @@ from bot.policy.model import ALL, EFFECTS, USER_ID
 from bot.policy.text import channel_scopes_text, parse_channel_scopes, parse_scope, scope_text
 from bot.scheduler.config_section import MAX_VIEW_BLOCKS, ScheduleLine, schedule_lines, section_blocks
 from bot.settings import Settings
+from bot.slack.client import SLACK_FAILURES
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -59,10 +62,11 @@ logger = get_logger("slack.admin")
 CALLBACK_ID = "chatops.config"
 VALUE = "value"
 """The action id of every input in the modal."""
-USER_CHECK_SECONDS = 1.5
-"""Budget for users.info checks of newly assigned people (the submission must be acknowledged within 3 s)."""
+USER_CHECK_SECONDS = 0.8
+"""Budget for the users.info checks of newly assigned people, all at once (the submission must be acknowledged
+within 3 s). They run while the project list is fetched, so Slack and the ticket system wait together."""
 CATALOG_SECONDS = 1.0
-"""Budget for listing projects when the cached list is stale."""
+"""Budget for listing projects when the cached list is stale (the longest wait before the ack)."""
 
 
 # ---------------------------------------------------------------- the view
@@ -241,7 +245,7 @@ async def refresh_config_view(
     view = await config_view(deps, opened_at=opened_at, note=note)
     try:
         await client.views_update(view_id=view_id, view=view)
-    except (SlackApiError, SlackClientError) as exc:
+    except SLACK_FAILURES as exc:
         log_event(logger, "views.update failed", logging.WARNING, error=type(exc).__name__)
 
 
@@ -330,32 +334,49 @@ def block_for(field_path: str) -> str:
 
 
 async def check_new_users(client: Any, state: PolicyState, assignments: dict[str, str]) -> dict[str, str]:
-    """users.info for everyone newly given a role: unknown, deactivated or bot accounts are field errors."""
+    """users.info for everyone newly given a role, concurrently within USER_CHECK_SECONDS: unknown, deactivated
+    or bot accounts are field errors, and so is anyone Slack could not confirm in time (nothing is saved)."""
     new = [u for u, r in assignments.items() if state.assignments.get(u) != r]
     errors: dict[str, str] = {}
-
-    async def one(user_id: str) -> None:
-        where = f"assign:{assignments[user_id]}"
-        if not USER_ID.match(user_id):
-            errors.setdefault(where, f"{user_id!r} is not a Slack user id")
-            return
-        try:
-            user = (await client.users_info(user=user_id))["user"]
-        except SlackApiError as exc:
-            if (exc.response or {}).get("error") in ("user_not_found", "user_not_visible"):
-                errors.setdefault(where, f"Unknown user {user_id}")
-            return
-        if user.get("deleted"):
-            errors.setdefault(where, f"<@{user_id}> is deactivated")
-        elif user.get("is_bot"):
-            errors.setdefault(where, f"<@{user_id}> is a bot; roles are for people")
-
+    checks: dict[asyncio.Task[str | None], str] = {}
+    for user_id in new:
+        if USER_ID.match(user_id):
+            checks[asyncio.create_task(_user_problem(client, user_id))] = user_id
+        else:
+            errors.setdefault(f"assign:{assignments[user_id]}", f"{user_id!r} is not a Slack user id")
+    if not checks:
+        return errors
     try:
-        await asyncio.wait_for(asyncio.gather(*(one(u) for u in new)), USER_CHECK_SECONDS)
-    except (TimeoutError, SlackClientError):
-        # Slack's user picker only offers real people; this check is a second line, not worth a failed save.
-        log_event(logger, "user check skipped", logging.WARNING, users=len(new))
+        done, pending = await asyncio.wait(checks, timeout=USER_CHECK_SECONDS)
+    finally:
+        for task in checks:
+            task.cancel()  # the late ones (and all of them when this check itself is cancelled)
+    for task, user_id in checks.items():
+        problem = task.result() if task in done else messages.config_user_unverified(user_id)
+        if problem:
+            errors.setdefault(f"assign:{assignments[user_id]}", problem)
+    if pending:
+        log_event(logger, "user check timed out", logging.WARNING, users=len(pending))
     return errors
+
+
+async def _user_problem(client: Any, user_id: str) -> str | None:
+    """Why this user cannot be given a role (None when they can)."""
+    try:
+        user = (await client.users_info(user=user_id))["user"]
+    except SlackApiError as exc:
+        if (exc.response or {}).get("error") in ("user_not_found", "user_not_visible"):
+            return f"Unknown user {user_id}"
+        log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
+        return messages.config_user_unverified(user_id)
+    except SLACK_FAILURES as exc:
+        log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
+        return messages.config_user_unverified(user_id)
+    if user.get("deleted"):
+        return f"<@{user_id}> is deactivated"
+    if user.get("is_bot"):
+        return f"<@{user_id}> is a bot; roles are for people"
+    return None
 
 
 async def handle_config_submission(
@@ -377,12 +398,17 @@ async def handle_config_submission(
     proposal, errors = read_proposal(state, values, deps.tools)
     if errors:
         return {"response_action": "errors", "errors": errors}, []
-    catalog = await project_catalog(deps).get_within(CATALOG_SECONDS)
-    checked = check_change(state, proposal, tools={t.name: t.effect.value for t in deps.tools}, catalog=catalog)
-    for path, message in checked.errors.items():
-        errors.setdefault(block_for(path), message)  # the first problem of a block is the one shown
-    if not errors:
-        errors = await check_new_users(client, state, proposal.assignments)
+    # Slack and the ticket system are asked at once: the slower of the two bounds the wait before the ack.
+    users_checked = asyncio.create_task(check_new_users(client, state, proposal.assignments))
+    try:
+        catalog = await project_catalog(deps).get_within(CATALOG_SECONDS)
+        checked = check_change(state, proposal, tools={t.name: t.effect.value for t in deps.tools}, catalog=catalog)
+        for path, message in checked.errors.items():
+            errors.setdefault(block_for(path), message)  # the first problem of a block is the one shown
+        if not errors:  # people are judged only in an otherwise valid change (one round of errors at a time)
+            errors = await users_checked
+    finally:
+        users_checked.cancel()  # nothing once it finished
     if errors:
         return {"response_action": "errors", "errors": errors}, []
     try:
@@ -404,7 +430,7 @@ async def open_config_modal(client: Any, deps: Deps, *, user_id: str, trigger_id
     try:
         view = build_config_view(state, deps.tools, schedules=await schedule_lines(deps))
         await client.views_open(trigger_id=trigger_id, view=view)
-    except (SlackApiError, SlackClientError) as exc:
+    except SLACK_FAILURES as exc:
         log_event(logger, "views.open failed", logging.WARNING, user=user_id, error=type(exc).__name__)
         return messages.config_modal_failed()
     return None
@@ -424,5 +450,5 @@ def register_admin_handlers(app: AsyncApp, deps: Deps) -> None:
         state = await live_policy(deps).current()
         try:
             await client.chat_postMessage(channel=user_id, text=messages.config_saved(state.version, fields))
-        except (SlackApiError, SlackClientError) as exc:
+        except SLACK_FAILURES as exc:
             log_event(logger, "could not confirm the saved configuration", logging.WARNING, error=type(exc).__name__)

@@ -1,10 +1,15 @@
 """The Slack Web API client: one `AsyncWebClient` on SLACK_API_URL with bounded retry handlers.
 
-429s are retried after `Retry-After` (slack_sdk's RateLimitErrorRetryHandler), 500/503 and connection errors
-with its bounded backoff. Every Slack client of the program (the app's, Socket Mode's) is this one.
+429s are retried for every method after `Retry-After` (slack_sdk's RateLimitErrorRetryHandler): Slack applied
+nothing. A 500/503 or a dropped connection may come after Slack already applied the call, so those are retried
+only for methods that are safe to repeat (reads, and updates that set a state rather than add one); a post,
+stream, reaction or `views.open` fails instead and its caller's fallback answers. Every Slack client of the
+program (the app's, Socket Mode's) is this one.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -14,6 +19,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
@@ -27,13 +37,80 @@ SERVER_ERROR_RETRIES = 2
 CONNECTION_RETRIES = 2
 TIMEOUT_SECONDS = 15
 
+REPEATABLE_METHODS = frozenset(
+    {
+        # reads
+        "auth.test",
+        "bots.info",
+        "chat.getPermalink",
+        "conversations.history",
+        "conversations.info",
+        "conversations.replies",
+        "team.info",
+        "users.info",
+        "users.list",
+        "users.lookupByEmail",
+        # updates that set a state: applying one twice leaves the same result
+        "assistant.threads.setStatus",
+        "chat.update",
+        "views.publish",
+        "views.update",
+    }
+)
+"""Methods retried after a 500/503 or a dropped connection. Anything else (chat.postMessage, chat.postEphemeral,
+chat.*Stream, views.open, reactions.add, ...) may already have been applied and is never sent twice."""
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """Bounded retries: rate limits (after Retry-After), 5xx, and dropped connections."""
+
+def api_method(request: HttpRequest) -> str:
+    """The Web API method a request calls (`https://slack.com/api/chat.postMessage?x=1` -> `chat.postMessage`)."""
+    return urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_repeatable(request: HttpRequest) -> bool:
+    """Whether sending this request again is harmless even if Slack applied the first one."""
+    return api_method(request) in REPEATABLE_METHODS
+
+
+class RepeatableServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """slack_sdk's 500/503 retry, for repeatable methods only."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not is_repeatable(request):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class RepeatableConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's dropped-connection retry, for repeatable methods only."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not is_repeatable(request):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+def retry_handlers(*, interval: RetryIntervalCalculator = default_interval_calculator) -> list[AsyncRetryHandler]:
+    """Bounded retries: rate limits for every method; 5xx and dropped connections for repeatable methods only.
+
+    `interval` is the backoff between 5xx / connection retries (slack_sdk's exponential backoff with jitter)."""
     return [
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
-        AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        RepeatableServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=interval),
+        RepeatableConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES, interval_calculator=interval),
     ]
 
 

@@ -3,7 +3,9 @@
 Every command is acked at once (usage errors in the ack itself, ephemerally); the work runs in the background.
 When the text fills the tool's arguments exactly (`/ticket OPS-12`) the tool runs without the model
 (`Agent.run_tool`), else the loop runs with `tool_choice` naming the tool. Commands get no `say_stream`: the bot
-posts the request in the channel and answers in its thread, or, where it cannot post, ephemerally.
+posts "<@user> used /command" in the channel (never the text: it may name a private ticket or carry a comment
+body) and answers in its thread, or, where it cannot post, ephemerally. A direct call the policy refuses in this
+channel is answered to the asker only (the refusal's trace repeats the arguments).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ValidationError
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
@@ -30,7 +33,7 @@ from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
-from bot.tools.base import Actor
+from bot.tools.base import Actor, ToolContext
 from integrations.llm.base import ToolChoice
 
 if TYPE_CHECKING:
@@ -106,17 +109,25 @@ def _runner(surface: Surface, *, actor: Actor, thread: ThreadRef, plan: CommandP
 
 
 async def run_tool_command(surface: Surface, *, payload: dict[str, Any], plan: CommandPlan, respond: AsyncRespond) -> None:
-    """Run a tool command after the ack: post the request, answer in its thread (or ephemerally)."""
+    """Run a tool command after the ack: post that it was used, answer in its thread (or ephemerally)."""
     command, text = payload["command"], payload.get("text", "").strip()
     user_id, channel_id, team_id = payload["user_id"], payload["channel_id"], payload.get("team_id")
     actor = await surface.directory.actor(
         user_id=user_id, team_id=team_id, channel_id=channel_id, channel_kind=payload.get("channel_name")
     )
-    if plan.tool not in {t.name for t in await offered_tools(surface, actor)}:
+    offered = {t.name: t for t in await offered_tools(surface, actor)}
+    if plan.tool not in offered:
         await respond(text=messages.slash_unavailable(command), response_type="ephemeral")
         return
+    if plan.kind == "tool" and not await _may_show_here(surface, actor, offered[plan.tool], plan.arguments):
+        # A refused call's trace repeats its arguments (a private key, a comment body): only the asker sees it.
+        thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
+        await _answer_ephemerally(surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text))
+        return
     try:
-        posted = await surface.client.chat_postMessage(channel=channel_id, text=messages.slash_request(user_id, command, text))
+        # Only the command name goes public: the text may name a private ticket or carry a comment body, and it
+        # has not been authorized for this channel (the answer in the thread has).
+        posted = await surface.client.chat_postMessage(channel=channel_id, text=messages.slash_used(user_id, command))
     except SLACK_FAILURES as exc:
         log_event(_log, "cannot post the request, answering ephemerally", logging.INFO, error=error_code(exc))
         thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
@@ -130,6 +141,24 @@ async def run_tool_command(surface: Surface, *, payload: dict[str, Any], plan: C
         where=Where(channel=channel_id, thread_ts=thread_ts),
         run=_runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text),
     )
+
+
+async def _may_show_here(surface: Surface, actor: Actor, tool: Tool, arguments: dict[str, Any]) -> bool:
+    """Whether a direct call may be answered in the channel: the policy allows it here (or asks for approval).
+
+    Arguments that do not validate, and a check that fails (ticket system down), are no allowance: those answers
+    repeat the arguments too, so they go to the asker only."""
+    try:
+        args = tool.args_model.model_validate(arguments)
+    except ValidationError:
+        return False
+    ctx = ToolContext(actor=actor, deps=surface.deps, conversation_id="slash-precheck")
+    try:
+        decision = await surface.deps.authorizer.authorize(ctx, tool, args)
+    except Exception as exc:  # noqa: BLE001 - the run itself reports the failure, to the asker only
+        log_event(_log, "command pre-check failed", logging.WARNING, tool=tool.name, error=type(exc).__name__)
+        return False
+    return decision.outcome != "deny"
 
 
 async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any) -> None:

@@ -1,13 +1,15 @@
 """Who is asking, and where: the `Actor` built from what Slack tells us (never from model output).
 
 Name and email come from users.info (scope `users:read.email`), cached in the database for a day; the
-channel's type from the event, or conversations.info when the event does not say (cached per process).
+channel's type from the event, or conversations.info when the event does not say, cached per process for
+CHANNEL_CACHE_TTL only: a channel converted between public and private gets its new scope within minutes, and at
+once when a payload states the new type.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 USER_CACHE_TTL = timedelta(hours=24)
+CHANNEL_CACHE_TTL = timedelta(minutes=5)
+"""How long a channel type from conversations.info is trusted (a conversion changes it; no event is relied on)."""
 _CHANNEL_CACHE_MAX = 5_000
 _EVENT_CHANNEL_TYPES: dict[str, ChannelType] = {
     "channel": "public",
@@ -53,7 +57,8 @@ class Directory:
     def __init__(self, *, client: AsyncWebClient, deps: Deps) -> None:
         self.client = client
         self.deps = deps
-        self._channel_types: dict[str, ChannelType] = {}
+        self._channel_types: dict[str, tuple[ChannelType, datetime]] = {}
+        """channel id -> (type, when it was learned), by deps.clock."""
         self._team_url: str | None = None
 
     async def team_url(self) -> str | None:
@@ -69,8 +74,9 @@ class Directory:
 
     async def channel_type(self, channel_id: str) -> ChannelType:
         """The type of a conversation via conversations.info ("unknown" when Slack will not say)."""
-        if channel_id in self._channel_types:
-            return self._channel_types[channel_id]
+        cached = self._channel_types.get(channel_id)
+        if cached is not None and self.deps.clock() - cached[1] < CHANNEL_CACHE_TTL:
+            return cached[0]
         try:
             response = await self.client.conversations_info(channel=channel_id)
         except SLACK_FAILURES as exc:
@@ -86,10 +92,14 @@ class Directory:
             kind = "private"
         else:
             kind = "public"
-        if len(self._channel_types) >= _CHANNEL_CACHE_MAX:
-            self._channel_types.clear()
-        self._channel_types[channel_id] = kind
+        self.remember_channel_type(channel_id, kind)
         return kind
+
+    def remember_channel_type(self, channel_id: str, kind: ChannelType) -> None:
+        """Cache a channel's type (from conversations.info, or stated by a verified payload) for CHANNEL_CACHE_TTL."""
+        if len(self._channel_types) >= _CHANNEL_CACHE_MAX and channel_id not in self._channel_types:
+            self._channel_types.clear()
+        self._channel_types[channel_id] = (kind, self.deps.clock())
 
     async def profile(self, user_id: str) -> tuple[str | None, str | None]:
         """(name, email) of a Slack user: from the database cache, else users.info (then cached)."""
@@ -115,6 +125,8 @@ class Directory:
         kind = channel_type_from_event(channel_kind, channel_id)
         if kind is None:
             kind = await self.channel_type(channel_id) if channel_id else "unknown"
+        elif channel_id:
+            self.remember_channel_type(channel_id, kind)  # the payload's word is newer than any cached lookup
         name, email = await self.profile(user_id)
         return Actor(user_id=user_id, team_id=team_id, channel_id=channel_id, channel_type=kind, name=name, email=email)
 

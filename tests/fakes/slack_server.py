@@ -7,6 +7,8 @@
         client = AsyncWebClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url)
         ...
         slack.fail("chat.postMessage", status=429, retry_after=0)        # the next call gets a 429
+        slack.fail("chat.postMessage", status=500, applied=True)         # posted, but the answer is a 500
+        slack.fail("users.info", drop=True)                              # the connection drops, no answer
         await slack.await_call("chat.stopStream")                        # wait on an event, never a sleep
         assert slack.calls("chat.startStream")[0].args["thread_ts"] == "..."
 
@@ -78,6 +80,10 @@ class Fault:
     times: int = 1
     hold: threading.Event | None = None
     """When set: wait for this event before answering (the call is recorded at once)."""
+    applied: bool = False
+    """Run the method first, then answer with the fault: Slack applied the call and the answer was lost."""
+    drop: bool = False
+    """Close the connection instead of answering (a dropped connection; with `applied`, after applying)."""
 
 
 @dataclass
@@ -192,6 +198,7 @@ class FakeSlack(FakeServer):
         self.statuses: list[tuple[str, str, str]] = []
         self.valid_tokens = {self.BOT_TOKEN}
         self._faults: dict[str, list[Fault]] = {}
+        self._holds: list[threading.Event] = []
         self._lock = threading.RLock()
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
@@ -253,13 +260,18 @@ class FakeSlack(FakeServer):
         retry_after: int | None = None,
         times: int = 1,
         hold: threading.Event | None = None,
+        applied: bool = False,
+        drop: bool = False,
     ) -> None:
-        """Script the next `times` calls of `method`: an ok:false `error`, an HTTP `status`, or a held answer."""
+        """Script the next `times` calls of `method`: an ok:false `error`, an HTTP `status`, a held answer, or a
+        dropped connection (`drop`); `applied` runs the method before the fault answers (the answer was lost)."""
         if status == 429 and not error:
             error = "ratelimited"
         with self._lock:
+            if hold is not None:
+                self._holds.append(hold)
             self._faults.setdefault(method, []).append(
-                Fault(error=error, status=status, retry_after=retry_after, times=times, hold=hold)
+                Fault(error=error, status=status, retry_after=retry_after, times=times, hold=hold, applied=applied, drop=drop)
             )
 
     def expire_streams(self) -> None:
@@ -353,10 +365,8 @@ class FakeSlack(FakeServer):
         if self._loop is not None and self._closing is not None:
             self._loop.call_soon_threadsafe(self._closing.set)
         with self._lock:
-            for faults in self._faults.values():
-                for fault in faults:
-                    if fault.hold is not None:
-                        fault.hold.set()
+            for hold in self._holds:
+                hold.set()  # faults already taken from the queue may still be holding an answer
         super().stop()
 
     async def _parse(self, request: web.Request) -> dict[str, Any]:
@@ -394,11 +404,25 @@ class FakeSlack(FakeServer):
         if fault is not None:
             if fault.hold is not None:
                 await asyncio.to_thread(fault.hold.wait, 30)
+            if fault.applied:
+                self._answer(method, args, token)
+            if fault.drop:
+                return self._drop(request)
             if fault.status != 200:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 return web.json_response({"ok": False, "error": fault.error or "fatal_error"}, status=fault.status, headers=headers)
             if fault.error:
                 return web.json_response({"ok": False, "error": fault.error})
+        return self._answer(method, args, token)
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees the server disconnect)."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
         if method == "apps.connections.open":
             if not (token or "").startswith("xapp-"):
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})

@@ -4,13 +4,16 @@ the modal, every change audited and live on the next request in every process, n
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pytest
 from slack_bolt.response import BoltResponse
 
+from bot import messages
 from bot.policy.live import effective_settings, live_policy
 from bot.policy.roles import role_of
+from bot.slack.app import surface_of
 from bot.storage.db import Database
 from bot.tools.base import Actor, ToolContext
 from tests.conftest import FixedClock
@@ -40,6 +43,7 @@ async def open_modal(world: World, user: str = ADMIN) -> dict[str, Any]:
     command = slash_command("/chatops", "config", user=user, channel=CHANNEL, response_url=world.slack.response_url())
     await world.dispatch(command)
     await world.slack.await_call("views.open", count=before + 1)
+    assert await surface_of(world.deps).tasks.join(timeout=10)  # the command has finished with Slack's answer
     call = world.slack.calls("views.open")[-1]
     assert call.args["trigger_id"] == command["trigger_id"]
     return dict(call.args["view"])
@@ -279,3 +283,31 @@ async def test_a_trigger_slack_refuses_gets_a_clear_message(world: World) -> Non
     await world.dispatch(command)
     await world.slack.await_call("response_url")
     assert "couldn't open the configuration dialog" in world.slack.calls("response_url")[-1].args["text"]
+
+
+async def test_people_slack_cannot_confirm_in_time_are_field_errors_and_the_ack_does_not_wait(world: World) -> None:
+    view = await open_modal(world)
+    version = await world.store.config_version()
+    slow_slack = threading.Event()
+    world.slack.fail("users.info", hold=slow_slack, times=2)
+
+    ack = await submit(world, view, assign__viewer=[VIC, LEO], assign__member=[MAYA])
+
+    assert not slow_slack.is_set()  # acknowledged while Slack still holds both answers
+    assert len(world.slack.calls("users.info")) == 2  # both asked at once, not one after the other
+    assert ack == {
+        "response_action": "errors",
+        "errors": {"assign:viewer": messages.config_user_unverified(LEO), "assign:member": messages.config_user_unverified(MAYA)},
+    }
+    assert await world.store.config_version() == version
+    assert await role_of(world.deps, LEO) == "member"
+
+
+async def test_a_dropped_connection_while_opening_gets_a_clear_message_and_is_not_sent_again(world: World) -> None:
+    world.slack.fail("views.open", drop=True, applied=True)  # Slack may have opened it; the answer is lost
+    command = slash_command("/chatops", "config", user=ADMIN, channel=CHANNEL, response_url=world.slack.response_url())
+    await world.dispatch(command)
+    await world.slack.await_call("response_url")
+    assert "couldn't open the configuration dialog" in world.slack.calls("response_url")[-1].args["text"]
+    assert len(world.slack.calls("views.open")) == 1
+    assert surface_of(world.deps).tasks.failures == 0

@@ -50,7 +50,7 @@ async def test_ticket_with_a_key_shows_the_ticket_without_asking_the_model(bot: 
     await bot.settle()
     assert bot.model.bodies() == []
     request, answer = bot.slack.bot_messages(OPS_CHANNEL)
-    assert request.text == f"<@{ALICE}> asked `/ticket ops-1`"
+    assert request.text == f"<@{ALICE}> used /ticket"
     assert answer.thread_ts == request.ts
     assert "OPS-1" in answer.text and "Rotate TLS certificates" in answer.text
     assert "get_ticket" in json.dumps(answer.blocks)
@@ -182,3 +182,37 @@ async def test_a_command_in_a_channel_the_bot_is_not_in_is_answered_ephemerally(
     assert reply["response_type"] == "ephemeral"
     assert "Rotate TLS certificates" in json.dumps(reply["blocks"])
     assert bot.slack.bot_messages() == []
+
+
+
+def _public_chat_text(bot: SlackBot, channel: str) -> str:
+    """Everything the bot sent with chat.* methods into `channel` (posts, streams, updates, ephemerals)."""
+    calls = [c for c in bot.slack.calls() if c.method.startswith("chat.") and c.args.get("channel") == channel]
+    return json.dumps([c.args for c in calls]).lower()
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [("/comment", "SEC-2 the leaked token was ghp_s3cr3tvalue"), ("/ticket", "sec-2"), ("/summary", "SEC-2")],
+)
+async def test_a_private_ticket_named_in_a_public_channel_never_reaches_the_channel(
+    sqlite_bot: SlackBot, command: str, text: str
+) -> None:
+    bot = sqlite_bot
+    await _command(bot, command, text)
+    await bot.settle()
+    shown = _public_chat_text(bot, OPS_CHANNEL)
+    assert "sec-2" not in shown and "ghp_s3cr3tvalue" not in shown
+    [reply] = _responses(bot)  # the refusal goes to the asker only
+    assert reply["response_type"] == "ephemeral" and "not available" in json.dumps(reply)
+    comments = await bot.deps.tickets.list_comments("SEC-2", limit=50)
+    assert not any("ghp_s3cr3tvalue" in c.body for c in comments.comments)
+
+
+async def test_a_command_posts_only_its_name_in_the_channel_never_its_text(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    await _command(bot, "/comment", "OPS-1 rolled back build 4711 after the canary failed")
+    await bot.settle()
+    parent = bot.slack.bot_messages(OPS_CHANNEL)[0]
+    assert parent.text == f"<@{ALICE}> used /comment" and parent.thread_ts is None
+    assert all("4711" not in m.text for m in bot.slack.bot_messages(OPS_CHANNEL) if m.thread_ts is None)
