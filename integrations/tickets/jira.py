@@ -1,24 +1,22 @@
 """The Jira ticket backend (name "jira"): the `TicketBackend` methods on Jira Cloud or Data Center.
 
 Built on `JiraClient` (jira_client.py: threads, timeouts, read retries, writes sent once, error mapping),
-`build_jql` (jira_search.py), the Markdown <-> wiki conversion (jira_content.py) and the JSON parsers
-(jira_issues.py). Writes are followed by a read of the ticket; if that read fails the write still counts:
+`build_jql` (jira_search.py), people lookups (jira_people.py), the Markdown <-> wiki conversion
+(jira_content.py) and the JSON parsers (jira_issues.py). Writes are followed by a read of the ticket; if that read fails the write still counts:
 we answer from what we sent rather than invite the model to send it again.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jira import JIRA
+from jira import JIRA, JIRAError
 
-from bot.errors import Conflict, InvalidArguments, NotFound, ToolError, Unavailable
+from bot.errors import Conflict, InvalidArguments, ToolError, Unavailable
 from bot.settings import Settings
 from integrations.tickets.base import (
     Change,
@@ -33,7 +31,7 @@ from integrations.tickets.base import (
     TicketQuery,
     Transition,
 )
-from integrations.tickets.jira_client import JiraClient
+from integrations.tickets.jira_client import JiraClient, jira_error_details
 from integrations.tickets.jira_content import readable
 from integrations.tickets.jira_issues import (
     CustomFields,
@@ -43,27 +41,24 @@ from integrations.tickets.jira_issues import (
     parse_changelog,
     parse_comment,
     parse_issue,
-    parse_person,
     parse_project,
     parse_transition,
     summary_field,
     wiki_with_attribution,
 )
 from integrations.tickets.jira_markdown import parse_markdown
+from integrations.tickets.jira_people import JiraPeople
 from integrations.tickets.jira_search import (
     SEARCH_FIELDS,
     TICKET_FIELDS,
     build_jql,
     normalize_project_key,
     normalize_ticket_key,
+    unknown_projects,
 )
 from integrations.tickets.jira_wiki import render_wiki
 
 log = logging.getLogger("chatops.jira")
-
-_CLOUD_USER_ID = re.compile(r"^[A-Za-z0-9:_-]{1,128}$")
-_SERVER_USER_ID = re.compile(r"^[\w.@+-]{1,255}$")
-PERSON_TTL_SECONDS = 600.0
 
 
 class JiraTickets:
@@ -76,7 +71,7 @@ class JiraTickets:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._custom: CustomFields | None = None
         self._tz: tzinfo | None = None
-        self._people: dict[tuple[str, str], tuple[float, Person | None]] = {}
+        self.people = JiraPeople(client=client)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JiraTickets:
@@ -112,15 +107,6 @@ class JiraTickets:
                 self._tz = UTC
         return self._tz
 
-    def _person_body(self, person_id: str | None) -> dict[str, Any]:
-        return {"accountId": person_id} if self.client.is_cloud else {"name": person_id}
-
-    def _check_person_id(self, person_id: str) -> str:
-        pattern = _CLOUD_USER_ID if self.client.is_cloud else _SERVER_USER_ID
-        if not pattern.match(person_id):
-            raise NotFound(f"No Jira user with id {person_id!r}: use find_people to get a person's id.")
-        return person_id
-
     # ---------------------------------------------------------------- reads
 
     async def list_projects(self) -> list[Project]:
@@ -139,30 +125,21 @@ class JiraTickets:
         return parse_issue(raw, base_url=self.client.url, custom=custom)
 
     async def search_tickets(self, query: TicketQuery, *, page_token: str | None = None) -> TicketPage:
-        """One page (one request) of tickets matching the structured query."""
+        """One page (one request) of tickets matching the structured query.
+
+        Jira refuses a whole query naming a project it does not have (or hides from the bot); such a project
+        simply has no tickets, so the search is asked again without it (empty when no project is left)."""
         await self.client.connect()
         custom = await self._custom_fields()
-        dated = any((query.created_after, query.created_before, query.updated_after, query.updated_before))
-        jql = build_jql(query, tz=await self._user_tz() if dated else UTC)
-        fields = [*SEARCH_FIELDS, "parent", *custom.ids]
-        if self.client.is_cloud:
-            raw = await self.client.read(
-                lambda j: j.enhanced_search_issues(
-                    jql, nextPageToken=page_token, maxResults=query.limit, fields=fields, json_result=True
-                ),
-                what="search tickets",
-            )
-            token = raw.get("nextPageToken") or None
-        else:
-            start = page_offset(page_token)
-            raw = await self.client.read(
-                lambda j: j.search_issues(
-                    jql, startAt=start, maxResults=query.limit, fields=fields, json_result=True
-                ),
-                what="search tickets",
-            )
-            seen = start + len(raw.get("issues") or [])
-            token = str(seen) if seen < int(raw.get("total") or 0) else None
+        while True:
+            found = await self._search_page(query, page_token, custom)
+            if not isinstance(found, frozenset):
+                break
+            remaining = tuple(p for p in query.projects if normalize_project_key(p) not in found)
+            if not remaining:
+                return TicketPage(tickets=())
+            query = query.model_copy(update={"projects": remaining})
+        raw, token = found
         tickets = [
             parse_issue(issue, base_url=self.client.url, custom=custom) for issue in raw.get("issues") or []
         ]
@@ -170,6 +147,41 @@ class JiraTickets:
             allowed = {normalize_project_key(p) for p in query.projects}
             tickets = [t for t in tickets if t.project in allowed]
         return TicketPage(tickets=tuple(tickets[: query.limit]), next_page_token=token)
+
+    async def _search_page(
+        self, query: TicketQuery, page_token: str | None, custom: CustomFields
+    ) -> tuple[dict[str, Any], str | None] | frozenset[str]:
+        """(raw result, next page token), or the query's projects Jira said do not exist."""
+        dated = any((query.created_after, query.created_before, query.updated_after, query.updated_before))
+        jql = build_jql(query, tz=await self._user_tz() if dated else UTC)
+        fields = [*SEARCH_FIELDS, "parent", *custom.ids]
+        asked = {normalize_project_key(p) for p in query.projects}
+        start = 0 if self.client.is_cloud else page_offset(page_token)
+
+        def run(j: JIRA) -> Any:
+            try:
+                if self.client.is_cloud:
+                    return j.enhanced_search_issues(
+                        jql, nextPageToken=page_token, maxResults=query.limit, fields=fields, json_result=True
+                    )
+                return j.search_issues(
+                    jql, startAt=start, maxResults=query.limit, fields=fields, json_result=True
+                )
+            except JIRAError as exc:
+                unknown = (
+                    unknown_projects(jira_error_details(exc)[0]) & asked if exc.status_code == 400 else set()
+                )
+                if unknown:
+                    return frozenset(unknown)
+                raise
+
+        raw = await self.client.read(run, what="search tickets")
+        if isinstance(raw, frozenset):
+            return raw
+        if self.client.is_cloud:
+            return raw, raw.get("nextPageToken") or None
+        seen = start + len(raw.get("issues") or [])
+        return raw, str(seen) if seen < int(raw.get("total") or 0) else None
 
     async def list_transitions(self, key: str) -> list[Transition]:
         """The workflow moves available to the bot from the ticket's status."""
@@ -218,56 +230,12 @@ class JiraTickets:
         return parse_changelog(raw)[-max(1, limit) :]
 
     async def find_people(self, query: str, *, limit: int = 5) -> list[Person]:
-        """Active Jira users matching a name or email."""
-        needle = query.strip()
-        if not needle:
-            raise InvalidArguments("a name or email to look for is required")
-        limit = max(1, min(limit, 50))
-        users = await self._search_users(needle, limit)
-        people = [
-            person
-            for raw in users
-            # Only people: Cloud also lists apps and customers (accountType "app" / "customer").
-            if raw.get("active", True) and raw.get("accountType", "atlassian") == "atlassian"
-            if (person := parse_person(raw)) is not None
-        ]
-        return people[:limit]
+        """Active Jira users matching a name or email (or, on Cloud, exactly this accountId)."""
+        return await self.people.find(query, limit=limit)
 
     async def person_for_user(self, *, slack_user_id: str, email: str | None) -> Person | None:
         """The Jira account whose email is exactly the Slack user's email (cached); None when none matches."""
-        if not email or not email.strip():
-            return None
-        wanted = email.strip().casefold()
-        cache_key = (slack_user_id, wanted)
-        cached = self._people.get(cache_key)
-        if cached is not None and time.monotonic() - cached[0] < PERSON_TTL_SECONDS:
-            return cached[1]
-        users = await self._search_users(wanted, 10)
-        # Never "the first result": a user search matches names too; only an exact email is the same person.
-        matches = [
-            raw
-            for raw in users
-            if str(raw.get("emailAddress", "")).casefold() == wanted and raw.get("active", True)
-        ]
-        person = parse_person(matches[0]) if len(matches) == 1 else None
-        if len(matches) > 1:
-            log.warning(
-                "several Jira accounts share an email", extra={"fields": {"slack_user": slack_user_id}}
-            )
-        self._people[cache_key] = (time.monotonic(), person)
-        return person
-
-    async def _search_users(self, needle: str, limit: int) -> list[dict[str, Any]]:
-        await self.client.connect()
-
-        def run(j: JIRA) -> list[dict[str, Any]]:
-            if self.client.is_cloud:
-                found = j.search_users(query=needle, maxResults=limit)
-            else:
-                found = j.search_users(user=needle, maxResults=limit)
-            return [u.raw for u in found]
-
-        return await self.client.read(run, what="look up people")
+        return await self.people.for_user(slack_user_id=slack_user_id, email=email)
 
     # ---------------------------------------------------------------- writes
 
@@ -286,7 +254,7 @@ class JiraTickets:
         if new.labels:
             fields["labels"] = labels_field(new.labels)
         if new.assignee_id:
-            fields["assignee"] = self._person_body(self._check_person_id(new.assignee_id))
+            fields["assignee"] = self.people.body(self.people.check_id(new.assignee_id))
         sent = {
             "project": project,
             "issuetype": new.issue_type,
@@ -373,7 +341,7 @@ class JiraTickets:
         key = normalize_ticket_key(key)
         await self.client.connect()
         if assignee_id is not None:
-            person_id = self._check_person_id(assignee_id.strip())
+            person_id = self.people.check_id(assignee_id.strip())
             # An exact lookup by id: never a search that could pick someone else.
             await self.client.read(
                 lambda j: j.user(person_id).raw,
@@ -382,7 +350,7 @@ class JiraTickets:
             )
             assignee_id = person_id
         await self.client.write(
-            lambda j: JiraClient.put_json(j, f"issue/{key}/assignee", self._person_body(assignee_id)),
+            lambda j: JiraClient.put_json(j, f"issue/{key}/assignee", self.people.body(assignee_id)),
             what="assign the ticket",
             subject=f"Ticket {key}",
         )

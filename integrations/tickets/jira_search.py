@@ -30,6 +30,8 @@ _LUCENE_SPECIAL = frozenset('+-&|!(){}[]^~*?:\\/"')
 # Lucene's boolean keywords are case-sensitive; lower case they are plain words.
 _LUCENE_KEYWORDS = re.compile(r"\b(AND|OR|NOT|TO)\b")
 MAX_TEXT_CHARS = 200
+# Jira's 400 for a project that does not exist or that the searching user cannot browse (one per value).
+_UNKNOWN_PROJECT = re.compile(r"The value '([^']*)' does not exist for the field 'project'")
 
 SEARCH_FIELDS: tuple[str, ...] = (
     "summary",
@@ -96,6 +98,12 @@ def normalize_ticket_key(key: str) -> str:
     if not TICKET_KEY_RE.match(upper):
         raise InvalidArguments(f"{key!r} is not a ticket key (expected PROJECT-NUMBER, like 'OPS-12').")
     return upper
+
+
+def unknown_projects(messages: list[str]) -> set[str]:
+    """The project keys a JQL error says do not exist (upper-cased; names that are not keys are left out)."""
+    found = {m.group(1).strip().upper() for text in messages for m in _UNKNOWN_PROJECT.finditer(text)}
+    return {key for key in found if PROJECT_KEY_RE.match(key)}
 
 
 def _in(field: str, values: tuple[str, ...]) -> str:

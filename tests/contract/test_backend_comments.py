@@ -103,6 +103,13 @@ async def test_people_are_found_by_email(harness: Harness) -> None:
     assert [p.id for p in await harness.backend.find_people("leo@example.com")] == [leo.id]
 
 
+async def test_a_persons_id_finds_exactly_them(harness: Harness) -> None:
+    harness.add_person("Maya Chen", "maya@example.com")
+    leo = harness.add_person("Leo Park", "leo@example.com")
+
+    assert await harness.backend.find_people(leo.id) == [leo]
+
+
 async def test_a_name_shared_by_two_people_finds_both(harness: Harness) -> None:
     harness.add_person("Sam Ortiz", "sam.ortiz@example.com")
     harness.add_person("Sam Lee", "sam.lee@example.com")

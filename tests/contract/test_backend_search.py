@@ -81,6 +81,13 @@ async def test_filter_by_project(harness: Harness, board: Board) -> None:
     assert await keys(harness, projects=("WEB",)) == ["WEB-1", "WEB-2"]
 
 
+async def test_a_project_the_backend_lacks_has_no_tickets_and_spoils_no_other(
+    harness: Harness, board: Board
+) -> None:
+    assert await keys(harness, projects=("NOPE",)) == []
+    assert await keys(harness, projects=("NOPE", "WEB", "GONE")) == ["WEB-1", "WEB-2"]
+
+
 async def test_filter_by_status_name_in_any_case(harness: Harness, board: Board) -> None:
     assert await keys(harness, statuses=("blocked",)) == ["OPS-2"]
     assert await keys(harness, statuses=("In Progress", "Done")) == ["OPS-1", "OPS-3"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from integrations.tickets.base import Person
 from integrations.tickets.jira import JiraTickets
@@ -52,14 +50,3 @@ def person(server: JiraServer, name: str, email: str | None) -> Person:
     raw = server.add_user(name, email)
     ident = raw.get("accountId") or raw["name"]
     return Person(id=ident, name=name, email=raw.get("emailAddress"))
-
-
-@contextmanager
-def contract_jira() -> Iterator[tuple[JiraServer, JiraTickets]]:
-    """The contract suite's Jira: Cloud, projects OPS and WEB, no issues and no people but the bot."""
-    with JiraServer(seed=False, projects={"OPS": "Operations", "WEB": "Website"}) as server:
-        backend = jira_backend(server)
-        try:
-            yield server, backend
-        finally:
-            backend.client.close()

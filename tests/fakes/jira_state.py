@@ -119,12 +119,19 @@ class JiraState(JiraJson):
                 **fields,
             }
             issue["number"] = number
-            for comment in issue["comments"]:
+            comments, issue["comments"] = issue["comments"], []
+            self.add_comments(issue, comments)
+            self.issues[issue["key"]] = issue
+            return issue
+
+    def add_comments(self, issue: dict[str, Any], comments: list[dict[str, Any]]) -> None:
+        """Append comments (author accountId, body, created) to an issue, giving each an id."""
+        with self.lock:
+            for comment in comments:
                 self._next_id += 1
                 comment.setdefault("id", str(self._next_id))
                 comment.setdefault("updated", comment["created"])
-            self.issues[issue["key"]] = issue
-            return issue
+                issue["comments"].append(comment)
 
     # ------------------------------------------------------------ identity
 
