@@ -249,8 +249,9 @@ def transition_in(session: Session, key: str, to_status: str, *, author_id: str 
         (s for s in reachable if workflow.transition_id(s) == to_status.strip().lower()), None
     )
     if target is None:
-        already = "already " if workflow.status_named(to_status) == row.status else ""
-        raise Conflict(f"{row.key} is {already}{row.status}; it can move to: {', '.join(reachable)}")
+        if workflow.status_named(to_status) == row.status:
+            return  # already there: a no-op, as on Jira (a repeated write must not fail or change anything)
+        raise Conflict(f"{row.key} is {row.status}; it can move to: {', '.join(reachable)}")
     _record(session, row, at=utc(at), author_id=author_id, field="status", old=row.status, new=target)
     row.status = target
     _touch(session, row, utc(at))

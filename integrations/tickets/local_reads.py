@@ -146,13 +146,14 @@ def _filters(session: Session, query: TicketQuery) -> list[Any]:
                 *(cast(t.labels, Text).contains(json.dumps(label), autoescape=True) for label in query.labels)
             )
         )
-    if query.text:
+    # Every word of the text must appear (in any order) in the summary, description or a comment, as on Jira.
+    for word in (query.text or "").split():
         in_comments = (
             select(CommentRow.id)
-            .where(col(CommentRow.ticket_key) == t.key, contains(CommentRow.body, query.text))
+            .where(col(CommentRow.ticket_key) == t.key, contains(CommentRow.body, word))
             .exists()
         )
-        where.append(or_(contains(t.summary, query.text), contains(t.description, query.text), in_comments))
+        where.append(or_(contains(t.summary, word), contains(t.description, word), in_comments))
     for column, after, before in (
         (t.created_at, query.created_after, query.created_before),
         (t.updated_at, query.updated_after, query.updated_before),

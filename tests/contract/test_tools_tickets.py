@@ -11,7 +11,7 @@ from bot import messages
 from bot.errors import Conflict, NotFound
 from tests.unit.ticket_world import MAYA, PRIYA, STRANGER, World, call
 
-from .conftest import backends, known_gap
+from .conftest import backends
 
 PERSON_OF = {"Maya Chen": "maya", "Leo Park": "leo", "Priya Nair": "priya", "Sam Lee": "sam.lee"}
 
@@ -197,7 +197,6 @@ async def test_status_label_and_a_word_filter_together(world: World) -> None:
     assert keys_of(result) == [wanted]
 
 
-@known_gap("the local store matches the text as one phrase, Jira as words", "local", "local-postgres")
 async def test_text_finds_every_word_in_any_order(world: World) -> None:
     wanted = await world.ticket("Checkout returns 502 on retry")
     await world.ticket("Checkout is slow")
@@ -402,7 +401,6 @@ async def test_an_unreachable_status_names_the_reachable_ones(world: World) -> N
     assert (await world.tickets.get_ticket(key)).status == "To Do"
 
 
-@known_gap("the local store answers Conflict ('already To Do') instead of a no-op", "local", "local-postgres")
 async def test_moving_to_the_current_status_changes_nothing(world: World) -> None:
     key = await world.ticket()
     before = await world.tickets.get_ticket(key)
