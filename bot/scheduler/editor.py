@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot import messages
 from bot.errors import ChatopsError
 from bot.scheduler.jobs import DEFAULT_STALE_DAYS, DigestProblem, channel_info
 from bot.scheduler.spec import EVERY, ScheduleSpecError, build_timing, to_cron
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
 from bot.storage.tables import ScheduleRow
 from bot.tools.base import Actor
 
@@ -138,8 +138,8 @@ async def _check_channel(
     except DigestProblem:
         errors["channel"] = messages.schedule_channel_unknown(channel_id)
         return
-    except SlackApiError as exc:
-        errors["channel"] = messages.schedule_channel_check_failed(str(exc.response.get("error", "")))
+    except SLACK_FAILURES as exc:  # Slack down or refusing: say so on the field, keep the form
+        errors["channel"] = messages.schedule_channel_check_failed(error_code(exc))
         return
     if not info.is_member:
         errors["channel"] = messages.digest_not_in_channel(channel_id)

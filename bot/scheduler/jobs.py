@@ -18,6 +18,8 @@ from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.scheduler.digest import Digest, collect_digest, digest_blocks, headline, ticket_lines
 from bot.scheduler.spec import parse_timezone
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
 from bot.tools.base import Actor, ChannelType
 from integrations.tickets.base import Person, Ticket, TicketQuery
 
@@ -47,6 +49,13 @@ class DigestProblem(ConfigError):
     def __init__(self, kind: ProblemKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def slack_refused(exc: BaseException) -> bool:
+    """True when Slack's answer proves the call was not applied: an `ok: false` answer or a 4xx (a 429 too).
+
+    A 5xx, a dropped connection or a timeout may come after Slack applied the call: the outcome is unknown."""
+    return isinstance(exc, SlackApiError) and exc.response is not None and exc.response.status_code < 500
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,8 @@ class ReminderReport:
     already: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
+    """Users whose DM may or may not have gone out (5xx, dropped connection): not retried that day."""
 
 
 async def send_reminders(deps: Deps, now: datetime) -> ReminderReport:
@@ -173,8 +184,9 @@ async def send_reminders(deps: Deps, now: datetime) -> ReminderReport:
     for person, tickets in people.values():
         await _remind(deps, person, tickets, now=now, day=day, muted=muted, report=report)
     log_event(
-        _log, "reminders sent", sent=len(report.sent), muted=len(report.muted), unmapped=len(report.unmapped)
-    )
+        _log, "reminders sent", sent=len(report.sent), muted=len(report.muted), unmapped=len(report.unmapped),
+        failed=len(report.failed), uncertain=len(report.uncertain),
+    )  # fmt: skip
     return report
 
 
@@ -211,13 +223,19 @@ async def _remind(
         await deps.slack.chat_postMessage(
             channel=user_id, text=messages.reminder_text(len(shown)), blocks=reminder_blocks(shown, now=now)
         )
-    except SlackApiError as exc:
-        # Slack answered "no": nothing was delivered, so give the day's claim back for a later run.
-        await deps.store.release_reminder(user_id, day)
-        report.failed.append(user_id)
-        log_event(
-            _log, "reminder not delivered", logging.WARNING, user=user_id, error=exc.response.get("error")
-        )
+    except SLACK_FAILURES as exc:
+        if slack_refused(exc):
+            # Slack answered "no": nothing was delivered, so give the day's claim back for a later run.
+            await deps.store.release_reminder(user_id, day)
+            report.failed.append(user_id)
+            log_event(_log, "reminder not delivered", logging.WARNING, user=user_id, error=error_code(exc))
+        else:
+            # Slack may have delivered it: keep the day's claim, so no later run sends it twice.
+            report.uncertain.append(user_id)
+            log_event(
+                _log, "reminder outcome unknown, not resent today", logging.WARNING, user=user_id,
+                error=error_code(exc),
+            )  # fmt: skip
         return
     report.sent.append(user_id)
 
@@ -229,7 +247,10 @@ async def slack_user_of(deps: Deps, person: Person) -> str | None:
         return known
     try:
         response = await deps.slack.users_lookupByEmail(email=person.email)
-    except SlackApiError:
+    except SLACK_FAILURES as exc:
+        log_event(
+            _log, "users.lookupByEmail failed", logging.WARNING, person=person.id, error=error_code(exc)
+        )
         return None
     return str((response.get("user") or {}).get("id") or "") or None
 

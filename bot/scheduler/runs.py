@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Literal
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackClientError
 
 from bot import messages
 from bot.errors import BackendError
 from bot.logs import get_logger, log_event
 from bot.scheduler import jobs
 from bot.scheduler.spec import ScheduleSpecError, Timing, build_timing, parse_timezone
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
 from bot.storage.retention import as_utc
 from bot.storage.tables import ScheduleRow
 
@@ -186,30 +188,41 @@ class RunCoordinator:
             return RunResult(schedule.id, slot, "done")
         except jobs.DigestProblem as problem:
             return await self._pause(schedule, claim, problem)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) if exc.response is not None else "slack_error"
-            if error in POSTING_ERRORS_THAT_PAUSE:
-                unusable = jobs.DigestProblem(
-                    "channel_missing", messages.digest_channel_missing(schedule.channel_id or "", error)
-                )
-                return await self._pause(schedule, claim, unusable)
-            # Slack answered "not ok": nothing was posted, so a retry cannot duplicate it.
-            return await self._retry_or_fail(
-                schedule, claim, f"Slack error: {error}", messages.failure_slack()
-            )
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure becomes a recorded, retried run, never a crash loop
-            if await self._was_posting(claim):
-                # Unknown whether the message went out (timeout, connection drop): never risk a duplicate.
-                await store.finish_run(
-                    claim, status="failed", error=f"posting outcome unknown: {_short(exc)}"
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a recorded run, never a crash loop
+            if jobs.slack_refused(exc):
+                # Slack answered "not ok" (or a 4xx): nothing was posted, so a retry cannot duplicate it.
+                error = error_code(exc)
+                if error in POSTING_ERRORS_THAT_PAUSE:
+                    unusable = jobs.DigestProblem(
+                        "channel_missing", messages.digest_channel_missing(schedule.channel_id or "", error)
+                    )
+                    return await self._pause(schedule, claim, unusable)
+                return await self._retry_or_fail(
+                    schedule, claim, f"Slack error: {error}", messages.failure_slack()
                 )
-                return RunResult(schedule.id, slot, "failed", error=_short(exc))
+            if await self._was_posting(claim):
+                # A 5xx, a timeout or a dropped connection while posting: Slack may have posted it.
+                return await self._outcome_unknown(schedule, claim, exc)
+            if isinstance(exc, SlackClientError):
+                return await self._retry_or_fail(
+                    schedule, claim, f"Slack error: {_describe(exc)}", messages.failure_slack()
+                )
             reason = (
                 messages.failure_backend() if isinstance(exc, BackendError) else messages.failure_internal()
             )
             return await self._retry_or_fail(schedule, claim, _short(exc), reason)
+
+    async def _outcome_unknown(self, schedule: ScheduleRow, claim: RunClaim, exc: BaseException) -> RunResult:
+        """Unknown whether the message went out (5xx, timeout, dropped connection): record it, never re-post."""
+        error = f"posting outcome unknown: {_describe(exc)}"
+        await self.deps.store.finish_run(claim, status="failed", error=error)
+        log_event(
+            _log, "digest posting outcome unknown, not re-posted", logging.WARNING, schedule=schedule.id,
+            slot=claim.scheduled_for.isoformat(), attempt=claim.attempts, error=_describe(exc),
+        )  # fmt: skip
+        return RunResult(schedule.id, claim.scheduled_for, "failed", error=error)
 
     async def _was_posting(self, claim: RunClaim) -> bool:
         run = await self.deps.store.get_run(claim.schedule_id, claim.scheduled_for)
@@ -355,6 +368,14 @@ def _next_slot(schedule: ScheduleRow, slot: datetime) -> datetime | None:
 
 def _local(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%a %H:%M %Z")
+
+
+def _describe(exc: BaseException) -> str:
+    """A Slack failure as its error code and HTTP status (never the whole response), anything else shortened."""
+    if isinstance(exc, SLACK_FAILURES):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        return f"{error_code(exc)} (HTTP {status})" if status else error_code(exc)
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:

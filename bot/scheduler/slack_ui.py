@@ -15,7 +15,6 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ConversationFilter,
     ConversationSelectElement,
@@ -34,9 +33,11 @@ from bot.policy.roles import is_admin, role_of
 from bot.scheduler.commands import run_command
 from bot.scheduler.config_section import ACTION_PATTERN, ScheduleVerb, verb_of
 from bot.scheduler.editor import Draft, save_digest, validate_draft
-from bot.scheduler.jobs import MUTE_ACTION_ID
+from bot.scheduler.jobs import MUTE_ACTION_ID, slack_refused
 from bot.scheduler.spec import DAYS, describe, name_of
 from bot.slack.admin_modal import notice_view, opened_version, refresh_config_view
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
 from bot.storage.schedules import ScheduleAction
 
@@ -93,8 +94,8 @@ async def open_schedule_modal(
         return view
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        log_event(_log, "schedule modal not opened", logging.WARNING, error=exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log_event(_log, "schedule modal not opened", logging.WARNING, error=error_code(exc))
         return messages.schedule_modal_failed()
     return messages.schedule_modal_opened()
 
@@ -158,8 +159,8 @@ async def _push(client: Any, trigger_id: str, view: dict[str, Any]) -> str | Non
     """Push the editor over the config modal; None when it opened, else what to tell the admin."""
     try:
         await client.views_push(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        log_event(_log, "schedule editor not pushed", logging.WARNING, error=exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log_event(_log, "schedule editor not pushed", logging.WARNING, error=error_code(exc))
         return messages.schedule_modal_failed()
     return None
 
@@ -184,14 +185,15 @@ async def _change(deps: Deps, verb: ScheduleVerb, schedule_id: str, *, by: str) 
 async def _update(client: Any, view_id: str, view: dict[str, Any]) -> None:
     try:
         await client.views_update(view_id=view_id, view=view)
-    except SlackApiError as exc:
-        log_event(_log, "views.update failed", logging.WARNING, error=exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log_event(_log, "views.update failed", logging.WARNING, error=error_code(exc))
 
 
 async def _user_timezone(client: Any, user_id: str) -> str:
     try:
         response = await client.users_info(user=user_id)
-    except SlackApiError:
+    except SLACK_FAILURES as exc:
+        log_event(_log, "users.info failed, editor starts in UTC", logging.WARNING, error=error_code(exc))
         return "UTC"
     return str((response.get("user") or {}).get("tz") or "UTC")
 
@@ -336,7 +338,19 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _tell(client: Any, *, channel: str, user: str, text: str) -> None:
+    """Tell `user` in `channel` (ephemeral); by DM only when Slack refused that, so nobody is told twice."""
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackApiError:
+        return
+    except SLACK_FAILURES as exc:
+        if not slack_refused(exc):
+            # a 5xx or a dropped connection: it may have been shown; the saved schedule is in the list anyway
+            log_event(_log, "confirmation may not have been shown", logging.WARNING, error=error_code(exc))
+            return
+        log_event(
+            _log, "ephemeral confirmation refused, sending a DM", logging.WARNING, error=error_code(exc)
+        )
+    try:
         await client.chat_postMessage(channel=user, text=text)
+    except SLACK_FAILURES as exc:
+        log_event(_log, "confirmation not delivered", logging.WARNING, user=user, error=error_code(exc))

@@ -7,9 +7,11 @@ Mode (bot/slack/server.py) and tests dispatch requests to it directly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger, log_event
@@ -22,12 +24,18 @@ from bot.slack.home import register_home
 from bot.slack.identity import Directory
 from bot.slack.listeners import register_conversation_listeners
 from bot.slack.shortcuts import register_shortcuts
+from bot.tools.base import ChannelType
 
 if TYPE_CHECKING:
     from bot.agent.loop import Agent
     from bot.deps import Deps
 
 SURFACE_KEY = "slack_surface"
+CONVERSION_SUBTYPES: dict[str, ChannelType] = {
+    "channel_convert_to_private": "private",
+    "channel_convert_to_public": "public",
+}
+"""Message subtypes Slack sends when a channel is converted, and the channel's type afterwards."""
 _log = get_logger("slack.app")
 
 
@@ -46,6 +54,19 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     )
     surface = Surface(deps=deps, agent=agent, client=client, directory=Directory(client=client, deps=deps))
     deps.extras[SURFACE_KEY] = surface
+
+    @app.middleware
+    async def remember_conversions(
+        body: dict[str, Any], next_: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Runs before the message listener swallows these: a converted channel gets its new scope at once.
+        event = body.get("event") or {}
+        kind = CONVERSION_SUBTYPES.get(str(event.get("subtype"))) if event.get("type") == "message" else None
+        if kind is not None and event.get("channel"):
+            surface.directory.remember_channel_type(str(event["channel"]), kind)
+            log_event(_log, "channel converted", channel=event["channel"], channel_type=kind)
+        return await next_()
+
     register_conversation_listeners(app, surface)
     register_commands(app, surface)
     register_shortcuts(app, surface)

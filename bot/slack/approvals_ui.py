@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import messages
 from bot.errors import ChatopsError
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts
 from bot.tools.base import Actor, ToolContext
 
@@ -195,8 +196,8 @@ async def _ephemeral(client: AsyncWebClient, *, channel: str | None, user: str, 
         return
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except (SlackApiError, SlackClientError) as exc:
-        log_event(logger, "ephemeral reply failed", logging.WARNING, channel=channel, error=type(exc).__name__)
+    except SLACK_FAILURES as exc:
+        log_event(logger, "ephemeral reply failed", logging.WARNING, channel=channel, error=error_code(exc))
 
 
 async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: str, *, ts: str | None) -> None:
@@ -208,8 +209,8 @@ async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: 
     text = messages.approval_outcome(row.status, row.decided_by, _expiry(row.decided_at or row.expires_at)[1])
     try:
         await client.chat_update(channel=row.channel_id, ts=ts, text=text, blocks=decided_blocks(row))
-    except (SlackApiError, SlackClientError) as exc:
-        log_event(logger, "could not update approval message", logging.WARNING, approval=approval_id, error=type(exc).__name__)
+    except SLACK_FAILURES as exc:
+        log_event(logger, "could not update approval message", logging.WARNING, approval=approval_id, error=error_code(exc))
 
 
 async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprovalRow, result: TurnResult) -> None:
@@ -218,7 +219,10 @@ async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprov
     from bot.slack.replies import deliver_turn
 
     try:
-        posted = await deliver_turn(client, deps, channel=row.channel_id, thread_ts=row.thread_ts, result=result)
+        posted = await deliver_turn(
+            client, deps, channel=row.channel_id, thread_ts=row.thread_ts, result=result,
+            channel_type=_requester(row).channel_type,
+        )
     except ChatopsError as exc:
         log_event(logger, "could not post the resumed answer", logging.ERROR, approval=row.id, error=str(exc))
         return

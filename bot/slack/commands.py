@@ -167,7 +167,8 @@ async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any)
     except Exception as exc:  # noqa: BLE001 - the user still gets an answer
         log_event(_log, "command crashed", logging.ERROR, error=repr(exc))
         result = TurnResult(status="failed", text=messages.internal_error())
-    for msg in render_safely(result, approval=approval_for(result)):
+    # ephemeral: only the asker sees it, as in a DM, so the trace may say why a call was refused
+    for msg in render_safely(result, approval=approval_for(result), channel_type="im"):
         await respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False)
 
 

@@ -24,7 +24,7 @@ from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
 from bot.slack.tasks import Background
 from bot.storage.events import event_key, message_key
-from bot.tools.base import Actor
+from bot.tools.base import Actor, ChannelType
 
 if TYPE_CHECKING:
     from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream
@@ -145,18 +145,21 @@ async def answer(
     if not reachable:
         await tell_user_directly(surface, who.user_id, messages.cannot_post_in_channel(where.channel))
         return None
+    channel_type: ChannelType = "unknown"
     try:
         try:
             actor = who if isinstance(who, Actor) else await surface.directory.actor(
                 user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind
             )
+            channel_type = actor.channel_type
             result = await run(actor, progress)
         except Exception as exc:  # noqa: BLE001 - the loop reports model/tool failures itself; this is a bug
             log_event(_log, "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
             result = TurnResult(status="failed", text=messages.internal_error())
         await progress.drain()
         posted = await deliver_turn(
-            surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress
+            surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress,
+            channel_type=channel_type,
         )
         await approvals_ui.remember_approval_message(surface.deps, result, posted)
         await remember_answer(surface.deps, result, posted)

@@ -19,6 +19,7 @@ from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
 from bot.slack.markdown import neutralize_broadcasts, plain_preview, split_markdown
 from bot.slack.trace import summary_line, trace_blocks
+from bot.tools.base import ChannelType
 
 ANSWER_PART_CHARS = 8_000
 """Answer characters per message; with the trace budget this keeps every message under Slack's ~12k."""
@@ -53,9 +54,12 @@ def markdown_blocks(part: str) -> list[dict[str, Any]]:
     return [MarkdownBlock(text=part).to_dict()]
 
 
-def extras_blocks(result: TurnResult, *, approval: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """What follows the answer: approval buttons (when paused), the context line, the collapsed trace."""
-    return [*(approval or []), summary_line(result), *trace_blocks(result.trace)]
+def extras_blocks(
+    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+) -> list[dict[str, Any]]:
+    """What follows the answer: approval buttons (when paused), the context line, the collapsed trace (as shown in
+    a `channel_type` conversation: refused calls' arguments only in DMs)."""
+    return [*(approval or []), summary_line(result), *trace_blocks(result.trace, channel_type=channel_type)]
 
 
 def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
@@ -74,20 +78,26 @@ def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
         parsed.validate_json()
 
 
-def render_turn(result: TurnResult, *, approval: list[dict[str, Any]] | None = None) -> list[SlackMessage]:
-    """The messages for a finished turn, in posting order; the last carries the context line and trace."""
+def render_turn(
+    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+) -> list[SlackMessage]:
+    """The messages for a finished turn, in posting order; the last carries the context line and trace.
+
+    `channel_type` is where they are posted (the Actor's): outside DMs the trace hides refused calls' arguments."""
     parts = answer_parts(result.text)
     messages = [SlackMessage(text=plain_preview(part), blocks=markdown_blocks(part)) for part in parts]
-    messages[-1].blocks.extend(extras_blocks(result, approval=approval))
+    messages[-1].blocks.extend(extras_blocks(result, approval=approval, channel_type=channel_type))
     for msg in messages:
         check_message(msg.blocks, msg.text)
     return messages
 
 
-def render_safely(result: TurnResult, *, approval: list[dict[str, Any]] | None = None) -> list[SlackMessage]:
+def render_safely(
+    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+) -> list[SlackMessage]:
     """`render_turn`, degrading (without the trace, then answer only) rather than losing the answer to a bad block."""
     try:
-        return render_turn(result, approval=approval)
+        return render_turn(result, approval=approval, channel_type=channel_type)
     except (ValueError, SlackObjectFormationError) as exc:
         log_event(_log, "rendering failed, degrading", logging.ERROR, error=str(exc)[:300])
     parts = answer_parts(result.text)

@@ -17,6 +17,7 @@ from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts
 from bot.slack.rendering import SlackMessage, render_safely
+from bot.tools.base import ChannelType
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -64,13 +65,15 @@ async def deliver_turn(
     thread_ts: str,
     result: TurnResult,
     progress: LiveProgress | None = None,
+    channel_type: ChannelType = "unknown",
 ) -> list[str]:
     """Render `result` into the thread; returns the ts of each message that carries it (raises SlackError).
 
     `deps` is part of the seam the approvals UI calls; rendering itself needs nothing from it (None is fine).
+    `channel_type` is the asker's Actor's: only in a DM does the trace show refused calls' arguments.
     """
     approval = approval_for(result)
-    messages = render_safely(result, approval=approval)
+    messages = render_safely(result, approval=approval, channel_type=channel_type)
     try:
         if progress is not None and progress.mode == "stream" and len(messages) == 1:
             rest = remaining_answer(progress.streamed, result.text)

@@ -2,7 +2,9 @@
 
 A container holds at most 10 children, so up to 30 calls are paged into containers of 10 and more are
 grouped by tool. The whole trace stays within a character budget, so the answer and the trace fit one message.
-Everything shown is redacted of secrets and escaped (tool data cannot form links or mentions).
+Everything shown is redacted of secrets and escaped (tool data cannot form links or mentions). Outside DMs a
+refused or invalid call shows only its tool and outcome: its arguments, reason and error text may name a private
+ticket or carry a comment the channel may not see.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agent.types import TraceEntry, TurnResult
 from bot.slack.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten
+from bot.tools.base import ChannelType
 
 TRACE_BUDGET = 3_600
 """Characters of trace text per message (the answer takes the rest of Slack's ~12k)."""
@@ -34,6 +37,9 @@ OUTCOME_ICONS: dict[str, str] = {
     "cancelled": ":heavy_multiplication_x:",
 }
 DECISION_LABELS: dict[str, str] = {"allow": "allowed", "deny": "denied", "confirm": "needs approval"}
+PRIVATE_OUTCOMES = frozenset({"denied", "invalid"})
+"""Calls whose arguments (and reason / error text, which repeat them) are shown only in DMs."""
+ARGUMENTS_HIDDEN = "arguments hidden"
 
 
 def clean(text: str) -> str:
@@ -68,9 +74,19 @@ def decision_text(entry: TraceEntry) -> str:
     return f"{label}: {entry.decision_reason}" if entry.decision_reason and entry.decision != "allow" else label
 
 
-def call_text(entry: TraceEntry, *, limit: int) -> str:
-    """One call as mrkdwn: outcome, tool, duration, decision; arguments; result summary or error."""
+def details_shown(entry: TraceEntry, channel_type: ChannelType) -> bool:
+    """Whether a call's arguments, reason and error may be shown: always in a DM, elsewhere unless refused/invalid."""
+    return channel_type == "im" or entry.outcome not in PRIVATE_OUTCOMES
+
+
+def call_text(entry: TraceEntry, *, limit: int, channel_type: ChannelType = "unknown") -> str:
+    """One call as mrkdwn: outcome, tool, duration, decision; arguments; result summary or error.
+
+    Outside DMs a refused or invalid call shows only its tool and outcome, with "arguments hidden"."""
     icon = OUTCOME_ICONS.get(entry.outcome, ":grey_question:")
+    if not details_shown(entry, channel_type):
+        hidden = f"{icon} *{clean(entry.tool)}* · {format_duration(entry.duration_ms)} · _{entry.outcome}_"
+        return f"{hidden}\n_{ARGUMENTS_HIDDEN}_"
     head = f"{icon} *{clean(entry.tool)}* · {format_duration(entry.duration_ms)} · {clean(decision_text(entry))}"
     if entry.outcome not in ("ok", "pending"):
         head += f" · _{entry.outcome}_"
@@ -83,15 +99,20 @@ def call_text(entry: TraceEntry, *, limit: int) -> str:
     return "\n".join(lines)
 
 
-def _group_text(tool: str, entries: list[TraceEntry], *, limit: int) -> str:
+def _group_text(tool: str, entries: list[TraceEntry], *, limit: int, channel_type: ChannelType) -> str:
     outcomes = Counter(e.outcome for e in entries)
-    decisions = Counter(decision_text(e) for e in entries)
+    decisions = Counter(
+        decision_text(e) if details_shown(e, channel_type) else DECISION_LABELS.get(e.decision, e.decision)
+        for e in entries
+    )
     total = sum(e.duration_ms for e in entries)
     head = f"*{clean(tool)}* ×{len(entries)} · {format_duration(total)} · " + ", ".join(
         f"{n} {clean(d)}" for d, n in decisions.items()
     )
     lines = [head, ", ".join(f"{OUTCOME_ICONS.get(o, o)} {n}" for o, n in outcomes.items())]
-    failed = next((e for e in entries if e.outcome != "ok" and e.summary), None)
+    failed = next(
+        (e for e in entries if e.outcome != "ok" and e.summary and details_shown(e, channel_type)), None
+    )
     if failed is not None:
         lines.append(f"first problem: {clean(shorten(failed.summary, limit // 2))}")
     return shorten("\n".join(lines), limit)
@@ -117,8 +138,12 @@ def _outcome_subtitle(entries: list[TraceEntry]) -> str:
     return " · ".join(f"{n} {o}" for o, n in counts.items())
 
 
-def trace_blocks(trace: list[TraceEntry], *, budget: int = TRACE_BUDGET) -> list[dict[str, Any]]:
-    """The collapsed trace: containers of ≤ 10 sections (paged up to 30 calls, grouped by tool beyond)."""
+def trace_blocks(
+    trace: list[TraceEntry], *, budget: int = TRACE_BUDGET, channel_type: ChannelType = "unknown"
+) -> list[dict[str, Any]]:
+    """The collapsed trace: containers of ≤ 10 sections (paged up to 30 calls, grouped by tool beyond).
+
+    `channel_type` is where it is posted: only in a DM ("im") do refused and invalid calls show their arguments."""
     if not trace:
         return []
     n = len(trace)
@@ -130,7 +155,7 @@ def trace_blocks(trace: list[TraceEntry], *, budget: int = TRACE_BUDGET) -> list
             title = f"Tool trace · {n} call{'s' if n != 1 else ''}"
             if n > CALLS_PER_CONTAINER:
                 title = f"Tool trace · calls {start + 1}–{start + len(page)} of {n}"
-            children = [_section(call_text(e, limit=per_call)) for e in page]
+            children = [_section(call_text(e, limit=per_call, channel_type=channel_type)) for e in page]
             blocks.append(_container(title, _outcome_subtitle(page), children))
         return blocks
     by_tool: dict[str, list[TraceEntry]] = {}
@@ -141,7 +166,10 @@ def trace_blocks(trace: list[TraceEntry], *, budget: int = TRACE_BUDGET) -> list
         rest = [e for _, entries in groups[CALLS_PER_CONTAINER - 1 :] for e in entries]
         groups = [*groups[: CALLS_PER_CONTAINER - 1], ("other tools", rest)]
     per_group = max(160, budget // len(groups))
-    children = [_section(_group_text(tool, entries, limit=per_group)) for tool, entries in groups]
+    children = [
+        _section(_group_text(tool, entries, limit=per_group, channel_type=channel_type))
+        for tool, entries in groups
+    ]
     return [_container(f"Tool trace · {n} calls, grouped by tool", _outcome_subtitle(trace), children)]
 
 

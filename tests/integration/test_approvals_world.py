@@ -113,7 +113,9 @@ class World:
         thread = ThreadRef(team_id=TEAM, channel_id=channel, thread_ts=thread_ts)
         actor = Actor(user_id=user, team_id=TEAM, channel_id=channel, channel_type=channel_type)
         result = await self.agent.run_turn(actor=actor, thread=thread, text=text)
-        posted = await deliver_turn(self.deps.slack, self.deps, channel=channel, thread_ts=thread_ts, result=result)
+        posted = await deliver_turn(
+            self.deps.slack, self.deps, channel=channel, thread_ts=thread_ts, result=result, channel_type=channel_type
+        )
         await remember_approval_message(self.deps, result, posted)
         return result, thread
 

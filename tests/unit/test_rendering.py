@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.agent.types import PendingAction, TraceEntry, TurnResult
@@ -61,7 +62,7 @@ def test_the_context_line_names_tools_time_and_tokens() -> None:
 
 def test_each_call_shows_tool_arguments_result_duration_and_decision() -> None:
     denied = _entry(2, tool="add_comment", outcome="denied", decision="deny", decision_reason="viewers cannot write", summary="")
-    [container] = trace_blocks([_entry(1), denied])
+    [container] = trace_blocks([_entry(1), denied], channel_type="im")
     ok_text, denied_text = (c["text"]["text"] for c in container["child_blocks"])
     assert "*get_ticket*" in ok_text and '"key": "OPS-1"' in ok_text and "43 ms" in ok_text and "allowed" in ok_text
     assert "Login fails" in ok_text
@@ -159,3 +160,67 @@ def test_a_broken_block_costs_the_extras_never_the_answer() -> None:
     messages = render_safely(_result("OPS-1 is open."), approval=broken)
     assert [b["type"] for b in messages[0].blocks] == ["markdown"]
     assert messages[0].blocks[0]["text"] == "OPS-1 is open."
+
+
+# ---------------------------------------------------------------- refused calls outside DMs
+
+SECRET_COMMENT = "Customer Acme's SSO is broken"
+DENIED = _entry(
+    7, tool="add_comment", outcome="denied", decision="deny", decision_reason="SEC-4 is not available to you here",
+    arguments={"key": "SEC-4", "body": SECRET_COMMENT},
+    summary="Not permitted: Maya may not run add_comment with these arguments here.",
+)  # fmt: skip
+INVALID = _entry(
+    8, tool="add_comment", outcome="invalid", decision="none", arguments={"key": "SEC-4", "body": 42},
+    summary=f"1 validation error in the arguments of add_comment:\n- body: expected a string; got {SECRET_COMMENT!r}",
+)  # fmt: skip
+
+
+def _call_texts(trace: list[TraceEntry], channel_type: Any) -> list[str]:
+    return [child["text"]["text"] for block in trace_blocks(trace, channel_type=channel_type)
+            for child in block["child_blocks"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("channel_type", ["public", "private", "mpim", "unknown"])
+@pytest.mark.parametrize("entry", [DENIED, INVALID], ids=["denied", "invalid"])
+def test_outside_dms_a_refused_or_invalid_call_shows_only_its_tool_and_outcome(
+    channel_type: str, entry: TraceEntry
+) -> None:
+    [text] = _call_texts([entry], channel_type)
+
+    assert "*add_comment*" in text and f"_{entry.outcome}_" in text and "arguments hidden" in text
+    for private in ("SEC-4", "Acme", "SSO"):
+        assert private not in text, "neither the arguments nor the reason or error that repeat them"
+
+
+@pytest.mark.parametrize("entry", [DENIED, INVALID], ids=["denied", "invalid"])
+def test_in_a_dm_a_refused_or_invalid_call_keeps_its_arguments(entry: TraceEntry) -> None:
+    [text] = _call_texts([entry], "im")
+
+    assert "SEC-4" in text and "arguments hidden" not in text
+
+
+def test_outside_dms_allowed_calls_still_show_their_arguments() -> None:
+    ok_text, denied_text = _call_texts([_entry(1), DENIED], "public")
+
+    assert '"key": "OPS-1"' in ok_text and "Login fails" in ok_text
+    assert "arguments hidden" in denied_text
+
+
+def test_a_grouped_trace_in_a_channel_never_quotes_a_refused_calls_reason_or_error() -> None:
+    trace = [_entry(i) for i in range(31)] + [DENIED, INVALID]
+
+    texts = _call_texts(trace, "public")
+
+    assert texts and not any("SEC-4" in t or "Acme" in t for t in texts)
+    assert any("SEC-4" in t for t in _call_texts(trace, "im")), "a DM still says what went wrong"
+
+
+def test_render_turn_hides_refused_arguments_where_the_turn_is_posted() -> None:
+    result = _result(trace=[DENIED])
+
+    [in_channel] = render_turn(result, channel_type="public")
+    [in_dm] = render_turn(result, channel_type="im")
+
+    assert "SEC-4" not in str(in_channel.blocks) and "arguments hidden" in str(in_channel.blocks)
+    assert "SEC-4" in str(in_dm.blocks)
