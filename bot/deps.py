@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.authz import AllowAll, Authorizer
 from bot.settings import Settings
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from bot.tools.base import Tool
     from integrations.llm.base import LLM
     from integrations.tickets.base import TicketBackend
+
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -41,6 +44,13 @@ class Deps:
     slack: Any = None
     """The AsyncWebClient, when running in Slack (set by bot/slack/app.py)."""
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def shared(self, key: str, kind: type[T], factory: Callable[[], T]) -> T:
+        """The process-wide `kind` object kept under `key` in `extras`, made by `factory` on first use."""
+        value = self.extras.get(key)
+        if not isinstance(value, kind):
+            value = self.extras[key] = factory()
+        return value
 
     async def aclose(self) -> None:
         """Close clients."""

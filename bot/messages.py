@@ -59,12 +59,6 @@ def internal_error() -> str:
     return "Sorry, something went wrong on my side while answering. Nothing was changed; please try again."
 
 
-def slash_request(user_id: str, command: str, text: str) -> str:
-    """The visible message a slash command posts; the answer goes in its thread."""
-    shown = f"{command} {text}".strip().replace("`", "'")
-    return f"<@{user_id}> asked `{shown[:300]}`"
-
-
 def slash_usage(command: str) -> str:
     """How to use a slash command (sent ephemerally on a usage error)."""
     usages = {

@@ -128,8 +128,4 @@ async def build_authorizer(deps: Deps) -> Authorizer:
 
 def project_catalog(deps: Deps) -> ProjectCatalog:
     """The process-wide project catalog of these deps (created on first use)."""
-    catalog = deps.extras.get("policy.catalog")
-    if not isinstance(catalog, ProjectCatalog):
-        catalog = ProjectCatalog(tickets=deps.tickets, clock=deps.clock)
-        deps.extras["policy.catalog"] = catalog
-    return catalog
+    return deps.shared("policy.catalog", ProjectCatalog, lambda: ProjectCatalog(tickets=deps.tickets, clock=deps.clock))

@@ -136,11 +136,7 @@ class LivePolicy:
 
 def live_policy(deps: Deps) -> LivePolicy:
     """The process-wide LivePolicy of these deps (created on first use)."""
-    live = deps.extras.get("policy.live")
-    if not isinstance(live, LivePolicy):
-        live = LivePolicy(store=deps.store, settings=deps.settings)
-        deps.extras["policy.live"] = live
-    return live
+    return deps.shared("policy.live", LivePolicy, lambda: LivePolicy(store=deps.store, settings=deps.settings))
 
 
 async def effective_settings(deps: Deps) -> Settings:

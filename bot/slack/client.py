@@ -71,36 +71,28 @@ def is_repeatable(request: HttpRequest) -> bool:
     return api_method(request) in REPEATABLE_METHODS
 
 
-class RepeatableServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+class _RepeatableOnly(AsyncRetryHandler):
+    """Mixin: defer to slack_sdk's handler, but only for methods that are safe to send again."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not is_repeatable(request):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class RepeatableServerErrorRetryHandler(_RepeatableOnly, AsyncServerErrorRetryHandler):
     """slack_sdk's 500/503 retry, for repeatable methods only."""
 
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if not is_repeatable(request):
-            return False
-        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
-
-class RepeatableConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+class RepeatableConnectionErrorRetryHandler(_RepeatableOnly, AsyncConnectionErrorRetryHandler):
     """slack_sdk's dropped-connection retry, for repeatable methods only."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if not is_repeatable(request):
-            return False
-        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
 def retry_handlers(*, interval: RetryIntervalCalculator = default_interval_calculator) -> list[AsyncRetryHandler]:
