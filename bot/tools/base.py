@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.tools.schema import compact_schema
 from integrations.llm.base import ToolSpec
 from integrations.tickets.base import Person
 from prompts import load_prompt
@@ -88,8 +89,7 @@ class Tool:
 
     def spec(self) -> ToolSpec:
         """The definition offered to the model."""
-        schema = self.args_model.model_json_schema()
-        schema.pop("title", None)
+        schema = compact_schema(self.args_model.model_json_schema())
         return ToolSpec(name=self.name, description=self.description, input_schema=schema)
 
     def targets(self, args: BaseModel) -> tuple[list[str], list[str]]:

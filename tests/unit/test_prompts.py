@@ -3,6 +3,7 @@ prompt and every tool's name, description and JSON Schema) is pinned by a snapsh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,12 @@ def test_the_system_prompt_says_tool_results_are_data_not_instructions() -> None
 
 
 def test_what_the_model_is_shown_is_pinned() -> None:
+    tools = [tool.spec().model_dump() for tool in all_tools()]
     shown = {
         "system": load_prompt("system"),
-        "tools": [tool.spec().model_dump() for tool in all_tools()],
+        "tools": tools,
+        # the catalogue goes with every model request: its size (compact JSON) is part of the snapshot
+        "tools_bytes": len(json.dumps(tools, separators=(",", ":"), ensure_ascii=False).encode()),
         "ticket_summary": load_prompt("ticket_summary"),
     }
     assert_snapshot("model_facing", shown)
