@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.authz import AllowAll, Authorizer
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 
@@ -44,6 +45,8 @@ class Deps:
     slack: Any = None
     """The AsyncWebClient, when running in Slack (set by bot/slack/app.py)."""
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    """This process's Prometheus collectors (served at GET /metrics)."""
 
     def shared(self, key: str, kind: type[T], factory: Callable[[], T]) -> T:
         """The process-wide `kind` object kept under `key` in `extras`, made by `factory` on first use."""
@@ -69,12 +72,14 @@ def build_llm(settings: Settings) -> LLM | None:
     return AnthropicLLM.from_settings(settings)
 
 
-def build_tickets(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TicketBackend:
-    """Jira when JIRA_URL is set, else the local database store."""
+def build_tickets(
+    settings: Settings, db: Database, clock: Callable[[], datetime], metrics: Metrics | None = None
+) -> TicketBackend:
+    """Jira when JIRA_URL is set (its failures counted in `metrics`), else the local database store."""
     if settings.ticket_backend == "jira":
         from integrations.tickets.jira import JiraTickets
 
-        return JiraTickets.from_settings(settings)
+        return JiraTickets.from_settings(settings, on_failure=metrics.jira_failure if metrics is not None else None)
     from integrations.tickets.local import LocalTickets
 
     return LocalTickets(db, clock=clock)
@@ -97,7 +102,8 @@ async def build_deps(
     db = Database(make_engine(settings.database_url))
     await migrate(db)
     store = Store(db, clock=clock)
-    backend = tickets if tickets is not None else build_tickets(settings, db, clock)
+    metrics = Metrics()
+    backend = tickets if tickets is not None else build_tickets(settings, db, clock, metrics)
     if seed and settings.ticket_backend == "local" and tickets is None:
         from integrations.tickets.seed import seed_demo
 
@@ -110,6 +116,7 @@ async def build_deps(
         llm=llm if llm is not None else build_llm(settings),
         tools=all_tools(),
         clock=clock,
+        metrics=metrics,
     )
     deps.authorizer = await build_authorizer(deps)
     return deps

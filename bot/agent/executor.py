@@ -419,6 +419,9 @@ class Executor:
         shown_args = r.redact(arguments if arguments is not None else call.input)
         decision_name = decision.outcome if decided else "none"
         entry = TraceEntry(call.id, call.name, shown_args, outcome, decision_name, decision.reason, summary, round(ms, 1))
+        # the label is a known tool's name: the model's spelling of an unknown one would grow the series unbounded
+        known = call.name if any(t.name == call.name for t in self.deps.tools) else "unknown"
+        self.deps.metrics.tool_call(known, outcome, ms / 1000)
         waiting = [i for i, t in enumerate(state.trace) if t.tool_use_id == call.id and t.outcome == "pending"]
         if waiting:  # the decision on an approval replaces its `pending` entry
             state.trace[waiting[0]] = entry

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
@@ -212,16 +213,23 @@ class Agent:
             async def on_text(delta: str) -> None:
                 await _emit(on_progress, ProgressEvent(kind="text", text=delta))
 
-        return await llm.complete(
-            system=self.system,
-            messages=state.view(),
-            tools=specs,
-            tool_choice=choice,
-            max_tokens=state.max_tokens,
-            on_text=on_text,
-            user_hash=user_hash(state.actor),
-            model=model,
-        )
+        started = time.monotonic()
+        try:
+            response = await llm.complete(
+                system=self.system,
+                messages=state.view(),
+                tools=specs,
+                tool_choice=choice,
+                max_tokens=state.max_tokens,
+                on_text=on_text,
+                user_hash=user_hash(state.actor),
+                model=model,
+            )
+        except Exception:
+            self.deps.metrics.model_call("error", time.monotonic() - started)
+            raise
+        self.deps.metrics.model_call(str(response.stop_reason), time.monotonic() - started, response.usage)
+        return response
 
     def _spec(self, tool: Tool) -> ToolSpec:
         """A tool's definition, built once (pydantic schema generation costs ~1 ms per tool)."""
@@ -294,6 +302,7 @@ class Agent:
                 current = await store.get_approval(approval_id)
                 return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
             expired = claimed.status == "expired"
+            self.deps.metrics.approval(row.tool, claimed.status)
             state = paused_state(row)
             if state is None or state.paused is None:
                 return await abandon(self.deps, row, claimed.status, decided_by=decided_by)
@@ -354,6 +363,7 @@ class Agent:
         body: Callable[[Executor], Awaitable[TurnResult]],
     ) -> TurnResult:
         """Run `body(executor)`; map model failures and crashes to a clear result; always store the turn."""
+        self.deps.metrics.in_flight.inc()
         try:
             executor = await self._executor(state, settings, on_progress)
             result = await body(executor)
@@ -365,6 +375,8 @@ class Agent:
             logger.exception("turn crashed", extra={"fields": {"turn_id": state.turn_id}})
             state.error = f"{type(exc).__name__}: {exc}"[:500]
             result = self._result(state, "failed", say.internal_error())
+        finally:
+            self.deps.metrics.in_flight.dec()
         await self._finish(state, result)
         return result
 
@@ -404,6 +416,7 @@ class Agent:
 
     async def _finish(self, state: TurnState, result: TurnResult) -> None:
         result.duration_ms = round(state.elapsed_ms(), 1)
+        self.deps.metrics.turn(result.status, result.duration_ms / 1000)
         end = TurnEnd(
             turn_id=state.turn_id,
             conversation_id=state.conversation_id,

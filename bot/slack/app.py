@@ -41,7 +41,7 @@ _log = get_logger("slack.app")
 
 def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = False) -> AsyncApp:
     """The Bolt app with every listener registered; sets `deps.slack` to its AsyncWebClient."""
-    client = deps.slack if isinstance(deps.slack, AsyncWebClient) else build_web_client(deps.settings)
+    client = deps.slack if isinstance(deps.slack, AsyncWebClient) else build_web_client(deps.settings, metrics=deps.metrics)
     deps.slack = client
     secret = deps.settings.slack_signing_secret
     app = AsyncApp(

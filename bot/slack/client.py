@@ -9,6 +9,7 @@ program (the app's, Socket Mode's) is this one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,6 +28,9 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
 """What a Web API call can raise once the retry handlers gave up: API errors, and raw transport errors (slack_sdk
@@ -95,18 +99,63 @@ class RepeatableConnectionErrorRetryHandler(_RepeatableOnly, AsyncConnectionErro
     """slack_sdk's dropped-connection retry, for repeatable methods only."""
 
 
-def retry_handlers(*, interval: RetryIntervalCalculator = default_interval_calculator) -> list[AsyncRetryHandler]:
+class _Counted(AsyncRetryHandler):
+    """Mixin: count each retry (by method and `reason`) before slack_sdk's handler waits and sends again."""
+
+    reason = "retry"
+    metrics: Metrics | None = None
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        if self.metrics is not None:
+            self.metrics.slack_retry(api_method(kwargs["request"]), self.reason)
+        await super().prepare_for_next_attempt_async(**kwargs)
+
+
+class _CountedRateLimit(_Counted, AsyncRateLimitErrorRetryHandler):
+    reason = "rate_limited"
+
+
+class _CountedServerError(_Counted, RepeatableServerErrorRetryHandler):
+    reason = "server_error"
+
+
+class _CountedConnection(_Counted, RepeatableConnectionErrorRetryHandler):
+    reason = "connection"
+
+
+class RateLimitCounter(AsyncRetryHandler):
+    """Never retries: counts every 429 (retried or not) into `chatops_slack_rate_limited_total`."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(max_retry_count=0)
+        self.metrics = metrics
+
+    async def can_retry_async(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if response is not None and response.status_code == 429:
+            self.metrics.slack_429(api_method(request))
+        return False
+
+
+def retry_handlers(
+    *, interval: RetryIntervalCalculator = default_interval_calculator, metrics: Metrics | None = None
+) -> list[AsyncRetryHandler]:
     """Bounded retries: rate limits for every method; 5xx and dropped connections for repeatable methods only.
 
-    `interval` is the backoff between 5xx / connection retries (slack_sdk's exponential backoff with jitter)."""
-    return [
-        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        RepeatableServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=interval),
-        RepeatableConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES, interval_calculator=interval),
+    `interval` is the backoff between 5xx / connection retries (slack_sdk's exponential backoff with jitter);
+    with `metrics`, 429s and retries are counted."""
+    handlers: list[_Counted] = [
+        _CountedRateLimit(max_retry_count=RATE_LIMIT_RETRIES),
+        _CountedServerError(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=interval),
+        _CountedConnection(max_retry_count=CONNECTION_RETRIES, interval_calculator=interval),
     ]
+    for handler in handlers:
+        handler.metrics = metrics
+    return ([RateLimitCounter(metrics)] if metrics is not None else []) + list(handlers)
 
 
-def build_web_client(settings: Settings, *, token: str | None = None, pooled: bool = True) -> AsyncWebClient:
+def build_web_client(
+    settings: Settings, *, token: str | None = None, pooled: bool = True, metrics: Metrics | None = None
+) -> AsyncWebClient:
     """The bot's Web API client (token from SLACK_BOT_TOKEN unless given), on SLACK_API_URL.
 
     `pooled` (call it inside the running loop) gives the client one aiohttp session, so calls reuse connections;
@@ -120,7 +169,7 @@ def build_web_client(settings: Settings, *, token: str | None = None, pooled: bo
         base_url=settings.slack_api_url,
         timeout=TIMEOUT_SECONDS,
         session=session,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(metrics=metrics),
     )
 
 

@@ -122,11 +122,13 @@ async def answer(
     say_stream: AsyncSayStream | None = None,
     set_status: AsyncSetStatus | None = None,
     claim_after_feedback: Callable[[], Awaitable[bool]] | None = None,
+    received_at: float | None = None,
 ) -> TurnResult | None:
     """Run one turn with live progress and deliver it in the thread; None when it was not answered here.
 
     `claim_after_feedback` claims the delivery once the first feedback is on screen (a first delivery: showing
     work started for a duplicate is harmless, the same status and 👀 on the same message); losing it ends here.
+    `received_at` (time.monotonic()) is when the request reached the bot: first-feedback latency counts from it.
     """
     progress = LiveProgress(
         surface.client,
@@ -139,6 +141,8 @@ async def answer(
         set_status=set_status,
     )
     reachable = await progress.start()
+    if reachable and progress.feedback_at is not None:
+        surface.deps.metrics.first_feedback.observe(progress.feedback_at - (received_at or progress.started_at))
     if claim_after_feedback is not None and not await claim_after_feedback():
         await progress.drain()  # the delivery that won the claim answers, and clears the status
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,7 @@ async def handle_message(
     retried: bool,
     say_stream: AsyncSayStream | None,
     set_status: AsyncSetStatus | None,
+    received_at: float | None = None,
 ) -> None:
     """Answer the question in the thread of the message that asked, once per message whatever the deliveries.
 
@@ -145,6 +147,7 @@ async def handle_message(
         say_stream=say_stream,
         set_status=set_status,
         claim_after_feedback=None if retried else claim_it,
+        received_at=received_at,
     )
 
 
@@ -159,6 +162,7 @@ def register_conversation_listeners(app: AsyncApp, surface: Surface) -> None:
         say_stream: AsyncSayStream | None = None,
         set_status: AsyncSetStatus | None = None,
     ) -> None:
+        received_at = time.monotonic()
         allowed = surface.deps.settings.chatops_allowed_bot_ids
         if not wants_answer(event, context.bot_user_id, bot_id=context.bot_id, allowed_bots=allowed):
             return
@@ -172,6 +176,7 @@ def register_conversation_listeners(app: AsyncApp, surface: Surface) -> None:
                 retried=is_retry(request.headers),
                 say_stream=say_stream,
                 set_status=set_status,
+                received_at=received_at,
             ),
             name=f"event:{body.get('event_id')}",
         )

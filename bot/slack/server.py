@@ -1,8 +1,9 @@
 """`chatops run`: the Slack bot over Socket Mode (SLACK_APP_TOKEN set) or HTTP (`--http`).
 
 HTTP mode serves `POST /slack/events` (events, commands, interactivity; Bolt verifies the signature) and
-`GET /healthz` (200 only when the database answers). Socket Mode needs no public URL; it still answers
-`GET /healthz` on 127.0.0.1 so a container health check works in both modes. SIGTERM / SIGINT stop taking
+`GET /healthz` (200 only when the database answers) and `GET /metrics` (Prometheus text format, see
+bot/metrics.py). Socket Mode needs no public URL; it still answers `GET /healthz` and `GET /metrics` on 127.0.0.1
+so a container health check and a scraper work in both modes. SIGTERM / SIGINT stop taking
 requests, let conversations in flight finish (bounded), then close the clients.
 """
 
@@ -23,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
+from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 DRAIN_SECONDS = 30.0
 WORKER_THREADS = 32
@@ -76,7 +79,16 @@ def build_http_app(app: AsyncApp, deps: Deps) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, events)
     web_app.router.add_get(HEALTH_PATH, health_handler(deps))
+    web_app.router.add_get(METRICS_PATH, metrics_handler(deps))
     return web_app
+
+
+def build_health_app(deps: Deps) -> web.Application:
+    """Socket Mode's local server (127.0.0.1): GET /healthz and GET /metrics."""
+    health = web.Application()
+    health.router.add_get(HEALTH_PATH, health_handler(deps))
+    health.router.add_get(METRICS_PATH, metrics_handler(deps))
+    return health
 
 
 def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -87,6 +99,16 @@ def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response
         return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
 
     return healthz
+
+
+def metrics_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics: the Prometheus text format of `deps.metrics`."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(deps.metrics.exposition)  # multiprocess mode reads files
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    return metrics
 
 
 async def _serve(web_app: web.Application, *, host: str, port: int) -> web.AppRunner:
@@ -126,10 +148,8 @@ async def serve(app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, 
             socket = AsyncSocketModeHandler(app, token.get_secret_value())
             await socket.connect_async()
             log_event(_log, "connected over Socket Mode")
-            health = web.Application()
-            health.router.add_get(HEALTH_PATH, health_handler(deps))
             try:
-                runner = await _serve(health, host="127.0.0.1", port=port)
+                runner = await _serve(build_health_app(deps), host="127.0.0.1", port=port)
             except OSError as exc:
                 log_event(_log, "health endpoint not started", logging.WARNING, port=port, error=str(exc))
         await stop.wait()

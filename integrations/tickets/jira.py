@@ -31,7 +31,7 @@ from integrations.tickets.base import (
     TicketQuery,
     Transition,
 )
-from integrations.tickets.jira_client import JiraClient, jira_error_details
+from integrations.tickets.jira_client import JiraClient, OnFailure, jira_error_details
 from integrations.tickets.jira_content import readable
 from integrations.tickets.jira_issues import (
     CustomFields,
@@ -74,7 +74,7 @@ class JiraTickets:
         self.people = JiraPeople(client=client)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JiraTickets:
+    def from_settings(cls, settings: Settings, *, on_failure: OnFailure | None = None) -> JiraTickets:
         """The backend for JIRA_URL with Cloud (email + API token) or Data Center (PAT) credentials; no I/O."""
         if not settings.jira_url:
             raise ValueError("JIRA_URL is not set")
@@ -86,6 +86,7 @@ class JiraTickets:
             timeout_seconds=settings.jira_timeout_seconds,
             max_read_retries=settings.jira_max_read_retries,
             retry_max_seconds=settings.jira_retry_max_seconds,
+            on_failure=on_failure,
         )
         return cls(client=client)
 

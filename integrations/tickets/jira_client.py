@@ -38,6 +38,9 @@ from bot.errors import (
 T = TypeVar("T")
 Deployment = Literal["Cloud", "Server"]
 Sleep = Callable[[float], Awaitable[None]]
+OnFailure = Callable[[int | None, bool, str], None]
+"""Told of every failed Jira call: (HTTP status or None, whether it is retried, reason: rate_limited,
+server_error, connection or other). The bot counts them in its metrics."""
 
 log = logging.getLogger("chatops.jira")
 
@@ -60,6 +63,7 @@ class JiraClient:
         retry_base_seconds: float = 0.5,
         max_concurrency: int = 8,
         sleep: Sleep = asyncio.sleep,
+        on_failure: OnFailure | None = None,
     ) -> None:
         if not pat and not (email and api_token):
             raise ValueError("Jira needs JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
@@ -72,6 +76,7 @@ class JiraClient:
         self.retry_max_seconds = retry_max_seconds
         self.retry_base_seconds = retry_base_seconds
         self._sleep = sleep
+        self._on_failure = on_failure
         self._sem = asyncio.Semaphore(max_concurrency)
         self._lock = threading.Lock()
         self._jira: JIRA | None = None
@@ -131,6 +136,7 @@ class JiraClient:
                 return await self._run(fn)
             except Exception as exc:  # noqa: BLE001 - every failure is mapped below
                 delay = self._retry_delay(exc, attempt)
+                self._failed(exc, retried=delay is not None)
                 if delay is None:
                     raise map_error(exc, what=what, subject=subject, write=False) from None
                 attempt += 1
@@ -162,7 +168,18 @@ class JiraClient:
         try:
             return await self._run(fn)
         except Exception as exc:  # noqa: BLE001 - every failure is mapped below
+            self._failed(exc, retried=False)
             raise map_error(exc, what=what, subject=subject, write=True, sent=sent) from None
+
+    def _failed(self, exc: BaseException, *, retried: bool) -> None:
+        if self._on_failure is None:
+            return
+        status = _status(exc)
+        reason = "rate_limited" if status == 429 else "server_error" if status in _RETRYABLE_STATUS else "connection" if _is_connection_failure(exc) else "other"
+        try:
+            self._on_failure(status, retried, reason)
+        except Exception:  # noqa: BLE001 - counting must never change what the call does
+            log.warning("jira failure observer failed", exc_info=True)
 
     def _retry_delay(self, exc: BaseException, attempt: int) -> float | None:
         if attempt >= self.max_read_retries:
