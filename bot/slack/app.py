@@ -16,7 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger, log_event
 from bot.scheduler import slack_ui
-from bot.slack import admin_modal, approvals_ui
+from bot.slack import admin_modal, approvals_ui, feedback
+from bot.slack.assistant import register_agent_view
 from bot.slack.client import build_web_client
 from bot.slack.commands import register_commands
 from bot.slack.conversation import Surface
@@ -70,10 +71,12 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     register_conversation_listeners(app, surface)
     register_commands(app, surface)
     register_shortcuts(app, surface)
+    register_agent_view(app, surface)  # before the App Home's app_home_opened listener (it takes tab == "messages")
     register_home(app, surface)
     approvals_ui.register_approval_handlers(app, deps, agent)
     admin_modal.register_admin_handlers(app, deps)
     slack_ui.register_schedule_handlers(app, deps)
+    feedback.register_feedback_handlers(app, surface)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

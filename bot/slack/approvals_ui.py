@@ -229,6 +229,12 @@ async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprov
     await remember_approval_message(deps, result, posted)
     if posted and result.turn_id:
         await deps.store.set_answer_ts(result.turn_id, posted[-1])
+    from bot.slack.feedback import record_answer
+
+    await record_answer(
+        deps, team_id=row.team_id or None, user_id=row.requester_id, channel=row.channel_id, thread_ts=row.thread_ts,
+        result=result, posted=posted,
+    )
 
 
 def _requester(row: PendingApprovalRow) -> Actor:

@@ -19,6 +19,7 @@ from bot.errors import SlackError
 from bot.logs import get_logger, log_event
 from bot.slack import approvals_ui
 from bot.slack.client import SLACK_FAILURES, close_web_client
+from bot.slack.feedback import record_answer
 from bot.slack.identity import Directory, error_code
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
@@ -167,6 +168,10 @@ async def answer(
         )
         await approvals_ui.remember_approval_message(surface.deps, result, posted)
         await remember_answer(surface.deps, result, posted)
+        await record_answer(
+            surface.deps, team_id=who.team_id, user_id=who.user_id, channel=where.channel, thread_ts=where.thread_ts,
+            result=result, posted=posted,
+        )
         log_event(
             _log,
             "answered",

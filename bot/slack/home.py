@@ -11,9 +11,11 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from bot import messages
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin, role_of
+from bot.slack import agent_texts
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import COMMAND_TOOLS, TOOL_COMMANDS
 from bot.slack.conversation import Surface
+from bot.slack.feedback import summary_blocks
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
 
@@ -47,7 +49,8 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
     tools = await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)
     names = {t.name for t in tools}
     commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
-    if await is_admin(surface.deps, user_id):
+    admin = await is_admin(surface.deps, user_id)
+    if admin:
         commands.append("• `/chatops config` opens the configuration")
     tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
     recent = await surface.deps.store.recent_conversations(user_id, limit=RECENT_LIMIT)
@@ -65,10 +68,22 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
         _section("*Commands*\n" + ("\n".join(commands) or "_none_")),
         _section("*What I can do for you*\n" + ("\n".join(tool_lines) or "_nothing yet: ask an admin for access_")),
         DividerBlock().to_dict(),
+        *(await admin_summary(surface) if admin else []),
         HeaderBlock(text="Your recent conversations").to_dict(),
         _section("\n".join(recent_lines) or messages.home_recent_empty()),
     ]
     return {"type": "home", "blocks": blocks}
+
+
+async def admin_summary(surface: Surface) -> list[dict[str, Any]]:
+    """The weekly answers-and-feedback summary admins see (nothing when it cannot be read)."""
+    try:
+        summary = await surface.deps.store.feedback_summary(days=7)
+    except Exception as exc:  # noqa: BLE001 - the rest of the Home tab still shows
+        log_event(_log, "feedback summary failed", logging.WARNING, error=repr(exc))
+        return []
+    body = summary_blocks(summary) if summary.answers else [_section(agent_texts.home_summary_empty())]
+    return [HeaderBlock(text=agent_texts.home_summary_header()).to_dict(), *body, DividerBlock().to_dict()]
 
 
 async def publish_home(surface: Surface, *, user_id: str, team_id: str | None, bot_user_id: str | None) -> None:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.agent.loop import ThreadRef
 from bot.logs import get_logger, log_event
+from bot.slack import assistant
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Asker, Surface, Where, answer, claim, say_in_thread
 from bot.slack.identity import error_code
+from bot.slack.view_context import view_context
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -139,16 +141,37 @@ async def handle_message(
             await say_in_thread(surface, where, messages.message_too_long(len(text), limit))
             return
     thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=where.thread_ts)
+    context = await agent_thread_start(surface, event=event, user_id=user_id, team_id=team_id, text=text)
     await answer(
         surface,
         who=Asker(user_id=user_id, team_id=team_id, channel_kind=event.get("channel_type")),
         where=where,
-        run=lambda actor, progress: surface.agent.run_turn(actor=actor, thread=thread, text=text, on_progress=progress),
+        run=lambda actor, progress: surface.agent.run_turn(
+            actor=actor, thread=thread, text=text, on_progress=progress, context=context
+        ),
         say_stream=say_stream,
         set_status=set_status,
         claim_after_feedback=None if retried else claim_it,
         received_at=received_at,
     )
+
+
+async def agent_thread_start(
+    surface: Surface, *, event: dict[str, Any], user_id: str, team_id: str | None, text: str
+) -> str | None:
+    """A new DM thread (agent view): title it from its question; the context of what the person is viewing, when
+    Slack confirms they may read it (else None). Never raises: the question is answered either way."""
+    if not assistant.is_new_dm_thread(event) or event.get("user") != user_id:
+        return None
+    try:
+        surface.tasks.spawn(
+            assistant.title_thread(surface, channel=event["channel"], thread_ts=event["ts"], question=text), name="agent:title"
+        )
+        entities = await assistant.view_of(surface, user_id=user_id, event=event)
+        return await view_context(surface, user_id=user_id, team_id=team_id, entities=entities) if entities else None
+    except Exception as exc:  # noqa: BLE001 - context is a bonus; the answer must not depend on it
+        log_event(_log, "agent context failed", logging.WARNING, error=repr(exc))
+        return None
 
 
 def register_conversation_listeners(app: AsyncApp, surface: Surface) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import Block, MarkdownBlock
 
 from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
+from bot.slack.feedback import feedback_block
 from bot.slack.markdown import neutralize_broadcasts, plain_preview, split_markdown
 from bot.slack.trace import summary_line, trace_blocks
 from bot.tools.base import ChannelType
@@ -54,12 +55,29 @@ def markdown_blocks(part: str) -> list[dict[str, Any]]:
     return [MarkdownBlock(text=part).to_dict()]
 
 
+def feedback_blocks(result: TurnResult, *, approval: list[dict[str, Any]] | None, feedback: bool) -> list[dict[str, Any]]:
+    """The 👍/👎 buttons of a finished answer (not while it waits for Approve/Cancel)."""
+    if not feedback or approval or result.status == "paused" or not result.turn_id:
+        return []
+    return [feedback_block(result.turn_id)]
+
+
 def extras_blocks(
-    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+    result: TurnResult,
+    *,
+    approval: list[dict[str, Any]] | None = None,
+    channel_type: ChannelType = "unknown",
+    feedback: bool = False,
 ) -> list[dict[str, Any]]:
-    """What follows the answer: approval buttons (when paused), the context line, the collapsed trace (as shown in
-    a `channel_type` conversation: refused calls' arguments only in DMs)."""
-    return [*(approval or []), summary_line(result), *trace_blocks(result.trace, channel_type=channel_type)]
+    """What follows the answer: approval buttons (when paused), the context line, the feedback buttons (`feedback`:
+    a finished answer posted in a thread), the collapsed trace (as shown in a `channel_type` conversation: refused
+    calls' arguments only in DMs)."""
+    return [
+        *(approval or []),
+        summary_line(result),
+        *feedback_blocks(result, approval=approval, feedback=feedback),
+        *trace_blocks(result.trace, channel_type=channel_type),
+    ]
 
 
 def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
@@ -79,31 +97,39 @@ def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
 
 
 def render_turn(
-    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+    result: TurnResult,
+    *,
+    approval: list[dict[str, Any]] | None = None,
+    channel_type: ChannelType = "unknown",
+    feedback: bool = False,
 ) -> list[SlackMessage]:
     """The messages for a finished turn, in posting order; the last carries the context line and trace.
 
     `channel_type` is where they are posted (the Actor's): outside DMs the trace hides refused calls' arguments."""
     parts = answer_parts(result.text)
     messages = [SlackMessage(text=plain_preview(part), blocks=markdown_blocks(part)) for part in parts]
-    messages[-1].blocks.extend(extras_blocks(result, approval=approval, channel_type=channel_type))
+    messages[-1].blocks.extend(extras_blocks(result, approval=approval, channel_type=channel_type, feedback=feedback))
     for msg in messages:
         check_message(msg.blocks, msg.text)
     return messages
 
 
 def render_safely(
-    result: TurnResult, *, approval: list[dict[str, Any]] | None = None, channel_type: ChannelType = "unknown"
+    result: TurnResult,
+    *,
+    approval: list[dict[str, Any]] | None = None,
+    channel_type: ChannelType = "unknown",
+    feedback: bool = False,
 ) -> list[SlackMessage]:
     """`render_turn`, degrading (without the trace, then answer only) rather than losing the answer to a bad block."""
     try:
-        return render_turn(result, approval=approval, channel_type=channel_type)
+        return render_turn(result, approval=approval, channel_type=channel_type, feedback=feedback)
     except (ValueError, SlackObjectFormationError) as exc:
         log_event(_log, "rendering failed, degrading", logging.ERROR, error=str(exc)[:300])
     parts = answer_parts(result.text)
     messages = [SlackMessage(text=plain_preview(part), blocks=markdown_blocks(part)) for part in parts]
     try:
-        extra = [*(approval or []), summary_line(result)]
+        extra = [*(approval or []), summary_line(result), *feedback_blocks(result, approval=approval, feedback=feedback)]
         check_message([*messages[-1].blocks, *extra])
         messages[-1].blocks.extend(extra)
     except (ValueError, SlackObjectFormationError) as exc:

@@ -73,7 +73,7 @@ async def deliver_turn(
     `channel_type` is the asker's Actor's: only in a DM does the trace show refused calls' arguments.
     """
     approval = approval_for(result)
-    messages = render_safely(result, approval=approval, channel_type=channel_type)
+    messages = render_safely(result, approval=approval, channel_type=channel_type, feedback=True)
     try:
         if progress is not None and progress.mode == "stream" and len(messages) == 1:
             rest = remaining_answer(progress.streamed, result.text)

@@ -392,3 +392,45 @@ def _schema_v1() -> MetaData:
         _ts("until", nullable=True),
     )  # fmt: skip
     return md
+
+
+@migration
+def m002_answers_feedback_agent_context(conn: Connection) -> None:
+    """Answers posted in Slack, feedback on them, and each person's last agent-view context."""
+    md = MetaData()
+    Table(
+        "answers", md,
+        _str("id", 64, primary_key=True, nullable=False),
+        _str("team_id", 32, nullable=False),
+        _str("channel_id", 32, nullable=False),
+        _str("message_ts", 32, nullable=False),
+        _str("thread_ts", 32, nullable=False),
+        _str("turn_id", 64, nullable=False, index=True),
+        _str("user_id", 32, nullable=False),
+        _str("model", 100, nullable=False),
+        _str("status", 20, nullable=False),
+        Column("tools", JSON(), nullable=True),
+        Column("input_tokens", Integer(), nullable=False),
+        Column("output_tokens", Integer(), nullable=False),
+        Column("latency_ms", Float(), nullable=False),
+        _ts("created_at"),
+        UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_answer_message"),
+    )  # fmt: skip
+    Table(
+        "answer_feedback", md,
+        Column("id", Integer(), primary_key=True),
+        Column("answer_id", String(64), ForeignKey("answers.id"), nullable=False, index=True),
+        _str("user_id", 32, nullable=False),
+        _str("rating", 8, nullable=False),
+        Column("comment", Text(), nullable=True),
+        _ts("created_at"),
+        _ts("updated_at"),
+        UniqueConstraint("answer_id", "user_id", name="uq_feedback_once"),
+    )  # fmt: skip
+    Table(
+        "agent_contexts", md,
+        _str("user_id", 32, primary_key=True, nullable=False),
+        Column("entities", JSON(), nullable=True),
+        _ts("updated_at"),
+    )  # fmt: skip
+    md.create_all(conn, checkfirst=True)  # a database made by create_all from tables.py already has them

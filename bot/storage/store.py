@@ -6,6 +6,7 @@ from bot.storage.approvals import ApprovalQueries
 from bot.storage.audit import AuditQueries
 from bot.storage.conversations import ConversationQueries
 from bot.storage.events import EventQueries
+from bot.storage.feedback import FeedbackQueries
 from bot.storage.schedules import ScheduleQueries
 from bot.storage.settings_store import ConfigQueries
 from bot.storage.users import UserQueries
@@ -19,5 +20,6 @@ class Store(
     ApprovalQueries,
     ConfigQueries,
     ScheduleQueries,
+    FeedbackQueries,
 ):
     """The application's queries. Methods are async; SQL runs in worker threads via `Database.run`."""

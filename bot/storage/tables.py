@@ -290,3 +290,50 @@ class ReminderMuteRow(SQLModel, table=True):
     __tablename__ = "reminder_mutes"
     user_id: str = Field(primary_key=True, max_length=32)
     until: datetime | None = _ts(nullable=True)
+
+
+# ---------------------------------------------------------------- answers and feedback (agent surface)
+
+
+class AnswerRow(SQLModel, table=True):
+    """One answer posted in Slack, with what produced it (model, tools, tokens, latency) for its feedback."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_answer_message"),)
+    id: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(default="", max_length=32)
+    channel_id: str = Field(max_length=32)
+    message_ts: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    turn_id: str = Field(index=True, max_length=64)
+    user_id: str = Field(max_length=32)
+    model: str = Field(default="", max_length=100)
+    status: str = Field(default="answered", max_length=20)
+    tools: list[dict[str, Any]] | None = _json()
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    created_at: datetime = _ts()
+
+
+class FeedbackRow(SQLModel, table=True):
+    """One person's 👍/👎 on one answer (a second click changes it), with an optional "what went wrong"."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (UniqueConstraint("answer_id", "user_id", name="uq_feedback_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: str = Field(foreign_key="answers.id", index=True, max_length=64)
+    user_id: str = Field(max_length=32)
+    rating: str = Field(max_length=8)
+    comment: str | None = _text()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class AgentContextRow(SQLModel, table=True):
+    """What a person was last viewing in Slack when the agent pane was open (`app_context_changed`)."""
+
+    __tablename__ = "agent_contexts"
+    user_id: str = Field(primary_key=True, max_length=32)
+    entities: list[dict[str, Any]] | None = _json()
+    updated_at: datetime = _ts()

@@ -45,6 +45,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from tests.fakes.base import FakeServer
+from tests.fakes.slack_agent import AgentMethods
 
 ChannelKind = Literal["public", "private", "im", "mpim"]
 
@@ -177,7 +178,7 @@ def check_blocks(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> str | 
     return None
 
 
-class FakeSlack(FakeServer):
+class FakeSlack(AgentMethods, FakeServer):
     """The fake Slack Web API. See the module docstring."""
 
     BOT_TOKEN = "xoxb-0000000000-fake"
@@ -206,6 +207,7 @@ class FakeSlack(FakeServer):
         self._socket_acks: dict[str, dict[str, Any]] = {}
         self._socket_ready = threading.Event()
         self._closing: asyncio.Event | None = None
+        self._init_agent()
 
     # ------------------------------------------------------------ set-up (test thread)
     @property

@@ -132,12 +132,15 @@ async def test_the_ack_returns_while_the_model_is_still_working(sqlite_bot: Slac
 async def test_help_lists_only_what_the_caller_may_use(viewer_bot: SlackBot) -> None:
     bot = viewer_bot
     await _command(bot, "/chatops", "help", user=BOB)
+    await bot.settle()  # one at a time: the responses are read in order
     await _command(bot, "/chatops", "help", user=ALICE)
     await bot.settle()
     viewer, admin = (json.dumps(r["blocks"]) for r in _responses(bot))
     assert "/ticket OPS-12" in viewer and "/comment" not in viewer and "add_comment" not in viewer
     assert "/chatops config" not in viewer
+    assert "manages scheduled digests" not in viewer and "/chatops digest preview" in viewer  # admin-only hidden
     assert "/comment" in admin and "add_comment" in admin and "/chatops config" in admin
+    assert "manages scheduled digests" in admin
     assert all(r["response_type"] == "ephemeral" for r in _responses(bot))
 
 

@@ -39,7 +39,7 @@ async def test_a_mention_is_answered_in_its_thread_with_live_tasks_and_a_trace(b
     [answer] = bot.slack.bot_messages(OPS_CHANNEL)
     assert answer.thread_ts == asked
     assert "OPS-1 is *In Progress*." in answer.text
-    assert [b["type"] for b in answer.blocks] == ["context", "container"]
+    assert [b["type"] for b in answer.blocks] == ["context", "context_actions", "container"]
     tasks = [c for c in answer.chunks if c["type"] == "task_update"]
     assert [t["status"] for t in tasks] == ["in_progress", "complete"] and tasks[0]["title"] == "get_ticket"
     assert bot.slack.statuses[-1] == (OPS_CHANNEL, asked, "")
@@ -295,4 +295,4 @@ async def test_an_answer_longer_than_slacks_limits_arrives_whole_in_several_thre
     assert all(f"## Part {i}" in "".join(shown) for i in range(25))
     assert all(part.count("```") % 2 == 0 for part in shown)
     assert all(check_blocks(a.blocks) is None and block_text_length(a.blocks) <= 13_200 for a in answers)
-    assert answers[-1].blocks[-1]["type"] == "context"
+    assert [b["type"] for b in answers[-1].blocks][-2:] == ["context", "context_actions"]

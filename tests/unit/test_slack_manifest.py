@@ -32,7 +32,21 @@ def test_both_message_shortcuts_are_declared(manifest: dict[str, Any]) -> None:
 
 
 def test_the_events_the_listeners_need_are_subscribed(manifest: dict[str, Any]) -> None:
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "app_home_opened"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_mention",
+        "message.im",
+        "app_home_opened",
+        "app_context_changed",  # agent view context
+    }
+
+
+def test_the_agent_view_is_declared_within_the_schema(manifest: dict[str, Any]) -> None:
+    view = manifest["features"]["agent_view"]
+    assert set(view) <= {"agent_description", "suggested_prompts", "actions"}
+    assert 0 < len(view["agent_description"]) <= 300
+    assert 1 <= len(view["suggested_prompts"]) <= 4
+    assert all(set(p) == {"title", "message"} and p["title"] and p["message"] for p in view["suggested_prompts"])
+    assert "assistant_view" not in manifest["features"]  # agent_view replaces it
 
 
 def test_scopes_cover_every_method_the_bot_calls(manifest: dict[str, Any]) -> None:
@@ -50,6 +64,9 @@ def test_scopes_cover_every_method_the_bot_calls(manifest: dict[str, Any]) -> No
         "channels:read",
         "groups:read",  # conversations.info
         "im:write",  # DMs to users
+        "assistant:write",  # assistant.threads.setSuggestedPrompts / setTitle
+        "im:read",
+        "mpim:read",  # conversations.members / conversations.info beyond public channels
     }
     assert needed <= scopes
 

@@ -1,0 +1,209 @@
+"""👍/👎 on every answer: Slack's feedback buttons, one stored rating per person per answer, an optional "what went
+wrong" modal after a 👎, and the admins' weekly summary for the App Home.
+
+The buttons carry only `up` / `down`. A click is matched to its answer by the message Slack says was clicked
+(team, channel, ts from the verified payload), never by anything the button carries; a click on a message that is
+not a recorded answer of this workspace (deleted, another workspace's, ephemeral, forged) is a logged no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.models.blocks import (
+    ContextActionsBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    InputBlock,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
+from slack_sdk.models.views import View
+
+from bot.logs import get_logger, log_event
+from bot.policy.live import effective_settings
+from bot.slack import agent_texts as say
+from bot.slack.client import SLACK_FAILURES
+from bot.slack.identity import error_code
+from bot.slack.markdown import escape_mrkdwn
+from bot.storage.feedback import COMMENT_MAX_CHARS, RATINGS, AnswerRecord, FeedbackSummary
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.agent.types import TurnResult
+    from bot.deps import Deps
+    from bot.slack.conversation import Surface
+
+FEEDBACK_ACTION = "answer_feedback"
+COMMENT_CALLBACK = "answer_feedback_comment"
+COMMENT_BLOCK, COMMENT_INPUT = "what_went_wrong", "text"
+_log = get_logger("slack.feedback")
+
+
+def feedback_block(turn_id: str) -> dict[str, Any]:
+    """The feedback buttons under an answer (a fresh block id per turn, as Slack asks)."""
+    return ContextActionsBlock(
+        block_id=f"feedback-{turn_id}"[:255],
+        elements=[
+            FeedbackButtonsElement(
+                action_id=FEEDBACK_ACTION,
+                positive_button=FeedbackButtonObject(
+                    text=PlainTextObject(text="Good answer"), accessibility_label="This answer helped", value="up"
+                ),
+                negative_button=FeedbackButtonObject(
+                    text=PlainTextObject(text="Bad answer"), accessibility_label="This answer did not help", value="down"
+                ),
+            )
+        ],
+    ).to_dict()
+
+
+async def record_answer(
+    deps: Deps,
+    *,
+    team_id: str | None,
+    user_id: str,
+    channel: str,
+    thread_ts: str,
+    result: TurnResult,
+    posted: list[str],
+    model: str | None = None,
+) -> None:
+    """Store the posted answer (the last message carries the buttons) with what produced it. Failures are logged:
+    the answer is already on screen."""
+    if not posted or not result.turn_id or result.status == "paused":
+        return
+    try:
+        model = model or (await effective_settings(deps)).chatops_model
+        record = AnswerRecord(
+            team_id=team_id or "",
+            channel_id=channel,
+            message_ts=posted[-1],
+            thread_ts=thread_ts,
+            turn_id=result.turn_id,
+            user_id=user_id,
+            model=model,
+            status=result.status,
+            tools=[{"tool": e.tool, "outcome": e.outcome, "ms": round(e.duration_ms, 1)} for e in result.trace],
+            input_tokens=result.usage.input_tokens,
+            output_tokens=result.usage.output_tokens,
+            latency_ms=round(result.duration_ms, 1),
+        )
+        await deps.store.record_answer(record)
+    except Exception as exc:  # noqa: BLE001 - bookkeeping never costs the user their answer
+        log_event(_log, "could not record the answer", logging.WARNING, turn_id=result.turn_id, error=repr(exc))
+
+
+def comment_modal(answer_id: str) -> dict[str, Any]:
+    """The optional "what went wrong" modal after a 👎."""
+    return View(
+        type="modal",
+        callback_id=COMMENT_CALLBACK,
+        private_metadata=answer_id,
+        title=PlainTextObject(text="What went wrong?"),
+        submit=PlainTextObject(text="Send"),
+        close=PlainTextObject(text="Skip"),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=say.feedback_modal_intro())),
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label=PlainTextObject(text="What went wrong (optional)"),
+                optional=True,
+                element=PlainTextInputElement(action_id=COMMENT_INPUT, multiline=True, max_length=COMMENT_MAX_CHARS),
+            ),
+        ],
+    ).to_dict()
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> str:
+    """Store one click; returns what happened (for the log and tests). Never raises."""
+    user_info, team_info = _obj(body.get("user")), _obj(body.get("team"))
+    container = _obj(body.get("container"))
+    user = str(user_info.get("id") or "")
+    team = str(team_info.get("id") or user_info.get("team_id") or "")
+    channel = str(container.get("channel_id") or _obj(body.get("channel")).get("id") or "")
+    message_ts = str(container.get("message_ts") or "")
+    rating = action.get("value")
+    if rating not in RATINGS or not (user and channel and message_ts):
+        log_event(_log, "malformed feedback click ignored", logging.WARNING, user=user, channel=channel)
+        return "ignored"
+    answer = await deps.store.answer_at(team_id=team, channel_id=channel, message_ts=message_ts)
+    if answer is None:
+        log_event(_log, "feedback on an unknown answer ignored", logging.INFO, user=user, channel=channel, ts=message_ts)
+        return "unknown"
+    rated = await deps.store.rate_answer(answer_id=answer.id, user_id=user, rating=rating)
+    log_event(_log, "feedback", answer=answer.id, user=user, rating=rating, created=rated.created, changed=rated.changed)
+    if rating == "down" and rated.changed and body.get("trigger_id"):
+        try:
+            await client.views_open(trigger_id=str(body["trigger_id"]), view=comment_modal(answer.id))
+        except SLACK_FAILURES as exc:
+            log_event(_log, "could not open the feedback modal", logging.WARNING, error=error_code(exc))
+    elif rating == "up" and rated.changed:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=answer.thread_ts, text=say.feedback_thanks())
+        except SLACK_FAILURES as exc:
+            log_event(_log, "could not thank for feedback", logging.INFO, error=error_code(exc))
+    return "created" if rated.created else "changed" if rated.changed else "unchanged"
+
+
+async def on_comment_submitted(deps: Deps, body: dict[str, Any], view: dict[str, Any]) -> bool:
+    """Attach the note to the submitter's own 👎 on the answer the modal was opened for; False when there is none."""
+    user = str(_obj(body.get("user")).get("id") or "")
+    answer_id = str(view.get("private_metadata") or "")
+    values = _obj(_obj(_obj(view.get("state")).get("values")).get(COMMENT_BLOCK))
+    text = _obj(values.get(COMMENT_INPUT)).get("value") or ""
+    if not user or not answer_id or not isinstance(text, str) or not text.strip():
+        return False
+    saved = await deps.store.comment_feedback(answer_id=answer_id, user_id=user, comment=text)
+    if not saved:
+        log_event(_log, "feedback note without a 👎 of the submitter ignored", logging.WARNING, user=user, answer=answer_id)
+    return saved
+
+
+def summary_blocks(summary: FeedbackSummary) -> list[dict[str, Any]]:
+    """The admins' weekly summary on the App Home."""
+    rated = summary.up + summary.down
+    ratio = f"{summary.up} 👍 / {summary.down} 👎" + (f" ({100 * summary.up / rated:.0f}% positive)" if rated else "")
+    lines = [
+        f"*Answers this week:* {summary.answers}",
+        f"*Feedback:* {ratio}" + (f" · {summary.commented} with a note" if summary.commented else ""),
+    ]
+    if summary.down_tools:
+        lines.append("*Tools in 👎 answers:* " + ", ".join(f"{escape_mrkdwn(t)} ({n})" for t, n in summary.down_tools))
+    if summary.slowest:
+        lines.append(
+            "*Slowest tools (median · max):* "
+            + ", ".join(f"{escape_mrkdwn(t.tool)} {t.median_ms:,.0f} ms · {t.max_ms:,.0f} ms" for t in summary.slowest)
+        )
+    return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))).to_dict()]
+
+
+def register_feedback_handlers(app: AsyncApp, surface: Surface) -> None:
+    """The feedback button and the "what went wrong" modal (acked at once; the work runs in the background)."""
+    deps = surface.deps
+
+    @app.action(FEEDBACK_ACTION)
+    async def on_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        surface.tasks.spawn(_guarded(on_feedback_click(deps, surface.client, body, action)), name="feedback:click")
+
+    @app.view(COMMENT_CALLBACK)
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        surface.tasks.spawn(_guarded(on_comment_submitted(deps, body, view)), name="feedback:note")
+
+
+async def _guarded(work: Awaitable[object]) -> None:
+    try:
+        await work
+    except Exception as exc:  # noqa: BLE001 - a click never fails loudly
+        log_event(_log, "feedback handling failed", logging.ERROR, error=repr(exc))

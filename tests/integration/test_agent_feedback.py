@@ -1,0 +1,123 @@
+"""👍/👎 on every answer, end to end: the real Bolt app answers through the fake Slack and model; clicks arrive as
+signed `block_actions` with Slack's feedback-buttons shape; ratings land in the real database and in the App Home."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
+from tests.fakes.slack_agent import feedback_click, feedback_note
+from tests.fakes.slack_server import app_home_opened, mention
+from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+    ALICE,
+    BOB,
+    MENTION,
+    OPS_CHANNEL,
+    SlackBot,
+    fixture_bot,  # noqa: F401
+    fixture_model,  # noqa: F401
+    fixture_seeded_sqlite,  # noqa: F401
+    fixture_seeded_sqlite_file,  # noqa: F401
+    fixture_slack,  # noqa: F401
+    fixture_sqlite_bot,  # noqa: F401
+)
+
+
+async def _send(bot: SlackBot, payload: dict[str, Any]) -> int:
+    """Deliver an interaction and wait for its background work."""
+    status = await bot.send_interactive(payload)
+    await bot.settle()
+    return status
+
+
+async def _answered(bot: SlackBot, question: str = "what is OPS-1?") -> str:
+    """Ask in #ops with one get_ticket call; returns the ts of the answer message."""
+    asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} {question}")
+    bot.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("OPS-1 is open."))
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} {question}", ts=asked))
+    await bot.settle()
+    [answer] = bot.slack.bot_messages(OPS_CHANNEL)
+    return answer.ts
+
+
+async def test_every_answer_carries_feedback_buttons_and_is_recorded_with_its_turn(bot: SlackBot) -> None:
+    ts = await _answered(bot)
+    [answer] = bot.slack.bot_messages(OPS_CHANNEL)
+    [block] = [b for b in answer.blocks if b["type"] == "context_actions"]
+    [element] = block["elements"]
+    assert element["type"] == "feedback_buttons" and element["action_id"] == "answer_feedback"
+    assert (element["positive_button"]["value"], element["negative_button"]["value"]) == ("up", "down")
+    assert [b["type"] for b in answer.blocks][-1] == "container"  # the trace stays last
+    stored = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=ts)
+    assert stored is not None
+    assert (stored.model, stored.user_id, stored.status) == ("claude-sonnet-4-6", ALICE, "answered")
+    assert [t["tool"] for t in stored.tools or []] == ["get_ticket"]
+    assert stored.input_tokens > 0 and stored.output_tokens > 0 and stored.latency_ms >= 0
+
+
+async def test_a_click_is_stored_once_per_person_and_a_second_click_changes_it(bot: SlackBot) -> None:
+    ts = await _answered(bot)
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=ts)
+    assert answer is not None
+    for _ in range(2):
+        assert await _send(bot, feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="up")) == 200
+    assert [(f.user_id, f.rating) for f in await bot.deps.store.feedback_of(answer.id)] == [(BOB, "up")]
+    assert len(bot.slack.calls("chat.postEphemeral")) == 1  # thanked once, not for the repeat
+
+    await _send(bot, feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="down"))
+    await _send(bot, feedback_click(user=ALICE, channel=OPS_CHANNEL, message_ts=ts, value="up"))
+    rows = await bot.deps.store.feedback_of(answer.id)
+    assert sorted((f.user_id, f.rating) for f in rows) == [(ALICE, "up"), (BOB, "down")]
+    [opened] = bot.slack.calls("views.open")
+    assert opened.args["view"]["callback_id"] == "answer_feedback_comment"
+    assert opened.args["view"]["private_metadata"] == answer.id
+
+
+async def test_a_thumbs_down_keeps_the_optional_note_of_its_author_only(bot: SlackBot) -> None:
+    ts = await _answered(bot)
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=ts)
+    assert answer is not None
+    await _send(bot, feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="down"))
+    assert await _send(bot, feedback_note(user=BOB, answer_id=answer.id, text="It missed the blocker.")) == 200
+    # Alice never rated it: her note (a forged submission) changes nothing
+    assert await _send(bot, feedback_note(user=ALICE, answer_id=answer.id, text="forged")) == 200
+    [row] = await bot.deps.store.feedback_of(answer.id)
+    assert (row.user_id, row.rating, row.comment) == (BOB, "down", "It missed the blocker.")
+
+    await _send(bot, feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="up"))
+    [row] = await bot.deps.store.feedback_of(answer.id)
+    assert (row.rating, row.comment) == ("up", None)
+
+
+async def test_clicks_on_unknown_deleted_or_foreign_answers_are_quiet_no_ops(bot: SlackBot) -> None:
+    ts = await _answered(bot)
+    clicks = [
+        feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts="1763470000.000001", value="up"),  # not an answer
+        feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="up", team_id="T0OTHER"),  # another workspace
+        feedback_click(user=BOB, channel="C0ELSEWHERE", message_ts=ts, value="down"),
+        feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="fb:up;drop table"),
+    ]
+    broken = feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="up")
+    broken["container"] = "not an object"
+    for payload in [*clicks, broken]:
+        assert await _send(bot, payload) == 200
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=ts)
+    assert answer is not None and await bot.deps.store.feedback_of(answer.id) == []
+    assert bot.slack.calls("views.open") == [] and bot.slack.calls("chat.postEphemeral") == []
+
+
+async def test_the_app_home_shows_admins_the_weekly_summary_and_others_only_their_conversations(bot: SlackBot) -> None:
+    ts = await _answered(bot)
+    await _send(bot, feedback_click(user=BOB, channel=OPS_CHANNEL, message_ts=ts, value="down"))
+
+    await bot.send_event(app_home_opened(user=ALICE))  # ALICE is in CHATOPS_ADMINS
+    await bot.send_event(app_home_opened(user=BOB))
+    await bot.settle()
+    admin_home = json.dumps(bot.slack.home_views[ALICE]["blocks"], ensure_ascii=False)
+    assert "This week's answers" in admin_home
+    assert "*Answers this week:* 1" in admin_home and "0 👍 / 1 👎" in admin_home
+    assert "*Tools in 👎 answers:* get_ticket (1)" in admin_home and "Slowest tools" in admin_home
+    member_home = json.dumps(bot.slack.home_views[BOB]["blocks"], ensure_ascii=False)
+    assert "This week's answers" not in member_home and "👎" not in member_home
+    assert "Your recent conversations" in member_home
