@@ -1,4 +1,4 @@
-"""The `chatops` command: run (Socket Mode or HTTP), shell, doctor, policy show.
+"""The `chatops` command: run (Socket Mode or HTTP), shell, doctor, manifest, policy show.
 
 Each subcommand builds `Settings` once and hands it to the module that does the work.
 """
@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--email", default=None, help="the user's email (maps to a Jira account)")
 
     sub.add_parser("doctor", help="check the database, the model API and the ticket backend")
+    sub.add_parser("manifest", help="print manifest.yml with the unfurl domains of JIRA_URL / CHATOPS_PUBLIC_URL")
 
     policy = sub.add_parser("policy", help="inspect the authorization policy")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -72,6 +73,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.doctor import run_doctor
 
         return await run_doctor(settings)
+    if args.command == "manifest":
+        from bot.slack.manifest import run_manifest
+
+        return run_manifest(settings)
     if args.command == "policy":
         from bot.policy.show import run_policy_show
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Housekeeping
     chatops_retention_days: int = Field(default=90, ge=1, le=3650)
 
+    # Public base URL of the bot's HTTP server (links to local-store tickets: <URL>/tickets/OPS-12, unfurled in Slack)
+    chatops_public_url: str | None = None
+
     # Logging
     chatops_log_format: Literal["text", "json"] = "text"
     chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -106,7 +109,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"Slack bot ids look like B0123ABCD (not the bot's user id U…), got {bot_id!r}")
         return value
 
-    @field_validator("jira_url", "anthropic_base_url")
+    @field_validator("jira_url", "anthropic_base_url", "chatops_public_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

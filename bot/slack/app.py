@@ -25,6 +25,7 @@ from bot.slack.home import register_home
 from bot.slack.identity import Directory
 from bot.slack.listeners import register_conversation_listeners
 from bot.slack.shortcuts import register_shortcuts
+from bot.slack.unfurls import register_unfurls
 from bot.tools.base import ChannelType
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     register_shortcuts(app, surface)
     register_agent_view(app, surface)  # before the App Home's app_home_opened listener (it takes tab == "messages")
     register_home(app, surface)
+    register_unfurls(app, surface)
     approvals_ui.register_approval_handlers(app, deps, agent)
     admin_modal.register_admin_handlers(app, deps)
     slack_ui.register_schedule_handlers(app, deps)

@@ -26,6 +26,7 @@ from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
+from bot.slack.work_objects import ticket_page_text
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
+TICKET_PAGE_PATH = "/tickets/{key}"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 DRAIN_SECONDS = 30.0
 WORKER_THREADS = 32
@@ -80,6 +82,7 @@ def build_http_app(app: AsyncApp, deps: Deps) -> web.Application:
     web_app.router.add_post(EVENTS_PATH, events)
     web_app.router.add_get(HEALTH_PATH, health_handler(deps))
     web_app.router.add_get(METRICS_PATH, metrics_handler(deps))
+    web_app.router.add_get(TICKET_PAGE_PATH, ticket_page_handler(deps))
     return web_app
 
 
@@ -89,6 +92,16 @@ def build_health_app(deps: Deps) -> web.Application:
     health.router.add_get(HEALTH_PATH, health_handler(deps))
     health.router.add_get(METRICS_PATH, metrics_handler(deps))
     return health
+
+
+def ticket_page_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /tickets/<KEY>: what local-store ticket links open outside Slack (no ticket content; see work_objects)."""
+
+    async def ticket_page(request: web.Request) -> web.Response:
+        text = ticket_page_text(request.match_info.get("key"), deps.settings)
+        return web.Response(text=text, content_type="text/plain") if text else web.Response(status=404, text="not found")
+
+    return ticket_page
 
 
 def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.settings import Settings
 from bot.slack.commands import TOOL_COMMANDS
+from bot.slack.manifest import manifest_for
 from bot.slack.shortcuts import ASK_CALLBACK, TICKET_CALLBACK
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
@@ -37,6 +39,8 @@ def test_the_events_the_listeners_need_are_subscribed(manifest: dict[str, Any]) 
         "message.im",
         "app_home_opened",
         "app_context_changed",  # agent view context
+        "link_shared",  # ticket links → chat.unfurl
+        "entity_details_requested",  # Work Object flexpane
     }
 
 
@@ -65,6 +69,8 @@ def test_scopes_cover_every_method_the_bot_calls(manifest: dict[str, Any]) -> No
         "groups:read",  # conversations.info
         "im:write",  # DMs to users
         "assistant:write",  # assistant.threads.setSuggestedPrompts / setTitle
+        "links:read",  # link_shared
+        "links:write",  # chat.unfurl
         "im:read",
         "mpim:read",  # conversations.members / conversations.info beyond public channels
     }
@@ -87,3 +93,24 @@ def test_fields_stay_within_the_manifest_schema_limits(manifest: dict[str, Any])
         assert len(shortcut["name"]) <= 24 and len(shortcut["description"]) <= 150
     for command in manifest["features"]["slash_commands"]:
         assert len(command["command"]) <= 32 and len(command["description"]) <= 2000
+
+
+UNFURL_DOMAIN = r"^(?![.-])([-a-z0-9.])+([a-z0-9])$"
+"""features.unfurl_domains items (manifest schema 2.0.0)."""
+
+
+def test_unfurl_domains_are_valid_and_regenerated_for_the_teams_hosts(manifest: dict[str, Any]) -> None:
+    import re
+
+    assert 1 <= len(manifest["features"]["unfurl_domains"]) <= 5
+    assert all(re.match(UNFURL_DOMAIN, d) for d in manifest["features"]["unfurl_domains"])
+    jira = Settings(_env_file=None, jira_url="https://acme.atlassian.net", jira_pat="x")  # type: ignore[call-arg]
+    local = Settings(_env_file=None, chatops_public_url="https://chatops.acme.io:8443/bot")  # type: ignore[call-arg]
+    for settings, domains in ((jira, ["acme.atlassian.net"]), (local, ["chatops.acme.io"])):
+        text = manifest_for(settings, MANIFEST.read_text())
+        regenerated = yaml.safe_load(text)
+        assert regenerated["features"]["unfurl_domains"] == domains
+        assert {k: v for k, v in regenerated.items() if k != "features"} == {k: v for k, v in manifest.items() if k != "features"}
+        assert "# chatops Slack app manifest." in text  # comments kept
+    nothing = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert manifest_for(nothing, MANIFEST.read_text()) == MANIFEST.read_text()
