@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.settings import Settings
 from bot.slack.work_objects import TicketLink, task_entity, ticket_link, ticket_page_text, unfurl_domains
@@ -117,3 +119,20 @@ def test_the_ticket_page_says_where_to_ask_and_refuses_non_keys() -> None:
     assert page is not None and "SEC-1" in page and "/ticket SEC-1" in page
     assert ticket_page_text("../../etc/passwd", LOCAL) is None
     assert ticket_page_text("OPS-1", JIRA) is None  # with Jira the links are Jira's own
+
+
+URL_PARTS = st.sampled_from(
+    ["https://", "http://", "chatops.acme.io", "acme.atlassian.net", "/tickets/", "/browse/", "OPS-1", "sec-22", "-",
+     "?selectedIssue=", "#", "/", "..", "%2F", ":8443", "@", "\\", " ", "\n", "é"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(URL_PARTS, st.text(max_size=8)), max_size=10).map("".join))
+def test_any_text_is_either_not_a_link_or_a_well_formed_one_of_the_configured_origin(url: str) -> None:
+    for config, base in ((LOCAL, "https://chatops.acme.io/tickets/"), (JIRA, "https://acme.atlassian.net/browse/")):
+        link = ticket_link(url, config)
+        if link is not None:
+            assert link.canonical == base + link.key
+            assert link.url == url and link.key == link.key.upper() and "-" in link.key
+            assert url.strip().lower().startswith(base.split("/tickets/")[0].split("/browse/")[0].lower())
