@@ -64,12 +64,11 @@ class Deps:
 
 
 def build_llm(settings: Settings) -> LLM | None:
-    """The model client, or None when no API key is set (the caller says what to set)."""
-    if settings.anthropic_api_key is None:
-        return None
-    from integrations.llm.anthropic import AnthropicLLM
+    """The configured provider's model client (`CHATOPS_PROVIDER`), or None when the Anthropic API has no key
+    (the caller says what to set); a provider that cannot be configured raises ConfigError naming the setting."""
+    from integrations.llm.providers import build_llm as build_provider
 
-    return AnthropicLLM.from_settings(settings)
+    return build_provider(settings)
 
 
 def build_tickets(

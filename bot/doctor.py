@@ -71,7 +71,17 @@ async def check_database(settings: Settings) -> Check:
 
 
 def check_model_key(settings: Settings) -> Check:
-    """The model API key is set (its validity shows on the first call)."""
+    """The model API key is set (its validity shows on the first call); other providers: the client builds."""
+    if settings.chatops_provider != "anthropic":
+        from bot.errors import ConfigError
+        from integrations.llm.providers import build_llm
+
+        name = f"Model provider ({settings.chatops_provider})"
+        try:
+            build_llm(settings)
+        except ConfigError as exc:
+            return Check(name, False, "not configured", str(exc))
+        return Check(name, True, f"client configured for {settings.chatops_model}")
     if settings.anthropic_api_key is None or not settings.anthropic_api_key.get_secret_value().strip():
         return Check("Model API key", False, "ANTHROPIC_API_KEY is not set", messages.missing_api_key())
     return Check("Model API key", True, "ANTHROPIC_API_KEY is set")

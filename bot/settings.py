@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     chatops_model: str = Field(default="claude-sonnet-4-6", min_length=1)
     chatops_summary_model: str | None = None
     chatops_max_tokens: int = Field(default=4096, ge=256, le=64000)
+    chatops_provider: Literal["anthropic", "bedrock", "vertex", "openai"] = "anthropic"
+    chatops_thinking_budget: int = Field(default=0, ge=0, le=64000)
+    """Extended thinking's token budget per request (Anthropic providers); 0 is off, else at least 1024."""
+    aws_region: str | None = None
+    anthropic_vertex_project_id: str | None = None
+    cloud_ml_region: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    chatops_price_table: Path | None = None
+    """YAML file of model prices for `chatops eval` (default: evals/prices.yaml)."""
 
     # Ticket backend: Jira when JIRA_URL is set, else the local database
     jira_url: str | None = None
@@ -109,7 +119,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"Slack bot ids look like B0123ABCD (not the bot's user id U…), got {bot_id!r}")
         return value
 
-    @field_validator("jira_url", "anthropic_base_url", "chatops_public_url")
+    @field_validator("chatops_thinking_budget")
+    @classmethod
+    def _check_thinking_budget(cls, value: int) -> int:
+        if 0 < value < 1024:
+            raise ValueError("extended thinking needs a budget of at least 1024 tokens (0 turns it off)")
+        return value
+
+    @field_validator("jira_url", "anthropic_base_url", "chatops_public_url", "openai_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

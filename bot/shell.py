@@ -33,7 +33,7 @@ async def run_shell(
     """Run the terminal session; 0 at end of input, 2 when no model API key is configured."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    if settings.anthropic_api_key is None:
+    if settings.chatops_provider == "anthropic" and settings.anthropic_api_key is None:
         print(messages.missing_api_key(), file=sys.stderr)
         return 2
     from bot.deps import build_deps

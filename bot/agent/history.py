@@ -1,6 +1,7 @@
 """A thread's history as the model sees it: repaired so every tool call has exactly one result, consecutive
 messages of one role merged, and trimmed to a character budget.
 
+Provider-native blocks (signed thinking, server-tool blocks) stay exactly where they are, unchanged.
 Trimming shortens old tool results first (the tool_use / tool_result pairs stay, only their content shrinks),
 then long texts, then drops the oldest exchanges whole. It trims well below the budget, so the following turns
 fit without trimming and the cached prefix of the conversation stays stable.
@@ -8,7 +9,7 @@ fit without trimming and the cached prefix of the conversation stays stable.
 
 from __future__ import annotations
 
-from integrations.llm.base import Block, Message, TextBlock, ToolCall, ToolResult
+from integrations.llm.base import Block, Message, NativeBlock, TextBlock, ToolCall, ToolResult
 
 MISSING_RESULT = "No result was recorded for this call (the turn was interrupted or is waiting for approval)."
 TRIMMED_RESULT_KEEP = 160
@@ -26,6 +27,8 @@ def _block_size(block: Block) -> int:
         return len(block.text)
     if isinstance(block, ToolResult):
         return len(block.content)
+    if isinstance(block, NativeBlock):  # kept whole (a signed thinking block cannot be shortened)
+        return len(str(block.data))
     return len(block.name) + len(str(block.input))
 
 

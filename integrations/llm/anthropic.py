@@ -14,7 +14,6 @@ response are never seen, let alone run.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -22,38 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 import anthropic
 import httpx2
-from anthropic import AsyncAnthropic
+from anthropic import AsyncAnthropic, AsyncAnthropicBedrock, AsyncAnthropicVertex
 
 from bot.errors import ModelError, ModelRateLimited, ModelRequestError, ModelUnavailable
 from bot.logs import get_logger, log_event
-from integrations.llm.base import (
-    Message,
-    ModelResponse,
-    StopReason,
-    TextBlock,
-    TextCallback,
-    ToolCall,
-    ToolChoice,
-    ToolResult,
-    ToolSpec,
-    Usage,
-)
+from integrations.llm.anthropic_wire import StreamBuilder, build_params, parse_message
+from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+__all__ = ["AnthropicLLM", "build_params", "parse_message"]
+
 logger = get_logger("llm")
 
-EPHEMERAL = {"type": "ephemeral"}
-_STOP_REASONS: dict[str, StopReason] = {
-    "end_turn": "end_turn",
-    "tool_use": "tool_use",
-    "max_tokens": "max_tokens",
-    "pause_turn": "pause_turn",
-    "refusal": "refusal",
-    "stop_sequence": "stop_sequence",
-    "model_context_window_exceeded": "context_exceeded",
-}
+AnthropicClient = AsyncAnthropic | AsyncAnthropicBedrock | AsyncAnthropicVertex
 _RETRIED_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
 _PROMPT_TOO_LONG = "prompt is too long"
 
@@ -64,14 +46,19 @@ class AnthropicLLM:
     def __init__(
         self,
         *,
-        client: AsyncAnthropic,
+        client: AnthropicClient,
         model: str,
         max_retries: int = 3,
         retry_base_seconds: float = 0.5,
         retry_max_seconds: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        thinking_budget: int = 0,
     ) -> None:
         self.client = client
+        self.thinking_budget = thinking_budget
+        """Extended thinking's token budget per request; 0 is off."""
+        self.extra_body: dict[str, Any] | None = None
+        """Extra request-body fields (Bedrock and Vertex: their `anthropic_version`)."""
         self.model = model
         self.max_retries = max_retries
         self.retry_base_seconds = retry_base_seconds
@@ -79,8 +66,9 @@ class AnthropicLLM:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, client: AsyncAnthropic | None = None) -> AnthropicLLM:
-        """Build the client from settings (SDK retries off; our timeout), or wrap the given one."""
+    def from_settings(cls, settings: Settings, *, client: AnthropicClient | None = None) -> AnthropicLLM:
+        """Build the first-party client from settings (SDK retries off; our timeout), or wrap the given one
+        (a Bedrock or Vertex client from `integrations.llm.providers`)."""
         if client is None:
             key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
             client = AsyncAnthropic(
@@ -95,6 +83,7 @@ class AnthropicLLM:
             max_retries=settings.chatops_llm_max_retries,
             retry_base_seconds=settings.chatops_llm_retry_base_seconds,
             retry_max_seconds=settings.chatops_llm_retry_max_seconds,
+            thinking_budget=settings.chatops_thinking_budget,
         )
 
     async def complete(
@@ -119,7 +108,10 @@ class AnthropicLLM:
             tool_choice=tool_choice,
             max_tokens=max_tokens,
             user_hash=user_hash,
+            thinking_budget=self.thinking_budget,
         )
+        if self.extra_body:
+            params["extra_body"] = self.extra_body
         attempt = 0
         while True:
             streamed = _Streamed()
@@ -143,6 +135,10 @@ class AnthropicLLM:
                 retry_after = None
             except ModelUnavailable as exc:  # an incomplete response (see the module docstring)
                 error, retry_after = exc, None
+            except Exception as exc:
+                if not _credentials_error(exc):
+                    raise
+                raise ModelRequestError(f"model provider credentials: {type(exc).__name__}: {exc}"[:500]) from None
             # Text already shown to the user cannot be taken back: retrying would repeat it.
             if attempt >= self.max_retries or streamed.emitted:
                 raise error
@@ -161,7 +157,7 @@ class AnthropicLLM:
 
     async def _stream(self, params: dict[str, Any], on_text: TextCallback, streamed: _Streamed) -> ModelResponse:
         stream = await self.client.messages.create(**params, stream=True)
-        builder = _StreamBuilder()
+        builder = StreamBuilder()
         try:
             async for event in stream:
                 delta = builder.feed(event.to_dict(warnings=False))
@@ -170,7 +166,8 @@ class AnthropicLLM:
                     await on_text(delta)
         finally:
             await stream.close()
-        return builder.result(request_id=stream.response.headers.get("request-id"))
+        headers = stream.response.headers
+        return builder.result(request_id=headers.get("request-id") or headers.get("x-amzn-requestid"))
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -183,116 +180,7 @@ class _Streamed:
     emitted = False
 
 
-# ---------------------------------------------------------------- request mapping
-
-
-def build_params(
-    *,
-    model: str,
-    system: str,
-    messages: list[Message],
-    tools: list[ToolSpec],
-    tool_choice: ToolChoice | None,
-    max_tokens: int,
-    user_hash: str | None,
-) -> dict[str, Any]:
-    """The Messages API request: cache breakpoints on the last tool, the system block and the last message."""
-    params: dict[str, Any] = {
-        "model": model,
-        "max_tokens": max_tokens,
-        "system": [{"type": "text", "text": system, "cache_control": EPHEMERAL}],
-        "messages": _messages_param(messages),
-    }
-    if tools:
-        specs = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in tools]
-        specs[-1]["cache_control"] = EPHEMERAL
-        params["tools"] = specs
-    if tool_choice is not None and tool_choice.type != "auto":
-        choice: dict[str, Any] = {"type": tool_choice.type}
-        if tool_choice.type == "tool":
-            choice["name"] = tool_choice.name
-        params["tool_choice"] = choice
-    if user_hash:
-        params["metadata"] = {"user_id": user_hash}
-    return params
-
-
-def _messages_param(messages: list[Message]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        blocks = [b for b in (_block_param(b) for b in message.content) if b is not None]
-        if not blocks:
-            # The API rejects empty messages and empty text blocks; keep the turn structure.
-            blocks = [{"type": "text", "text": "(no content)"}]
-        out.append({"role": message.role, "content": blocks})
-    if out:
-        # A moving breakpoint on the newest block caches the conversation so far across steps.
-        last = out[-1]["content"][-1]
-        out[-1]["content"][-1] = {**last, "cache_control": EPHEMERAL}
-    return out
-
-
-def _block_param(block: TextBlock | ToolCall | ToolResult) -> dict[str, Any] | None:
-    if isinstance(block, TextBlock):
-        return {"type": "text", "text": block.text} if block.text.strip() else None
-    if isinstance(block, ToolCall):
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
-    return {
-        "type": "tool_result",
-        "tool_use_id": block.tool_call_id,
-        "content": block.content or "(empty)",
-        "is_error": block.is_error,
-    }
-
-
-# ---------------------------------------------------------------- response mapping
-
-
-def parse_message(data: dict[str, Any], *, request_id: str | None) -> ModelResponse:
-    """Map a Messages API message (as a dict) to a ModelResponse."""
-    content: list[TextBlock | ToolCall | ToolResult] = []
-    for block in data.get("content") or []:
-        if block.get("type") == "text":
-            content.append(TextBlock(text=block.get("text", "")))
-        elif block.get("type") == "tool_use":
-            content.append(_tool_call(block["id"], block["name"], block.get("input")))
-    reason = data.get("stop_reason")
-    if reason is None:
-        raise ModelUnavailable(f"model response incomplete: no stop_reason (request id {request_id})")
-    details = data.get("stop_details") or {}
-    return ModelResponse(
-        message=Message(role="assistant", content=content),
-        stop_reason=_stop_reason(reason),
-        usage=_usage(data.get("usage") or {}),
-        model=data.get("model") or "",
-        request_id=request_id,
-        refusal_detail=(details.get("explanation") or details.get("category")) if details else None,
-    )
-
-
-def _tool_call(call_id: str, name: str, raw_input: Any) -> ToolCall:
-    if isinstance(raw_input, dict):
-        return ToolCall(id=call_id, name=name, input=raw_input)
-    got = type(raw_input).__name__
-    return ToolCall(id=call_id, name=name, input={}, input_error=f"the tool input must be a JSON object, got {got}")
-
-
-def _stop_reason(value: str) -> StopReason:
-    mapped = _STOP_REASONS.get(value)
-    if mapped is None:
-        # Answered as text; the loop runs tool calls only on `tool_use`, so an unknown reason never runs one.
-        log_event(logger, "unknown stop_reason", logging.WARNING, stop_reason=value)
-        return "end_turn"
-    return mapped
-
-
-def _usage(data: dict[str, Any]) -> Usage:
-    return Usage(
-        input_tokens=data.get("input_tokens") or 0,
-        output_tokens=data.get("output_tokens") or 0,
-        cache_read_tokens=data.get("cache_read_input_tokens") or 0,
-        cache_write_tokens=data.get("cache_creation_input_tokens") or 0,
-    )
+# ---------------------------------------------------------------- errors
 
 
 def _context_exceeded(exc: anthropic.APIStatusError) -> ModelResponse:
@@ -318,6 +206,14 @@ def _describe(exc: anthropic.APIStatusError) -> str:
     return f"model API error {exc.status_code} {kind}: {message} (request id {exc.request_id})".replace(": (", " (")
 
 
+def _credentials_error(exc: Exception) -> bool:
+    """Bedrock's SigV4 signing (boto3/botocore) or Vertex's Google auth failed before the request was sent."""
+    module = type(exc).__module__
+    if module.startswith(("google.auth", "botocore", "boto3")):
+        return True
+    return isinstance(exc, RuntimeError | ValueError) and "credentials" in str(exc).lower()
+
+
 def _retry_after(headers: Any) -> float | None:
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
@@ -327,74 +223,3 @@ def _retry_after(headers: Any) -> float | None:
             except ValueError:
                 continue
     return None
-
-
-class _StreamBuilder:
-    """Accumulates raw stream events into a ModelResponse; malformed tool JSON becomes `input_error`."""
-
-    def __init__(self) -> None:
-        self.message: dict[str, Any] = {"content": [], "usage": {}}
-        self.blocks: dict[int, dict[str, Any]] = {}
-        self.json_parts: dict[int, list[str]] = {}
-        self.stopped = False
-        """`message_stop` arrived: the stream is complete."""
-
-    def feed(self, event: dict[str, Any]) -> str:
-        """Apply one event; return a text delta to show, or ''."""
-        kind = event.get("type")
-        if kind == "message_start":
-            start = event["message"]
-            self.message.update({k: v for k, v in start.items() if k != "content"})
-            self.message["usage"] = dict(start.get("usage") or {})
-        elif kind == "content_block_start":
-            self.blocks[event["index"]] = dict(event["content_block"])
-            self.json_parts[event["index"]] = []
-        elif kind == "content_block_delta":
-            return self._delta(event["index"], event["delta"])
-        elif kind == "message_delta":
-            delta = event.get("delta") or {}
-            self.message["stop_reason"] = delta.get("stop_reason")
-            self.message["stop_details"] = delta.get("stop_details")
-            for key, value in (event.get("usage") or {}).items():
-                if value is not None:  # message_delta usage is cumulative; absent fields keep the start's value
-                    self.message["usage"][key] = value
-        elif kind == "message_stop":
-            self.stopped = True
-        return ""
-
-    def _delta(self, index: int, delta: dict[str, Any]) -> str:
-        block = self.blocks.get(index)
-        if block is None:
-            return ""
-        if delta.get("type") == "text_delta" and block.get("type") == "text":
-            block["text"] = block.get("text", "") + delta["text"]
-            return str(delta["text"])
-        if delta.get("type") == "input_json_delta":
-            self.json_parts[index].append(delta.get("partial_json", ""))
-        return ""
-
-    def result(self, *, request_id: str | None) -> ModelResponse:
-        """The finished response; `ModelUnavailable` when the stream ended before `message_stop`."""
-        if not self.stopped:
-            got = "no stop_reason" if self.message.get("stop_reason") is None else "no message_stop"
-            raise ModelUnavailable(f"model stream ended early: {got} (request id {request_id})")
-        response = parse_message({**self.message, "content": []}, request_id=request_id)
-        content = response.message.content
-        for index in sorted(self.blocks):
-            block = self.blocks[index]
-            if block.get("type") == "text":
-                content.append(TextBlock(text=block.get("text", "")))
-            elif block.get("type") == "tool_use":
-                content.append(self._streamed_call(block, "".join(self.json_parts[index])))
-        return response
-
-    @staticmethod
-    def _streamed_call(block: dict[str, Any], raw: str) -> ToolCall:
-        if not raw.strip():
-            return _tool_call(block["id"], block["name"], block.get("input") or {})
-        try:
-            parsed = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            error = f"the tool input was not valid JSON ({exc.msg} at character {exc.pos})"
-            return ToolCall(id=block["id"], name=block["name"], input={}, input_error=error)
-        return _tool_call(block["id"], block["name"], parsed)

@@ -1,7 +1,8 @@
 """The model provider interface: provider-neutral messages, tool specs and responses.
 
 The agent loop speaks only these types. `integrations/llm/anthropic.py` maps them to the Messages API;
-`integrations/llm/scripted.py` is an in-memory fake for unit tests.
+`integrations/llm/bedrock.py`, `vertex.py` reuse it on the cloud clients, `openai_compat.py` maps them to Chat
+Completions; `integrations/llm/scripted.py` is an in-memory fake for unit tests.
 Messages serialise to JSON (`model_dump(mode="json")`) so conversations persist in the database.
 """
 
@@ -40,7 +41,27 @@ class ToolResult(BaseModel):
     is_error: bool = False
 
 
-Block = Annotated[TextBlock | ToolCall | ToolResult, Field(discriminator="type")]
+class NativeBlock(BaseModel):
+    """A provider block we do not interpret, kept exactly as received and sent back unchanged, in place:
+    Anthropic `thinking` / `redacted_thinking` (signed: any edit is a 400), server-tool blocks
+    (`server_tool_use`, `web_search_tool_result`, ...). Only the provider that produced it ever sees it again."""
+
+    type: Literal["native"] = "native"
+    provider: str
+    data: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        """The provider's block type (`thinking`, `redacted_thinking`, `server_tool_use`, ...)."""
+        return str(self.data.get("type", ""))
+
+    @property
+    def is_thinking(self) -> bool:
+        """A reasoning block (never shown to users)."""
+        return self.kind in ("thinking", "redacted_thinking")
+
+
+Block = Annotated[TextBlock | ToolCall | ToolResult | NativeBlock, Field(discriminator="type")]
 
 
 class Message(BaseModel):
