@@ -1,4 +1,4 @@
-"""The `chatops` command: run (Socket Mode or HTTP), shell, doctor, manifest, policy show.
+"""The `chatops` command: run (Socket Mode or HTTP), shell, doctor, manifest, eval, policy show.
 
 Each subcommand builds `Settings` once and hands it to the module that does the work.
 """
@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check the database, the model API and the ticket backend")
     sub.add_parser("manifest", help="print manifest.yml with the unfurl domains of JIRA_URL / CHATOPS_PUBLIC_URL")
+
+    from bot.evals.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
 
     policy = sub.add_parser("policy", help="inspect the authorization policy")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -77,6 +81,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.slack.manifest import run_manifest
 
         return run_manifest(settings)
+    if args.command == "eval":
+        from bot.evals.cli import run_eval
+
+        return await run_eval(settings, args)
     if args.command == "policy":
         from bot.policy.show import run_policy_show
 
