@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlmodel import Session
+
 from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import TurnResult
 from bot.deps import build_deps
@@ -26,6 +28,7 @@ from bot.evals.world import Score, apply_setup, score, snapshot
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
+from bot.storage.tables import TurnRow
 from bot.tools.base import Actor
 from integrations.llm.base import LLM, ToolSpec, Usage
 from integrations.tickets.seed import PEOPLE, seed_demo
@@ -115,6 +118,7 @@ class Runner:
             agent._specs = self._specs  # tool definitions are the same in every try: build them once per run
             results = await self._turns(agent, task)
             after, bodies_after = await snapshot(deps.db)
+            cause = await _turn_error(deps.db, results[-1].turn_id) if results[-1].status == "failed" else None
         except Exception as exc:  # a broken setup or store: this try fails with the reason, the run goes on
             return Try(task.id, index, False, None, time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
         finally:
@@ -131,8 +135,9 @@ class Runner:
             for entry in result.trace:
                 calls[entry.tool] = calls.get(entry.tool, 0) + 1
         return Try(
-            task.id, index, graded.passed, graded, time.perf_counter() - started, usage=usage, tool_calls=calls,
+            task.id, index, graded.passed and (cause is None or task.expect.status == "failed"), graded, time.perf_counter() - started, usage=usage, tool_calls=calls,
             steps=sum(r.steps for r in results), status=last.status, answer=last.text,
+            error=f"why the turn failed: {cause}" if cause else None,
         )
 
     async def _turns(self, agent: Agent, task: Task) -> list[TurnResult]:
@@ -170,3 +175,15 @@ class Runner:
         """Remove the working directory."""
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+async def _turn_error(db: Database, turn_id: str) -> str | None:
+    """What the stored turn says went wrong (the model API's error, a script that ran out, ...)."""
+    if not turn_id:
+        return None
+
+    def run(session: Session) -> str | None:
+        row = session.get(TurnRow, turn_id)
+        return row.error if row is not None else None
+
+    return await db.run(run)

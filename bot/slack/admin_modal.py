@@ -127,7 +127,7 @@ def build_config_view(
             block_id="model",
             label="Model",
             element=PlainTextInputElement(action_id=VALUE, initial_value=settings.chatops_model),
-            hint="The Anthropic model id used for conversations.",
+            hint=f"The model id used for conversations, on the configured provider ({settings.chatops_provider}; set by CHATOPS_PROVIDER).",
         ),
         InputBlock(
             block_id="enabled_tools",

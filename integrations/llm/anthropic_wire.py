@@ -33,6 +33,8 @@ logger = get_logger("llm")
 PROVIDER = "anthropic"
 EPHEMERAL = {"type": "ephemeral"}
 MIN_THINKING_BUDGET = 1024
+MAX_OUTPUT_TOKENS = 64_000
+"""The largest max_tokens sent with thinking on (the answer's room grows after a truncation; the budget stays)."""
 _NO_CACHE_CONTROL = {"thinking", "redacted_thinking"}
 _STOP_REASONS: dict[str, StopReason] = {
     "end_turn": "end_turn",
@@ -68,7 +70,7 @@ def build_params(
     thinking = thinking_budget >= MIN_THINKING_BUDGET
     params: dict[str, Any] = {
         "model": model,
-        "max_tokens": max_tokens + (thinking_budget if thinking else 0),
+        "max_tokens": min(max_tokens + thinking_budget, max(MAX_OUTPUT_TOKENS, thinking_budget + 1024)) if thinking else max_tokens,
         "system": [{"type": "text", "text": system, "cache_control": EPHEMERAL}],
         "messages": messages_param(messages),
     }

@@ -71,6 +71,7 @@ async def test_a_script_that_runs_out_fails_the_try_with_the_reason(settings: Se
     assert code == 0  # no --min-pass
     assert problems[0] == "the answer does not state 'Blocked'"
     assert problems[1].startswith("the turn ended 'failed': ")
+    assert problems[2] == "why the turn failed: task short: the script has no response left for step 2"
 
 
 async def test_a_missing_price_stops_before_anything_runs(settings: Settings, tmp_path: Path) -> None:
