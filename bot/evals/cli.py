@@ -59,15 +59,24 @@ def task_dir(given: Path | None) -> Path:
 
 async def run_eval(settings: Settings, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run the suite as the arguments say; print the report; write it when asked."""
+    out = out or sys.stdout
+    logger = logging.getLogger("chatops")
+    level = logger.level
+    if settings.chatops_log_level != "DEBUG":  # the report is the output; per-call logs would bury it
+        logger.setLevel(logging.ERROR)
+    try:
+        return await _run(settings, args, out)
+    finally:
+        logger.setLevel(level)
+
+
+async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from bot.errors import ConfigError
     from bot.evals.report import load_price, markdown_report, summarize, text_report
     from bot.evals.runner import LLMFactory, Runner
     from bot.evals.tasks import Task, load_tasks
     from integrations.llm.base import LLM
 
-    out = out or sys.stdout
-    if settings.chatops_log_level != "DEBUG":  # the report is the output; per-call logs would bury it
-        logging.getLogger("chatops").setLevel(logging.ERROR)
     if args.k < 1 or args.concurrency < 1:
         raise ConfigError("-k and --concurrency must be at least 1")
     if args.min_pass is not None and not 0 <= args.min_pass <= 1:

@@ -202,7 +202,8 @@ def _classify(exc: anthropic.APIStatusError) -> ModelError:
 
 def _describe(exc: anthropic.APIStatusError) -> str:
     kind = exc.type or type(exc).__name__
-    message = exc.api_message or ""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = exc.api_message or str(body.get("message") or "")  # Bedrock: {"message": ...}
     return f"model API error {exc.status_code} {kind}: {message} (request id {exc.request_id})".replace(": (", " (")
 
 

@@ -164,7 +164,8 @@ async def test_bedrock_without_aws_credentials_fails_the_request_clearly(setting
         for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             monkeypatch.delenv(var)
         monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        rig.llm = build_llm(rig.settings)  # type: ignore[assignment]
+        # another region: the SDK caches one boto3 session per (keys, region, profile) for the process
+        rig.llm = build_llm(rig.settings.model_copy(update={"aws_region": "eu-north-1"}))  # type: ignore[assignment]
 
         with pytest.raises(ModelRequestError, match="model provider credentials: .*credentials"):
             await rig.llm.complete(system="s", messages=QUESTION, tools=TOOLS, max_tokens=100)
