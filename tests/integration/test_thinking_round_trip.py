@@ -151,6 +151,25 @@ async def test_recorded_pause_turn_is_continued_with_the_paused_content_verbatim
     assert continued == recorded_followup["messages"][1]["content"]
 
 
+async def test_a_paused_turn_with_server_tools_is_continued_verbatim_and_kept(settings: Settings, db: Database, clock: FixedClock) -> None:
+    paused = json.loads((FIXTURES / "pause_turn_server_tool.json").read_text())
+    with ReplayServer() as server:
+        server.queue(Recorded.json(FIXTURES / "pause_turn_server_tool.json"), Recorded.json(FIXTURES / "pause_turn_resumed.json"))
+        agent, rec = make_agent(settings, db, clock, server, budget=1024)
+
+        result = await agent.run_turn(actor=ALICE, thread=THREAD, text="Is the CNI release out?")
+
+        second = server.bodies()[1]
+    assert (result.status, result.steps, rec.calls) == ("answered", 2, [])
+    assert result.text == "The vendor's CNI release with Kubernetes 1.31 support is out, so OPS-9 can be unblocked."
+    assert second["messages"][-1]["role"] == "assistant"  # continued with no added user message
+    assert [without_cache_control(b) for b in second["messages"][-1]["content"]] == paused["content"]
+    assert second["tools"] == server.bodies()[0]["tools"] and second["thinking"] == server.bodies()[0]["thinking"]
+    stored = await agent.deps.store.load_messages(result.conversation_id)
+    kinds = [b.kind for m in stored for b in m.content if isinstance(b, NativeBlock)]
+    assert kinds == ["thinking", "server_tool_use", "web_search_tool_result", "server_tool_use", "web_search_tool_result"]
+
+
 async def test_thinking_survives_an_approval_pause_and_a_restart(settings: Settings, db: Database, clock: FixedClock) -> None:
     recorded = [json.loads(line[6:]) for line in (FIXTURES / "thinking_then_write.sse").read_text().splitlines() if line.startswith("data: ")]
     signature = next(e["delta"]["signature"] for e in recorded if e.get("delta", {}).get("type") == "signature_delta")
