@@ -274,6 +274,7 @@ async def housekeeping(deps: Deps, now: datetime) -> dict[str, int]:
     cutoff = now - timedelta(days=deps.settings.chatops_retention_days)
     counts: dict[str, int] = {}
     counts.update(await deps.store.purge_conversations(before=cutoff))
+    counts.update(await deps.store.purge_answers(before=cutoff, contexts_before=now - timedelta(days=1)))
     counts["expired_approvals"] = await expire_overdue_approvals(deps, now)
     counts["approvals_deleted"] = await deps.store.purge_approvals(expired_before=now - APPROVAL_KEEP)
     counts["processed_events"] = await deps.store.forget_deliveries(older_than=now - DEDUPE_KEEP)

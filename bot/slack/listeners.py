@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
     from slack_bolt.request.async_request import AsyncBoltRequest
 
+    from bot.agent.types import ProgressCallback, TurnResult
+    from bot.tools.base import Actor
+
 ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 """Message subtypes that are a person asking something; edits, joins, deletions and bot posts are not."""
 BOT_SUBTYPES = ANSWERED_SUBTYPES | {"bot_message"}
@@ -141,14 +144,17 @@ async def handle_message(
             await say_in_thread(surface, where, messages.message_too_long(len(text), limit))
             return
     thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=where.thread_ts)
-    context = await agent_thread_start(surface, event=event, user_id=user_id, team_id=team_id, text=text)
+
+    async def run(actor: Actor, progress: ProgressCallback) -> TurnResult:
+        # after the first feedback is on screen and the delivery is claimed: a duplicate never titles or reads
+        context = await agent_thread_start(surface, event=event, user_id=user_id, team_id=team_id, text=text)
+        return await surface.agent.run_turn(actor=actor, thread=thread, text=text, on_progress=progress, context=context)
+
     await answer(
         surface,
         who=Asker(user_id=user_id, team_id=team_id, channel_kind=event.get("channel_type")),
         where=where,
-        run=lambda actor, progress: surface.agent.run_turn(
-            actor=actor, thread=thread, text=text, on_progress=progress, context=context
-        ),
+        run=run,
         say_stream=say_stream,
         set_status=set_status,
         claim_after_feedback=None if retried else claim_it,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -257,3 +258,16 @@ class FeedbackQueries(StoreBase):
             return list(row.entities or [])
 
         return await self.db.run(_get)
+
+    async def purge_answers(self, *, before: datetime, contexts_before: datetime) -> dict[str, int]:
+        """Housekeeping: answers posted before `before` with their feedback, and views remembered before
+        `contexts_before`."""
+
+        def _purge(session: Session) -> dict[str, int]:
+            old = select(AnswerRow.id).where(col(AnswerRow.created_at) < before)
+            feedback = session.exec(delete(FeedbackRow).where(col(FeedbackRow.answer_id).in_(old))).rowcount  # type: ignore[call-overload]
+            answers = session.exec(delete(AnswerRow).where(col(AnswerRow.created_at) < before)).rowcount  # type: ignore[call-overload]
+            views = session.exec(delete(AgentContextRow).where(col(AgentContextRow.updated_at) < contexts_before)).rowcount  # type: ignore[call-overload]
+            return {"answers": int(answers or 0), "answer_feedback": int(feedback or 0), "agent_contexts": int(views or 0)}
+
+        return await self.db.run(_purge)
