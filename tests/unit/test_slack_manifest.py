@@ -114,3 +114,16 @@ def test_unfurl_domains_are_valid_and_regenerated_for_the_teams_hosts(manifest: 
         assert "# chatops Slack app manifest." in text  # comments kept
     nothing = Settings(_env_file=None)  # type: ignore[call-arg]
     assert manifest_for(nothing, MANIFEST.read_text()) == MANIFEST.read_text()
+
+
+def test_chatops_manifest_prints_it_for_the_configured_jira(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("JIRA_URL", "https://acme.atlassian.net")
+    monkeypatch.setenv("JIRA_PAT", "pat")
+    assert main(["manifest"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["features"]["unfurl_domains"] == ["acme.atlassian.net"]
+    assert "link_shared" in printed["settings"]["event_subscriptions"]["bot_events"]
