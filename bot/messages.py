@@ -174,7 +174,11 @@ def approval_unknown() -> str:
 
 
 def approval_already_decided(status: str) -> str:
-    """A second Approve/Cancel of the same request."""
+    """A second Approve/Cancel of the same request (never claiming an outcome nobody saw)."""
+    if status == "approved":
+        return "This request was already approved and is being carried out; its outcome is not known yet. Nothing more was done."
+    if status == "unknown":
+        return "This request was approved, but I could not tell whether it was applied (I was restarted while doing it). Nothing more was done; please check the ticket."
     return f"This request was already {status}; nothing more was done."
 
 
@@ -544,6 +548,7 @@ def approval_outcome(status: str, decided_by: str | None, at_iso: str) -> str:
         "failed": "Approved, but it failed",
         "cancelled": "Cancelled",
         "expired": "Expired without an answer — not done",
+        "unknown": "Approved, but interrupted by a restart — outcome unknown, check the ticket",
     }
     return f"{words.get(status, status.capitalize())}{who} · {at_iso}"
 
@@ -759,3 +764,32 @@ def slash_used(user_id: str, command: str) -> str:
 def config_user_unverified(user_id: str) -> str:
     """A person given a role could not be checked with Slack in time (the save is refused, nothing changed)."""
     return f"Couldn't verify <@{user_id}> with Slack just now. Nothing was saved; press Save again."
+
+
+# ---------------------------------------------------------------- durable turns (issue #10)
+
+
+def database_unavailable() -> str:
+    """A question asked while the database does not answer."""
+    return "I'm temporarily unavailable (my database is not answering), so I could not work on this. Nothing was changed; please try again in a minute."
+
+
+def restarted_rerunning() -> str:
+    """An interrupted question that only read: it is answered again."""
+    return "I was restarted while working on this; nothing had been changed, so I'm answering it again now."
+
+
+def restarted_ended(facts: list[str]) -> str:
+    """An interrupted question that could not be re-run: what is known, and what to do."""
+    known = " ".join(facts) if facts else "Nothing was changed."
+    return f"I was restarted while working on this and could not finish it. {known} Please ask again if you still need it."
+
+
+def write_outcome_fact(description: str, outcome: str, link: str | None) -> str:
+    """One write of an interrupted turn, as far as we know (`done`, `not_done` or `unknown`)."""
+    where = f" ({link})" if link else ""
+    if outcome == "done":
+        return f"This was done: {description}{where}."
+    if outcome == "not_done":
+        return f"This was not done: {description}{where}."
+    return f"I could not tell whether this was done: {description} — please check{where or ' the ticket'}."

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     # Approvals
     chatops_approval_timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
 
+    # Durable turns (bot/agent/recovery.py)
+    chatops_turn_lease_seconds: float = Field(default=30.0, ge=0.5, le=3600)
+    chatops_recovery_window_seconds: float = Field(default=300.0, ge=0, le=24 * 3600)
+    chatops_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    chatops_database_wait_seconds: float = Field(default=300.0, ge=0, le=24 * 3600)
+
     # Housekeeping
     chatops_retention_days: int = Field(default=90, ge=1, le=3650)
 

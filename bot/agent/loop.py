@@ -29,6 +29,7 @@ from bot import messages as say
 from bot.agent import history as hist
 from bot.agent.abandoned import abandon, paused_state
 from bot.agent.executor import Executor
+from bot.agent.leasing import leases_of, turn_request
 from bot.agent.opening import opening_text, user_hash
 from bot.agent.results import redact, render_markdown
 from bot.agent.state import Paused, ThreadRef, TurnState
@@ -86,9 +87,10 @@ class Agent:
         if self.deps.llm is None:
             return TurnResult(status="failed", text=say.missing_api_key())
         async with self._lock(thread):
-            state = await self._begin(actor, thread, settings)
+            request = turn_request(actor, text=text, context=context, tool_choice=tool_choice)
+            state = await self._begin(actor, thread, settings, request)
             if state is None:
-                return TurnResult(status="failed", text=say.internal_error())
+                return TurnResult(status="failed", text=say.database_unavailable())
             state.history = hist.prepare(state.history, settings.chatops_history_chars)
             opening = opening_text(actor, text.strip(), context, today=self.deps.clock())
             state.new.append(Message(role="user", content=[TextBlock(text=opening)]))
@@ -128,9 +130,9 @@ class Agent:
         """The slash-command fast path: one call with the same checks, trace and audit, and no model."""
         settings = await self._settings()
         async with self._lock(thread):
-            state = await self._begin(actor, thread, settings)
+            state = await self._begin(actor, thread, settings, turn_request(actor, tool_name=tool_name, arguments=arguments))
             if state is None:
-                return TurnResult(status="failed", text=say.internal_error())
+                return TurnResult(status="failed", text=say.database_unavailable())
             state.history, state.direct = [], True
             call = ToolCall(id=f"direct_{uuid.uuid4().hex[:20]}", name=tool_name, input=dict(arguments))
 
@@ -301,6 +303,8 @@ class Agent:
             if claimed is None:
                 current = await store.get_approval(approval_id)
                 return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
+            leases = leases_of(self.deps)
+            await store.lease_turn(row.turn_id, leases.owner, leases.lease)  # running again, held by this process
             expired = claimed.status == "expired"
             self.deps.metrics.approval(row.tool, claimed.status)
             state = paused_state(row)
@@ -337,11 +341,14 @@ class Agent:
             logger.exception("could not read the live settings; using the start-up settings")
             return self.deps.settings
 
-    async def _begin(self, actor: Actor, thread: ThreadRef, settings: Settings) -> TurnState | None:
+    async def _begin(self, actor: Actor, thread: ThreadRef, settings: Settings, request: dict[str, Any]) -> TurnState | None:
         turn_id = uuid.uuid4().hex
+        leases = leases_of(self.deps)
+        lease = self.deps.store.lease_values(leases.owner, leases.lease) | {"request": request}
         try:
             start = await self.deps.store.begin_turn(
-                team_id=thread.team_id, channel_id=thread.channel_id, thread_ts=thread.thread_ts, user_id=actor.user_id, turn_id=turn_id
+                team_id=thread.team_id, channel_id=thread.channel_id, thread_ts=thread.thread_ts, user_id=actor.user_id, turn_id=turn_id,
+                lease=lease,
             )
         except Exception:
             logger.exception("could not start a turn", extra={"fields": {"user": actor.user_id}})

@@ -213,6 +213,11 @@ async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: 
         log_event(logger, "could not update approval message", logging.WARNING, approval=approval_id, error=error_code(exc))
 
 
+async def refresh_approval_message(client: AsyncWebClient | None, deps: Deps, approval_id: str) -> None:
+    """Show an approval's recorded state on its message (e.g. after recovery settled an interrupted write)."""
+    await _show_outcome(client, deps, approval_id, ts=None)
+
+
 async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprovalRow, result: TurnResult) -> None:
     if client is None:
         return

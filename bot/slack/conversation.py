@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot import messages
+from bot.agent.leasing import TurnOrigin, current_origin
 from bot.agent.types import ProgressCallback, TurnResult
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
@@ -25,6 +26,7 @@ from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
 from bot.slack.tasks import Background
 from bot.storage.events import event_key, message_key
+from bot.storage.wait import is_unavailable
 from bot.tools.base import Actor, ChannelType
 
 if TYPE_CHECKING:
@@ -81,7 +83,14 @@ async def claim(surface: Surface, *, team_id: str | None, event_id: str | None, 
     keys = [message_key(team_id, channel, ts)]
     if event_id:
         keys.insert(0, event_key(team_id, event_id))
-    won = await surface.deps.store.claim_delivery(keys)
+    try:
+        won = await surface.deps.store.claim_delivery(keys)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # the database is down: answer (the turn says "temporarily unavailable") rather than stay silent
+        log_event(_log, "database unavailable, delivery not deduplicated", logging.WARNING, event_id=event_id, channel=channel)
+        return True
     if not won:
         log_event(_log, "duplicate delivery ignored", event_id=event_id, channel=channel, ts=ts)
     return won
@@ -157,10 +166,15 @@ async def answer(
                 user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind
             )
             channel_type = actor.channel_type
-            result = await run(actor, progress)
+            origin = current_origin.set(TurnOrigin("slack", where.channel, where.thread_ts, where.message_ts))
+            try:
+                result = await run(actor, progress)
+            finally:
+                current_origin.reset(origin)
         except Exception as exc:  # noqa: BLE001 - the loop reports model/tool failures itself; this is a bug
-            log_event(_log, "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
-            result = TurnResult(status="failed", text=messages.internal_error())
+            down = is_unavailable(exc)
+            log_event(_log, "database unavailable" if down else "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
+            result = TurnResult(status="failed", text=messages.database_unavailable() if down else messages.internal_error())
         await progress.drain()
         posted = await deliver_turn(
             surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress,

@@ -27,6 +27,7 @@ from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten
+from bot.slack.posting import failure_outcome, key_of, marker, new_key, post_once, thread_messages
 from bot.slack.trace import clean
 
 if TYPE_CHECKING:
@@ -56,6 +57,13 @@ class _Task:
     title: str
     status: TaskStatus
     output: str = ""
+
+
+def _later(ts: object, than: str) -> bool:
+    try:
+        return float(str(ts)) > float(than)
+    except ValueError:
+        return False
 
 
 def _ready_text(pending: str) -> tuple[str, str]:
@@ -102,6 +110,8 @@ class LiveProgress:
         self.feedback_at: float | None = None
         self._queue: asyncio.Queue[ProgressEvent | None] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        self.key = new_key("progress")
+        """Marker of the fallback progress message (bot/slack/posting.py)."""
 
     # ------------------------------------------------------------ the turn's side
     @property
@@ -161,7 +171,7 @@ class LiveProgress:
         if self.mode != "stream" or self.stream is None:
             return False
         try:
-            await self.stream.stop(markdown_text=markdown_text or None, blocks=blocks)
+            await self.stream.stop(markdown_text=markdown_text or None, blocks=blocks, metadata=marker(new_key("answer")))
         except SLACK_FAILURES as exc:
             log_event(_log, "stopping the stream failed", logging.WARNING, channel=self.channel, error=error_code(exc))
             self.mode = "update" if self.ts else "off"
@@ -252,17 +262,38 @@ class LiveProgress:
             self.mode = "update"
             await self._update_live()
             return
+        started_unknown = self.stream is not None and failure_outcome(exc) == "unknown"
         self.stream = None
+        if started_unknown and (adopted := await self._stored_stream()) is not None:
+            # chat.startStream may have been stored although its answer was lost: keep that message current
+            self.placeholder_ts, self.mode = adopted, "update"
+            await self._update_live()
+            return
         try:
-            response = await self.client.chat_postMessage(
-                channel=self.channel, thread_ts=self.thread_ts, text=messages.working_status(), blocks=self.live_blocks()
+            self.placeholder_ts = await post_once(
+                self.client, channel=self.channel, thread_ts=self.thread_ts, key=self.key,
+                text=messages.working_status(), blocks=self.live_blocks(),
             )
         except SLACK_FAILURES as post_exc:
             log_event(_log, "progress message failed", logging.WARNING, error=error_code(post_exc))
             self.mode = "off"
             return
-        self.placeholder_ts = str(response["ts"])
         self.mode = "update"
+
+    async def _stored_stream(self) -> str | None:
+        """The newest unmarked bot message after the question: a stream Slack started although it answered 5xx."""
+        after = self.message_ts or self.thread_ts
+        found: str | None = None
+        try:
+            async for message in thread_messages(self.client, self.channel, self.thread_ts):
+                if message.get("bot_id") and key_of(message) is None and _later(message.get("ts"), after):
+                    found = str(message["ts"])
+        except SLACK_FAILURES as exc:
+            log_event(_log, "could not look for a started stream", logging.WARNING, error=error_code(exc))
+            return None
+        if found is not None:
+            log_event(_log, "stream was started after all", ts=found)
+        return found
 
     async def _update_live(self) -> None:
         ts = self.ts

@@ -16,6 +16,7 @@ from bot.slack import approvals_ui
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts
+from bot.slack.posting import delete_quietly, new_key, post_once
 from bot.slack.rendering import SlackMessage, render_safely
 from bot.tools.base import ChannelType
 
@@ -50,11 +51,11 @@ def approval_for(result: TurnResult) -> list[dict[str, Any]] | None:
     return None
 
 
-async def _post(client: AsyncWebClient, *, channel: str, thread_ts: str, msg: SlackMessage) -> str:
-    response = await client.chat_postMessage(
-        channel=channel, thread_ts=thread_ts, text=msg.text, blocks=msg.blocks, unfurl_links=False, unfurl_media=False
+async def _post(client: AsyncWebClient, *, channel: str, thread_ts: str, msg: SlackMessage, key: str) -> str:
+    """Post one message of the answer, once even when Slack's answer is lost (bot/slack/posting.py)."""
+    return await post_once(
+        client, channel=channel, thread_ts=thread_ts, key=key, text=msg.text, blocks=msg.blocks, unfurl_links=False, unfurl_media=False
     )
-    return str(response["ts"])
 
 
 async def deliver_turn(
@@ -85,6 +86,8 @@ async def deliver_turn(
             await progress.abandon_stream()
         live_ts = progress.ts if progress is not None and progress.mode == "update" else None
         posted: list[str] = []
+        key = new_key("answer")
+        leftover: str | None = None
         for index, msg in enumerate(messages):
             if index == 0 and live_ts is not None:
                 try:
@@ -93,7 +96,10 @@ async def deliver_turn(
                     continue
                 except SLACK_FAILURES as exc:
                     log_event(_log, "final update failed, posting instead", logging.WARNING, error=error_code(exc))
-            posted.append(await _post(client, channel=channel, thread_ts=thread_ts, msg=msg))
+                    leftover = live_ts
+            posted.append(await _post(client, channel=channel, thread_ts=thread_ts, msg=msg, key=f"{key}:{index}"))
+        if leftover is not None:
+            await delete_quietly(client, channel, leftover)  # never leave a stale progress message behind
         return posted
     except SLACK_FAILURES as exc:
         log_event(

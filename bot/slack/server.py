@@ -4,7 +4,9 @@ HTTP mode serves `POST /slack/events` (events, commands, interactivity; Bolt ver
 `GET /healthz` (200 only when the database answers) and `GET /metrics` (Prometheus text format, see
 bot/metrics.py). Socket Mode needs no public URL; it still answers `GET /healthz` and `GET /metrics` on 127.0.0.1
 so a container health check and a scraper work in both modes. SIGTERM / SIGINT stop taking
-requests, let conversations in flight finish (bounded), then close the clients.
+events (`/healthz` says `draining`, new Events API deliveries get 503 so Slack redelivers them to another
+process), let conversations in flight finish for up to CHATOPS_SHUTDOWN_SECONDS, then hand the rest over
+(bot/slack/recovery.py) and close the clients. At start the bot waits for the database (bot/storage/wait.py).
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
     from bot.deps import Deps
+    from bot.slack.recovery import TurnKeeper
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 TICKET_PAGE_PATH = "/tickets/{key}"
 MAX_BODY_BYTES = 2 * 1024 * 1024
-DRAIN_SECONDS = 30.0
+DRAINING_KEY = "draining"
 WORKER_THREADS = 32
 """Threads for blocking work (SQL sessions, the jira client). asyncio's default (CPUs + 4) would queue
 conversations behind each other's database calls on a small machine; 32 matches the PostgreSQL pool (10 + 20)."""
@@ -76,6 +79,9 @@ def build_http_app(app: AsyncApp, deps: Deps) -> web.Application:
             raw = await request.text()
             signed = verifier is not None and verifier.is_valid_request(raw, dict(request.headers))
             return web.json_response({"error": "malformed request" if signed else "invalid request"}, status=400 if signed else 401)
+        if is_draining(deps) and isinstance(bolt_request.body, dict) and bolt_request.body.get("type") == "event_callback":
+            # stop taking events: Slack retries a 503 (another process, or us after the restart, answers it)
+            return web.json_response({"error": "shutting down"}, status=503)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -104,12 +110,20 @@ def ticket_page_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Res
     return ticket_page
 
 
+def is_draining(deps: Deps) -> bool:
+    """True once shutdown began (SIGTERM): no new events are taken."""
+    return bool(deps.extras.get(DRAINING_KEY))
+
+
 def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /healthz: 200 when the database answers, 503 when not."""
+    """GET /healthz: 200 when the database answers, 503 when not or while draining."""
 
     async def healthz(request: web.Request) -> web.Response:
-        ok = await deps.db.ping()
-        return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
+        up = await deps.db.ping()
+        draining = is_draining(deps)
+        ok = up and not draining
+        body = {"ok": ok, "database": "up" if up else "down", "draining": draining}
+        return web.json_response(body, status=200 if ok else 503)
 
     return healthz
 
@@ -145,8 +159,10 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
-async def serve(app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set, then drain the conversations in flight."""
+async def serve(
+    app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, stop: asyncio.Event, keeper: TurnKeeper | None = None
+) -> None:
+    """Serve until `stop` is set, then drain the conversations in flight (and hand over the rest to `keeper`)."""
     from bot.slack.app import surface_of
 
     runner: web.AppRunner | None = None
@@ -167,11 +183,17 @@ async def serve(app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, 
                 log_event(_log, "health endpoint not started", logging.WARNING, port=port, error=str(exc))
         await stop.wait()
     finally:
+        deps.extras[DRAINING_KEY] = True
+        log_event(_log, "draining", seconds=deps.settings.chatops_shutdown_seconds)
         if socket is not None:
             await socket.close_async()
         surface = surface_of(deps)
-        if not await surface.tasks.join(timeout=DRAIN_SECONDS):
+        if not await surface.tasks.join(timeout=deps.settings.chatops_shutdown_seconds):
             log_event(_log, "cancelling conversations still running", logging.WARNING, count=surface.tasks.active)
+            await surface.tasks.cancel_all()
+        if keeper is not None:
+            await keeper.stop()
+            await keeper.hand_over()
         await surface.aclose()
         if runner is not None:
             await runner.cleanup()
@@ -184,16 +206,21 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> in
     from bot.agent.loop import Agent
     from bot.deps import build_deps
     from bot.scheduler.scheduler import start_scheduler, stop_scheduler
-    from bot.slack.app import create_app
+    from bot.slack.app import create_app, surface_of
+    from bot.slack.recovery import TurnKeeper
+    from bot.storage.wait import wait_for_database
 
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    await wait_for_database(settings.database_url, deadline_seconds=settings.chatops_database_wait_seconds)
     deps = await build_deps(settings)
     try:
         app = create_app(deps, agent=Agent(deps))
-        stop = asyncio.Event()
-        _stop_on_signals(stop)
+        keeper = TurnKeeper(surface_of(deps))
+        keeper.start()
         await start_scheduler(deps)
         try:
-            await serve(app, deps, http=http, host=host, port=port, stop=stop)
+            await serve(app, deps, http=http, host=host, port=port, stop=stop, keeper=keeper)
         finally:
             await stop_scheduler(deps)
     finally:

@@ -74,17 +74,33 @@ class ConversationQueries(StoreBase):
     """Conversations, messages, turns and tool-call rows."""
 
     async def begin_turn(
-        self, *, team_id: str, channel_id: str, thread_ts: str, user_id: str, turn_id: str
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        turn_id: str,
+        lease: dict[str, Any] | None = None,
     ) -> TurnStart:
-        """Find or create the thread's conversation, read its messages and insert a running turn row."""
+        """Find or create the thread's conversation, read its messages and insert a running turn row (with `lease`:
+        extra turn columns, its owner, lease and request; see bot/storage/leases.py)."""
+        extra = lease or {}
         try:
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id))
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra))
         except IntegrityError:
             # Another process created the same conversation at the same moment; it exists now.
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id))
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra))
 
     def _begin(
-        self, session: Session, team_id: str, channel_id: str, thread_ts: str, user_id: str, turn_id: str
+        self,
+        session: Session,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        turn_id: str,
+        extra: dict[str, Any] | None = None,
     ) -> TurnStart:
         # Core statements, not ORM objects: this runs for every turn and the ORM costs several ms of CPU.
         now = self.clock()
@@ -121,6 +137,7 @@ class ConversationQueries(StoreBase):
                 output_tokens=0,
                 cache_read_tokens=0,
                 cache_write_tokens=0,
+                **(extra or {}),
             )
         )
         return TurnStart(conversation_id=conversation_id, messages=messages)

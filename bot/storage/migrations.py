@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -434,3 +436,24 @@ def m002_answers_feedback_agent_context(conn: Connection) -> None:
         _ts("updated_at"),
     )  # fmt: skip
     md.create_all(conn, checkfirst=True)  # a database made by create_all from tables.py already has them
+
+
+@migration
+def m003_turn_leases(conn: Connection) -> None:
+    """Turns are leased (issue #10): the process running a turn (`owner`), until when its claim holds without a
+    heartbeat (`lease_until`), and what is needed to end or re-run the turn after a crash (`request`)."""
+    md = MetaData()
+    added: list[Column[Any]] = [
+        Column("owner", String(100), nullable=True),
+        Column("lease_until", DateTime(timezone=True), nullable=True),
+        Column("request", JSON(), nullable=True),
+    ]
+    turns = Table("turns", md, *added)
+    inspector = inspect(conn)
+    present = {c["name"] for c in inspector.get_columns("turns")}
+    for column in added:
+        if column.name not in present:  # tables made by SQLModel before migrations existed may have them
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE turns ADD COLUMN {column.name} {kind}")
+    if "ix_turns_owner" not in {i["name"] for i in inspector.get_indexes("turns")}:
+        Index("ix_turns_owner", turns.c.owner).create(conn)

@@ -7,6 +7,7 @@ from bot.storage.audit import AuditQueries
 from bot.storage.conversations import ConversationQueries
 from bot.storage.events import EventQueries
 from bot.storage.feedback import FeedbackQueries
+from bot.storage.leases import TurnLeaseQueries
 from bot.storage.schedules import ScheduleQueries
 from bot.storage.settings_store import ConfigQueries
 from bot.storage.users import UserQueries
@@ -21,5 +22,6 @@ class Store(
     ConfigQueries,
     ScheduleQueries,
     FeedbackQueries,
+    TurnLeaseQueries,
 ):
     """The application's queries. Methods are async; SQL runs in worker threads via `Database.run`."""

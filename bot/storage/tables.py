@@ -136,6 +136,11 @@ class TurnRow(SQLModel, table=True):
     cache_write_tokens: int = 0
     error: str | None = _text()
     answer_ts: str | None = Field(default=None, max_length=32)
+    owner: str | None = Field(default=None, max_length=100, index=True)
+    """The process running the turn (bot/storage/leases.py); its claim holds until `lease_until`."""
+    lease_until: datetime | None = _ts(nullable=True)
+    request: dict[str, Any] | None = _json()
+    """What the turn was asked (question, actor, where it is shown): enough to end or re-run it after a crash."""
 
 
 class ToolCallRow(SQLModel, table=True):

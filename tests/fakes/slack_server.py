@@ -112,10 +112,14 @@ class StoredMessage:
     streaming: bool = False
     chunks: list[dict[str, Any]] = field(default_factory=list)
     reactions: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    """Message metadata (`event_type`, `event_payload`), returned by conversations.replies with include_all_metadata."""
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, metadata: bool = False) -> dict[str, Any]:
         """The message object Slack returns."""
         out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        if metadata and self.metadata:
+            out["metadata"] = self.metadata
         if self.user:
             out["user"] = self.user
         if self.bot_id:
@@ -559,6 +563,7 @@ class FakeSlack(AgentMethods, FakeServer):
             bot_id=self.BOT_ID,
             thread_ts=args.get("thread_ts"),
             blocks=args.get("blocks") or [],
+            metadata=args.get("metadata") or None,
         )
         self.messages[channel.id].append(msg)
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "message": msg.to_api()}
@@ -577,7 +582,21 @@ class FakeSlack(AgentMethods, FakeServer):
         msg.text = args.get("text") or ""
         msg.blocks = args.get("blocks") or []
         msg.streaming = False
+        if args.get("metadata"):
+            msg.metadata = args["metadata"]
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "text": msg.text, "message": msg.to_api()}
+
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve(args.get("channel"), posting=True)
+        if isinstance(channel, dict):
+            return channel
+        msg = self._find(channel.id, args.get("ts"))
+        if msg is None:
+            return self._err("message_not_found")
+        if msg.bot_id != self.BOT_ID:
+            return self._err("cant_delete_message")
+        self.messages[channel.id].remove(msg)
+        return {"ok": True, "channel": channel.id, "ts": msg.ts}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve(args.get("channel"), posting=True)
@@ -645,6 +664,8 @@ class FakeSlack(AgentMethods, FakeServer):
         msg.chunks.extend(args.get("chunks") or [])
         msg.blocks = args.get("blocks") or []
         msg.streaming = False
+        if args.get("metadata"):
+            msg.metadata = args["metadata"]
         return {"ok": True, "channel": args["channel"], "ts": msg.ts, "message": msg.to_api()}
 
     def _m_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -668,6 +689,18 @@ class FakeSlack(AgentMethods, FakeServer):
         if args.get("name") in msg.reactions:
             return self._err("already_reacted")
         msg.reactions.append(str(args.get("name")))
+        return {"ok": True}
+
+    def _m_reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve(args.get("channel"), posting=True)
+        if isinstance(channel, dict):
+            return channel
+        msg = self._find(channel.id, args.get("timestamp"))
+        if msg is None:
+            return self._err("message_not_found")
+        if args.get("name") not in msg.reactions:
+            return self._err("no_reaction")
+        msg.reactions.remove(str(args.get("name")))
         return {"ok": True}
 
     def _view(self, args: dict[str, Any], *, view_id: str | None = None) -> dict[str, Any]:
@@ -738,7 +771,7 @@ class FakeSlack(AgentMethods, FakeServer):
         cursor = base64.b64encode(str(start + limit).encode()).decode() if more else ""
         return {
             "ok": True,
-            "messages": [m.to_api() for m in page],
+            "messages": [m.to_api(metadata=_truthy(args.get("include_all_metadata"))) for m in page],
             "has_more": more,
             "response_metadata": {"next_cursor": cursor},
         }
@@ -749,6 +782,10 @@ class FakeSlack(AgentMethods, FakeServer):
             return channel
         ts = str(args.get("message_ts", ""))
         return {"ok": True, "channel": channel.id, "permalink": f"https://acme.slack.com/archives/{channel.id}/p{ts.replace('.', '')}"}
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
 
 
 # ---------------------------------------------------------------- payloads Slack sends to the app

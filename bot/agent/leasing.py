@@ -1,0 +1,92 @@
+"""What a running turn writes so that another process can end it after a crash: its owner and lease, and the
+request (who asked what, where it is shown).
+
+`TurnOrigin` is set by the surface that runs a turn (the Slack listener: the thread, the message that asked and
+carries 👀); the agent saves it with the turn. The agent never reads Slack; recovery hands it back to the surface.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.storage.leases import Owner, process_owner
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.tools.base import Actor
+    from integrations.llm.base import ToolChoice
+
+MAX_SAVED_CONTEXT = 20_000
+"""Characters of a turn's Slack context saved for a re-run (longer context is not re-run, only ended)."""
+
+
+@dataclass(frozen=True)
+class TurnOrigin:
+    """Where a turn is shown: the surface's own facts, saved with the turn and handed back to it by recovery."""
+
+    surface: str
+    channel: str
+    thread_ts: str
+    message_ts: str | None = None
+    """The message that asked (it carries 👀 while the turn runs)."""
+
+
+current_origin: contextvars.ContextVar[TurnOrigin | None] = contextvars.ContextVar("chatops_turn_origin", default=None)
+"""Set by the surface around `run_turn` / `run_tool` (contextvars follow the await chain, not other tasks)."""
+
+
+@dataclass(frozen=True)
+class Leases:
+    """This process's lease settings: who we are and how long a claim holds without a heartbeat."""
+
+    owner: Owner
+    lease: timedelta
+
+    @property
+    def heartbeat_every(self) -> float:
+        """Seconds between heartbeats: a third of the lease, so two may be missed before it expires."""
+        return max(0.1, self.lease.total_seconds() / 3)
+
+
+def leases_of(deps: Deps) -> Leases:
+    """The process-wide `Leases` (from CHATOPS_TURN_LEASE_SECONDS)."""
+    return deps.shared(
+        "turn_leases", Leases, lambda: Leases(process_owner(), timedelta(seconds=deps.settings.chatops_turn_lease_seconds))
+    )
+
+
+def turn_request(
+    actor: Actor,
+    *,
+    text: str | None = None,
+    context: str | None = None,
+    tool_choice: ToolChoice | None = None,
+    tool_name: str | None = None,
+    arguments: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `request` saved on a turn row: enough to tell the user, and to re-run a question that only read."""
+    origin = current_origin.get()
+    request: dict[str, Any] = {"actor": asdict(actor), "origin": asdict(origin) if origin is not None else None}
+    if tool_name is not None:
+        request |= {"kind": "tool", "tool": tool_name, "arguments": arguments or {}}
+    else:
+        request |= {"kind": "turn", "text": text or "", "tool_choice": tool_choice.model_dump() if tool_choice else None}
+        if context and len(context) > MAX_SAVED_CONTEXT:
+            request["context_too_long"] = True
+        elif context:
+            request["context"] = context
+    return request
+
+
+def origin_of(request: dict[str, Any]) -> TurnOrigin | None:
+    """The saved origin of a turn (None when it had none or it cannot be read)."""
+    raw = request.get("origin")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return TurnOrigin(**raw)
+    except TypeError:
+        return None
