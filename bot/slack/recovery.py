@@ -98,9 +98,9 @@ class TurnKeeper:
     # ------------------------------------------------------------ showing one recovered turn
     async def show(self, rec: Recovered) -> bool:
         """Tell the thread (once), clear status and 👀, update buttons, close the turn, maybe re-run it."""
-        origin = rec.origin
-        if origin is None or origin.surface != "slack":
-            await self.recovery.close(rec)  # asked outside Slack (the shell): nothing to show
+        origin = rec.origin if rec.origin is not None and rec.origin.surface == "slack" else None
+        if origin is None and not rec.approvals:
+            await self.recovery.close(rec)  # not shown in a Slack thread (the shell, an ephemeral answer)
             return True
         client = self.surface.client
         try:
@@ -110,7 +110,7 @@ class TurnKeeper:
             await self.recovery.release(rec)
             return False
         await self._quietly(client.assistant_threads_setStatus(channel_id=rec.channel_id, thread_ts=rec.thread_ts, status=""))
-        if origin.message_ts and not rec.rerun:
+        if origin is not None and origin.message_ts and not rec.rerun:
             await self._quietly(client.reactions_remove(channel=rec.channel_id, timestamp=origin.message_ts, name="eyes"))
             await self._quietly(client.reactions_add(channel=rec.channel_id, timestamp=origin.message_ts, name=ENDED_REACTION))
         for approval_id in rec.approvals:

@@ -75,7 +75,7 @@ async def wait_for_database(
                     f"The database is not reachable at {where} ({reason}); gave up after {attempt} attempts. "
                     "Check DATABASE_URL and that the database is running."
                 ) from None
-            wait = min(delay, left)
+            wait = round(min(delay, left), 1)
             log_event(_log, f"database not reachable at {where}, retrying in {wait:g} s", logging.WARNING, attempt=attempt, error=reason)
             await sleep(wait)
             delay = min(delay * 2, MAX_DELAY)
