@@ -1,0 +1,112 @@
+"""Database outages while the bot runs, and graceful shutdown (issue #10).
+
+An outage is the real thing for SQLAlchemy: the bot's database is swapped for one that cannot be opened (a SQLite
+file in a missing directory), so every query fails the way an unreachable server does; swapping back is the
+database coming up again. Shutdown is `serve()` with its stop event set while a turn is still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot import messages as say
+from bot.slack.recovery import TurnKeeper
+from bot.slack.server import serve
+from bot.storage.db import Database, make_engine
+from bot.storage.store import Store
+from bot.storage.wait import wait_for_database
+from tests.fakes.anthropic_server import Reply, text_reply
+from tests.fakes.slack_server import event_callback, mention, signed_headers
+from tests.integration.test_slack_harness import (
+    ALICE,
+    MENTION,
+    OPS_CHANNEL,
+    SlackBot,
+    fixture_model,
+    fixture_seeded_sqlite,
+    fixture_seeded_sqlite_file,
+    fixture_slack,
+    fixture_sqlite_bot,
+)
+
+__all__ = ["fixture_model", "fixture_seeded_sqlite", "fixture_seeded_sqlite_file", "fixture_slack", "fixture_sqlite_bot"]
+
+
+def _outage(bot: SlackBot, tmp_path: Path) -> tuple[Database, Store]:
+    """Point the running bot at a database that does not answer; returns what to restore."""
+    saved = (bot.deps.db, bot.deps.store)
+    down = Database(make_engine(f"sqlite:///{tmp_path / 'gone' / 'bot.db'}"))
+    bot.deps.db, bot.deps.store = down, Store(down, clock=bot.deps.clock)
+    return saved
+
+
+async def test_a_question_during_an_outage_is_answered_temporarily_unavailable_and_work_resumes(
+    sqlite_bot: SlackBot, tmp_path: Path
+) -> None:
+    bot = sqlite_bot
+    saved = _outage(bot, tmp_path)
+    async with bot.session.get(f"{bot.url}/healthz") as resp:
+        assert resp.status == 503 and (await resp.json())["database"] == "down"
+    keeper = TurnKeeper(bot.surface)
+    assert await keeper.tick() == []  # the heartbeat and sweep fail quietly, nothing crashes
+
+    asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")
+    assert await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked)) == 200
+    await bot.settle()
+    [reply] = bot.slack.bot_messages(OPS_CHANNEL)
+    assert reply.thread_ts == asked and say.database_unavailable() in reply.text
+    assert [s for s in bot.slack.statuses if s[1] == asked][-1][2] == ""
+    assert bot.model.bodies() == []
+
+    bot.deps.db, bot.deps.store = saved  # the database is back
+    assert await keeper.tick() == []
+    async with bot.session.get(f"{bot.url}/healthz") as resp:
+        assert resp.status == 200
+    later = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} and now?")
+    bot.model.queue(text_reply("OPS-1 is open."))
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} and now?", ts=later))
+    await bot.settle()
+    assert [m.text for m in bot.slack.bot_messages(OPS_CHANNEL) if m.thread_ts == later] == ["OPS-1 is open."]
+
+
+async def test_waiting_for_the_database_logs_one_line_per_attempt_then_returns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    missing = tmp_path / "later"
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            missing.mkdir()  # the database comes up during the third wait
+
+    await wait_for_database(f"sqlite:///{missing / 'bot.db'}", deadline_seconds=60, sleep=sleep)
+    assert slept == [1.0, 2.0, 4.0]
+    lines = [r.getMessage() for r in caplog.records if "not reachable" in r.getMessage()]
+    assert lines == [f"database not reachable at {missing / 'bot.db'}, retrying in {s:g} s" for s in (1, 2, 4)]
+
+
+async def test_sigterm_drains_running_answers_and_healthz_says_draining(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(bot.app, bot.deps, http=True, host="127.0.0.1", port=0, stop=stop))
+    gate = threading.Event()
+    bot.model.queue(Reply(content=["OPS-1 is open."], gate=gate))
+    asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked))
+    await bot.model.await_messages(1)
+    stop.set()  # SIGTERM
+    while not bot.deps.extras.get("draining"):
+        await asyncio.sleep(0)  # let serve() see the stop event
+    async with bot.session.get(f"{bot.url}/healthz") as resp:
+        assert resp.status == 503 and (await resp.json())["draining"] is True
+    body = json.dumps(event_callback(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} more?", ts="1.2")))
+    status, _, _ = await bot.post(body, signed_headers(body))
+    assert status == 503  # no new events: Slack redelivers them to another process
+    gate.set()
+    await serving
+    [answer] = bot.slack.bot_messages(OPS_CHANNEL)
+    assert answer.thread_ts == asked and answer.text == "OPS-1 is open."
