@@ -543,7 +543,7 @@ def approval_outcome(status: str, decided_by: str | None, at_iso: str) -> str:
     """The line that replaces the buttons once a request is decided."""
     who = f" by <@{decided_by}>" if decided_by and decided_by != "timeout" else ""
     words = {
-        "approved": "Approved",
+        "approved": "Approved — being carried out, outcome not known yet",
         "done": "Approved and done",
         "failed": "Approved, but it failed",
         "cancelled": "Cancelled",

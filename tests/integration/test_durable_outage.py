@@ -110,3 +110,21 @@ async def test_sigterm_drains_running_answers_and_healthz_says_draining(sqlite_b
     await serving
     [answer] = bot.slack.bot_messages(OPS_CHANNEL)
     assert answer.thread_ts == asked and answer.text == "OPS-1 is open."
+
+
+async def test_answers_still_running_at_the_shutdown_deadline_are_ended_with_an_explicit_message(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    bot.deps.settings = bot.deps.settings.model_copy(update={"chatops_shutdown_seconds": 0.0})
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(bot.app, bot.deps, http=True, host="127.0.0.1", port=0, stop=stop, keeper=TurnKeeper(bot.surface)))
+    gate = threading.Event()
+    bot.model.queue(Reply(content=["OPS-1 is open."], gate=gate))
+    asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked))
+    await bot.model.await_messages(1)
+    stop.set()  # SIGTERM, and no time left to finish
+    await serving
+    gate.set()
+    [told] = [m for m in bot.slack.bot_messages(OPS_CHANNEL) if m.thread_ts == asked]
+    assert told.text == say.restarted_ended([])
+    assert [s for s in bot.slack.statuses if s[1] == asked][-1][2] == ""

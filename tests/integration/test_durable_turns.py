@@ -169,6 +169,7 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
         assert row is not None and row.status == "approved"
         await b.press(approval_id, "approve", user=MAYA)  # a second click claims nothing it did not see
         assert b.ephemerals(MAYA)[-1] == say.approval_already_decided("approved")
+        assert "outcome not known yet" in (await b.buttons_message(approval_id)).text
 
         clock.advance(LEASE.total_seconds() + 1)
         [recovered] = await TurnKeeper(surface_of(b.deps)).tick()
