@@ -244,7 +244,7 @@ def test_an_approved_write_killed_mid_request_is_reconciled_by_one_of_two_proces
             [explained] = [m for m in mine if RESTARTED in m.text]
             # the true outcome, read from the ticket (whether the held request was applied after its client died
             # is the web server's business: both outcomes are covered in-process in test_durable_turns.py)
-            landed = body_text in json.dumps(jira.state.issue("OPS-2")["comments"])
+            landed = body_text in json.dumps(jira.state.issue("OPS-2")["comments"], default=str)
             assert ("This was done" if landed else "This was not done") in explained.text
             assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1  # never sent again
             refreshed = next(m for m in in_thread(slack, asked) if m.ts == buttons.ts)
