@@ -14,6 +14,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,7 @@ def test_an_approved_write_killed_mid_request_is_reconciled_by_one_of_two_proces
     tmp_path: Path, slack: FakeSlack, model: AnthropicServer, postgres_url: str
 ) -> None:
     with JiraServer() as jira:
+        jira.advance((datetime.now(UTC) - jira.now()).total_seconds())  # the bot runs on the real clock, so does Jira
         env = environment(
             slack, model, postgres_url, JIRA_URL=jira.url, JIRA_EMAIL=jira.email, JIRA_API_TOKEN=jira.api_token
         )
