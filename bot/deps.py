@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 
 if TYPE_CHECKING:
+    from bot.mcp.hub import McpHub
     from bot.storage.store import Store
     from bot.tools.base import Tool
     from integrations.llm.base import LLM
@@ -47,6 +48,8 @@ class Deps:
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     """This process's Prometheus collectors (served at GET /metrics)."""
+    mcp: McpHub | None = None
+    """The MCP servers of CHATOPS_MCP_CONFIG (None without one)."""
 
     def shared(self, key: str, kind: type[T], factory: Callable[[], T]) -> T:
         """The process-wide `kind` object kept under `key` in `extras`, made by `factory` on first use."""
@@ -57,6 +60,8 @@ class Deps:
 
     async def aclose(self) -> None:
         """Close clients."""
+        if self.mcp is not None:
+            await self.mcp.stop()
         if self.llm is not None:
             await self.llm.aclose()
         await self.tickets.aclose()
@@ -118,4 +123,8 @@ async def build_deps(
         metrics=metrics,
     )
     deps.authorizer = await build_authorizer(deps)
+    if settings.chatops_mcp_config is not None:
+        from bot.mcp.wiring import start_mcp
+
+        await start_mcp(deps)
     return deps

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     chatops_default_role: Role = "member"
     chatops_policy_file: Path | None = None
 
+    # MCP servers (a JSON or YAML file in the `mcpServers` shape)
+    chatops_mcp_config: Path | None = None
+    chatops_mcp_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    chatops_mcp_tools_budget_bytes: int = Field(default=20_000, ge=1_000, le=1_000_000)
+
     # Other bots whose messages and mentions are answered (as that bot's user); the bot's own never are
     chatops_allowed_bot_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -36,6 +36,7 @@ from bot.agent.state import Paused, ThreadRef, TurnState
 from bot.agent.types import DeclineReason, PendingAction, ProgressCallback, ProgressEvent, TurnResult
 from bot.errors import ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
+from bot.mcp.catalogue import turn_tools
 from bot.policy.live import effective_settings
 from bot.storage.conversations import TurnEnd
 from bot.tools.base import Actor, Tool, ToolContext
@@ -389,7 +390,7 @@ class Agent:
 
     async def _executor(self, state: TurnState, settings: Settings, on_progress: ProgressCallback | None) -> Executor:
         authorizer = self.deps.authorizer
-        offered: list[Tool] = await authorizer.offered_tools(state.actor, self.deps.tools)
+        offered: list[Tool] = (await turn_tools(self.deps, state.actor)).tools
         # Tools read their limits (result size, time limit) from ctx.deps.settings: give them this turn's.
         deps = self.deps if settings is self.deps.settings else dataclasses.replace(self.deps, settings=settings)
         ctx = ToolContext(

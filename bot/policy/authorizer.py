@@ -18,7 +18,7 @@ from bot.authz import Authorizer, Decision
 from bot.errors import NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
 from bot.policy.catalog import ProjectCatalog
-from bot.policy.decide import Facts, decide, grant_outcome, visible_set
+from bot.policy.decide import Facts, decide, grant_outcome, mcp_gate, visible_set
 from bot.policy.live import LivePolicy, PolicyState, live_policy
 
 if TYPE_CHECKING:
@@ -40,7 +40,12 @@ class PolicyAuthorizer:
         """Tools this actor's role may use at all (switched-off and ungranted tools are never offered)."""
         state = await self.live.current()
         role = state.role_of(actor.user_id)
-        return [t for t in tools if grant_outcome(state.policy, role, t.name, t.effect.value) != "deny"]
+        policy = state.policy
+        return [
+            t
+            for t in tools
+            if grant_outcome(policy, role, t.policy_name, t.effect.value) != "deny" and mcp_gate(policy, actor, t) is None
+        ]
 
     async def visible_projects(self, actor: Actor) -> frozenset[str] | None:
         """The role's projects ∩ what this channel may show; None when both are unrestricted."""
@@ -69,10 +74,12 @@ class PolicyAuthorizer:
     ) -> Decision:
         """The decision under a given policy state (the approvals UI re-checks with the newest one)."""
         role = state.role_of(actor.user_id)
-        if grant_outcome(state.policy, role, tool.name, tool.effect.value) == "deny":
-            # Decided without touching the ticket system: a tool the role may never use needs no lookups.
+        if grant_outcome(state.policy, role, tool.policy_name, tool.effect.value) == "deny" or tool.source is not None:
+            # Decided without touching the ticket system: a tool the role may never use needs no lookups, and an
+            # MCP tool touches no tickets.
             decision = decide(state.policy, actor, tool, args, Facts(role=role))
-            self._log_denial(actor, tool, decision, detail="not granted")
+            if decision.outcome == "deny":
+                self._log_denial(actor, tool, decision, detail="not granted" if tool.source is None else decision.rule)
             return decision
         keys, _projects = tool.targets(args)
         resolved = await asyncio.gather(*(_real_project(tickets, key) for key in keys))

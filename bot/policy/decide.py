@@ -38,15 +38,40 @@ def grant_outcome(policy: Policy, role_name: str, tool_name: str, effect: str) -
     return "confirm" if role.needs_confirmation(tool_name, effect) else "allow"
 
 
+def mcp_gate(policy: Policy, actor: Actor, tool: Tool) -> Decision | None:
+    """For a tool from an MCP server: a denial unless its server is enabled, the tool approved and switched on,
+    its definition unchanged since the approval, and it is offered in this channel. None for other tools."""
+    source = tool.source
+    if source is None:
+        return None
+    trust = policy.mcp_trust.get(source.server)
+    if trust is None or not trust.enabled:
+        return Decision("deny", f"MCP server {source.server} is not enabled", "mcp-server")
+    approved = trust.tools.get(source.tool)
+    if approved is None:
+        return Decision("deny", f"{tool.name} has not been approved by an admin", "mcp-unapproved")
+    if not approved.enabled:
+        return Decision("deny", f"{tool.name} is switched off", "tool-disabled")
+    if approved.fingerprint != source.fingerprint:
+        return Decision("deny", f"{tool.name} changed since an admin approved it", "mcp-changed")
+    if not policy.mcp_offered_in(source.pattern, channel_id=actor.channel_id, channel_type=actor.channel_type):
+        return Decision("deny", f"{tool.name} is not offered in this channel", "mcp-channel")
+    return None
+
+
 def decide(policy: Policy, actor: Actor, tool: Tool, args: BaseModel, facts: Facts) -> Decision:
     """Allow, deny or ask for confirmation of one validated call."""
     role = policy.roles.get(facts.role)
     if role is None:
         return Decision("deny", f"role {facts.role!r} is not defined", "unknown-role")
     effect = tool.effect.value
-    if not policy.tool_enabled(tool.name, effect):
+    name = tool.policy_name
+    if not policy.tool_enabled(name, effect):
         return Decision("deny", f"{tool.name} is switched off", "tool-disabled")
-    if not role.grants(tool.name, effect):
+    gate = mcp_gate(policy, actor, tool)
+    if gate is not None:
+        return gate
+    if not role.grants(name, effect):
         return Decision("deny", f"role {facts.role} may not use {tool.name}", "role-tools")
 
     channel_scope = policy.channel_scopes.scope_for(channel_id=actor.channel_id, channel_type=actor.channel_type)
@@ -59,7 +84,7 @@ def decide(policy: Policy, actor: Actor, tool: Tool, args: BaseModel, facts: Fac
         if not _visible(project, role.projects, channel_scope, facts.public_projects):
             return Decision("deny", f"project {project} is not available to you here", "project-scope")
 
-    if role.needs_confirmation(tool.name, effect):
+    if role.needs_confirmation(name, effect):
         return Decision("confirm", f"role {facts.role}: {tool.name} needs confirmation", "confirm")
     return Decision("allow", f"role {facts.role} may use {tool.name}", "role-tools")
 

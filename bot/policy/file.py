@@ -69,6 +69,8 @@ def parse_policy_data(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     data = dict(raw)
+    if "mcp_trust" in data:
+        raise ConfigError(f"{path}: mcp_trust is set by admins in Slack (/chatops config), not in the policy file")
     assignments_raw = data.pop("assignments", {}) or {}
     fields = dict(data)
     if "roles" in fields and isinstance(fields["roles"], dict):

@@ -2,7 +2,8 @@
 
 A project scope is a list whose items are project keys (`OPS`), `"*"` (every project) or `"public"` (every
 project not marked private). A tool selector is a list whose items are tool names, effect classes (`"read"`,
-`"write"`) or `"*"`. The policy is validated by pydantic; when the validation context carries
+`"write"`), `"*"`, or MCP patterns (`mcp:<server>:<tool>`, `mcp:<server>:*`). An MCP tool is granted only by an
+MCP pattern (never by `*`, `read` or `write`); confirmation and switching off follow its effect class as usual. The policy is validated by pydantic; when the validation context carries
 `{"tools": {name: effect}}`, tool names are checked against the registry too, so a typo is an error, not a
 silently missing grant.
 """
@@ -28,6 +29,9 @@ ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,19}$")
 CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,31}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+MCP_PREFIX = "mcp:"
+MCP_PATTERN = re.compile(r"^mcp:([A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_)){0,31}):(\*|[A-Za-z0-9_.\-/]{1,128})$")
+"""`mcp:<server>:<tool>` or `mcp:<server>:*` (the tool's name as its server lists it)."""
 
 ToolSelector = tuple[str, ...]
 ProjectScope = tuple[str, ...]
@@ -51,20 +55,33 @@ def _check_selector(items: Iterable[str], info: ValidationInfo, *, field: str) -
     out: list[str] = []
     for item in items:
         item = item.strip()
-        if item in (ALL, *EFFECTS):
+        if item in (ALL, *EFFECTS) or MCP_PATTERN.match(item):
             pass
         elif known is not None and item not in known:
             raise ValueError(f"unknown tool {item!r} in {field} (known: {', '.join(sorted(known))}; or read, write, *)")
         elif not re.match(r"^[a-z][a-z0-9_]{0,63}$", item):
-            raise ValueError(f"{item!r} is not a tool name, 'read', 'write' or '*'")
+            raise ValueError(f"{item!r} is not a tool name, 'read', 'write', '*' or mcp:<server>:<tool|*>")
         if item not in out:
             out.append(item)
     return tuple(out)
 
 
-def selects(selector: Iterable[str], tool_name: str, effect: str) -> bool:
-    """True when a tool selector names this tool, its effect class, or everything."""
+def selects(selector: Iterable[str], tool_name: str, effect: str, *, broad: bool = True) -> bool:
+    """True when a tool selector names this tool, its effect class, or everything.
+
+    For an MCP tool (`tool_name` = `mcp:<server>:<tool>`) a pattern naming it or its server matches; `*` and the
+    effect classes match only when `broad` (confirmation, switching off), never for grants.
+    """
+    if tool_name.startswith(MCP_PREFIX):
+        server_wide = tool_name.rsplit(":", 1)[0] + ":*"
+        return any(item in (tool_name, server_wide) or (broad and item in (ALL, effect)) for item in selector)
     return any(item in (ALL, effect, tool_name) for item in selector)
+
+
+def mcp_match(patterns: Iterable[str], tool_name: str) -> list[str]:
+    """The patterns naming this MCP tool, the exact one first."""
+    server_wide = tool_name.rsplit(":", 1)[0] + ":*"
+    return sorted((p for p in patterns if p in (tool_name, server_wide)), key=lambda p: p != tool_name)
 
 
 def in_scope(scope: Iterable[str], project: str, public_projects: frozenset[str]) -> bool:
@@ -98,8 +115,8 @@ class Role(_Frozen):
         return _check_scope(value)
 
     def grants(self, tool_name: str, effect: str) -> bool:
-        """True when this role may use the tool at all."""
-        return selects(self.tools, tool_name, effect)
+        """True when this role may use the tool at all (an MCP tool only through an MCP pattern)."""
+        return selects(self.tools, tool_name, effect, broad=False)
 
     def needs_confirmation(self, tool_name: str, effect: str) -> bool:
         """True when calls of this tool by this role pause for Approve/Cancel."""
@@ -162,6 +179,26 @@ def default_roles() -> dict[str, Role]:
     }
 
 
+class McpToolTrust(_Frozen):
+    """An approved MCP tool: the fingerprint approved, whether it is on, and the definition seen then."""
+
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{16,64}$")
+    enabled: bool = True
+    definition: dict[str, Any] = Field(default_factory=dict)
+
+
+class McpServerTrust(_Frozen):
+    """An MCP server as the admins set it: enabled or not, and its approved tools by their listed name."""
+
+    enabled: bool = False
+    tools: dict[str, McpToolTrust] = Field(default_factory=dict)
+
+
+def _check_mcp_pattern(pattern: str) -> None:
+    if not MCP_PATTERN.match(pattern):
+        raise ValueError(f"{pattern!r} is not an MCP pattern (mcp:<server>:<tool> or mcp:<server>:*)")
+
+
 class Policy(_Frozen):
     """The whole policy. Stored field by field in the config table; loaded from a file at bootstrap."""
 
@@ -173,6 +210,43 @@ class Policy(_Frozen):
     private_projects: ProjectScope = ()
     """Projects treated as private in addition to those the ticket system marks private."""
     channel_scopes: ChannelScopes = Field(default_factory=ChannelScopes)
+    mcp_toolsets: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """MCP pattern → where its tools are offered: channel ids, channel types (im, public, ...) or '*'.
+    A tool no pattern names is offered wherever its role grant applies."""
+    mcp_effects: dict[str, Literal["read", "write"]] = Field(default_factory=dict)
+    """MCP pattern → effect class, overriding the server's readOnlyHint."""
+    mcp_trust: dict[str, McpServerTrust] = Field(default_factory=dict)
+    """Per MCP server: enabled by an admin, and each approved tool's fingerprint (set from Slack, not the file)."""
+
+    @field_validator("mcp_toolsets", mode="after")
+    @classmethod
+    def _toolsets(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for pattern, where in value.items():
+            _check_mcp_pattern(pattern)
+            for item in where:
+                if item != ALL and item not in CHANNEL_TYPES and not CHANNEL_ID.match(item):
+                    raise ValueError(f"{item!r} in mcp_toolsets[{pattern!r}] is not a channel id, a channel type ({', '.join(CHANNEL_TYPES)}) or '*'")
+        return value
+
+    @field_validator("mcp_effects", mode="after")
+    @classmethod
+    def _effects(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value:
+            _check_mcp_pattern(pattern)
+        return value
+
+    def mcp_effect(self, tool_name: str) -> str | None:
+        """The effect class the policy sets for this MCP tool (exact pattern before server-wide), if any."""
+        matched = mcp_match(self.mcp_effects, tool_name)
+        return self.mcp_effects[matched[0]] if matched else None
+
+    def mcp_offered_in(self, tool_name: str, *, channel_id: str | None, channel_type: str) -> bool:
+        """True when this MCP tool may be offered in this channel (no toolset naming it: everywhere)."""
+        matched = mcp_match(self.mcp_toolsets, tool_name)
+        if not matched:
+            return True
+        where = {item for pattern in matched for item in self.mcp_toolsets[pattern]}
+        return ALL in where or channel_type in where or (channel_id is not None and channel_id in where)
 
     @field_validator("enabled_tools", mode="after")
     @classmethod
@@ -211,8 +285,12 @@ class Policy(_Frozen):
         return selects(self.enabled_tools, tool_name, effect)
 
 
-PolicyField = Literal["default_role", "enabled_tools", "private_projects", "roles", "channel_scopes"]
-POLICY_FIELDS: tuple[PolicyField, ...] = ("default_role", "enabled_tools", "private_projects", "roles", "channel_scopes")
+PolicyField = Literal[
+    "default_role", "enabled_tools", "private_projects", "roles", "channel_scopes", "mcp_toolsets", "mcp_effects", "mcp_trust"
+]
+POLICY_FIELDS: tuple[PolicyField, ...] = (
+    "default_role", "enabled_tools", "private_projects", "roles", "channel_scopes", "mcp_toolsets", "mcp_effects", "mcp_trust"
+)
 
 
 def policy_from_fields(fields: Mapping[str, Any], *, tools: Mapping[str, str] | None = None) -> Policy:

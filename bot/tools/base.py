@@ -74,6 +74,21 @@ ToolFunc = Callable[[ToolContext, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
+class ToolSource:
+    """Where a tool from an MCP server comes from: the server, the tool's listed name, and the fingerprint of the
+    definition it was built from (the policy compares it with the one an admin approved)."""
+
+    server: str
+    tool: str
+    fingerprint: str
+
+    @property
+    def pattern(self) -> str:
+        """The tool's name in the policy: `mcp:<server>:<tool>`."""
+        return f"mcp:{self.server}:{self.tool}"
+
+
+@dataclass(frozen=True)
 class Tool:
     """A tool: name, description (when to use it and when not), argument model, effect, implementation."""
 
@@ -86,9 +101,20 @@ class Tool:
     """Argument fields naming existing tickets: authorization checks each one's real project."""
     project_fields: tuple[str, ...] = ()
     """Argument fields naming a project directly (e.g. create's project)."""
+    source: ToolSource | None = None
+    """Set for tools from MCP servers."""
+    input_schema: dict[str, Any] | None = None
+    """The JSON Schema offered to the model when it is not the argument model's (MCP tools)."""
+
+    @property
+    def policy_name(self) -> str:
+        """The name policies grant: the tool name, or `mcp:<server>:<tool>` for an MCP tool."""
+        return self.source.pattern if self.source is not None else self.name
 
     def spec(self) -> ToolSpec:
         """The definition offered to the model."""
+        if self.input_schema is not None:
+            return ToolSpec(name=self.name, description=self.description, input_schema=self.input_schema)
         schema = compact_schema(self.args_model.model_json_schema())
         return ToolSpec(name=self.name, description=self.description, input_schema=schema)
 

@@ -1,0 +1,68 @@
+"""What admins decide about MCP servers, stored in the policy's `mcp_trust` (config table, audited, versioned: every
+process applies it on its next request).
+
+Enabling a server approves the tools it lists at that moment: each tool's fingerprint and definition are stored,
+so a restart never re-trusts a tool that changed meanwhile. `approve` re-approves the current listing after a
+change; `set_tool` switches one tool on or off; `disable` switches the whole server off (its approvals stay).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.errors import ConfigError, Conflict
+from bot.mcp.hub import approved_definitions
+from bot.policy.live import POLICY_PREFIX, live_policy
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+Action = Literal["enable", "disable", "approve", "tool_on", "tool_off"]
+KEY = f"{POLICY_PREFIX}mcp_trust"
+_ATTEMPTS = 5
+
+
+async def change_trust(deps: Deps, *, actor_id: str, server: str, action: Action, tool: str | None = None) -> str:
+    """Apply one admin decision; returns what was done, in words. Raises ConfigError when it cannot apply."""
+    hub = deps.mcp
+    if hub is None or server not in hub.servers:
+        raise ConfigError(f"No MCP server named {server!r} is configured.")
+    status = hub.servers[server].status
+    for _ in range(_ATTEMPTS):
+        state = await live_policy(deps).current()
+        trust: dict[str, Any] = {name: t.model_dump(mode="json") for name, t in state.policy.mcp_trust.items()}
+        entry: dict[str, Any] = trust.setdefault(server, {"enabled": False, "tools": {}})
+        if action in ("enable", "approve"):
+            if status.state != "connected":
+                raise ConfigError(f"{server} is not connected ({status.last_error or status.state}); its tools cannot be reviewed now.")
+            kept = {name: t.get("enabled", True) for name, t in entry["tools"].items()}
+            entry["tools"] = {
+                name: {**definition, "enabled": kept.get(name, True)} for name, definition in approved_definitions(status.tools).items()
+            }
+            entry["enabled"] = True
+            done = f"{server}: enabled with {len(status.tools)} tools approved as listed now" if action == "enable" else f"{server}: current definitions of {len(status.tools)} tools approved"
+        elif action == "disable":
+            entry["enabled"] = False
+            done = f"{server}: disabled"
+        else:
+            if tool is None or tool not in entry["tools"]:
+                raise ConfigError(f"{tool!r} is not an approved tool of {server}.")
+            entry["tools"][tool]["enabled"] = action == "tool_on"
+            done = f"{server}: {tool} switched {'on' if action == 'tool_on' else 'off'}"
+        try:
+            await deps.store.apply_config(actor_id=actor_id, expected_version=state.version, values={KEY: trust})
+            return done
+        except Conflict:
+            continue
+    raise ConfigError("The configuration kept changing; try again.")
+
+
+def admin_ids(deps: Deps) -> list[str]:
+    """Admins named in CHATOPS_ADMINS (they get a DM when an approved tool changes)."""
+    return list(deps.settings.chatops_admins)
+
+
+def environ() -> dict[str, str]:
+    """The process environment, for `${VAR}` in the MCP configuration."""
+    return dict(os.environ)
