@@ -38,7 +38,7 @@ class McpHub:
         }
         self.reserved = reserved
         """Built-in tool names an MCP tool may not take."""
-        self._built: dict[tuple[str, tuple[tuple[str, str], ...], tuple[ToolDef, ...]], tuple[list[Tool], list[Withheld]]] = {}
+        self._built: dict[tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]], tuple[list[Tool], list[Withheld]]] = {}
         self.policy: Callable[[], Awaitable[Policy]] | None = None
         """Where the hub reads the current policy (approved fingerprints) when a listing changes."""
         self.on_change: ChangeListener | None = None
@@ -51,9 +51,8 @@ class McpHub:
             server.start()
 
     async def stop(self) -> None:
-        """Disconnect every server (in reverse order)."""
-        for server in reversed(list(self.servers.values())):
-            await server.stop()
+        """Disconnect every server (at once: each may take a moment to exit)."""
+        await asyncio.gather(*(server.stop() for server in self.servers.values()))
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until every server is connected (start-up, tests, doctor); False if one is not after `timeout`."""
@@ -85,7 +84,7 @@ class McpHub:
             if status.state != "connected" or not status.tools:
                 continue
             effects = {d.name: e for d in status.tools if (e := policy.mcp_effect(f"mcp:{name}:{d.name}"))}
-            key = (name, tuple(sorted(effects.items())), status.tools)
+            key = (name, tuple(sorted(effects.items())), tuple((d.name, d.fingerprint) for d in status.tools))
             built = self._built.get(key)
             if built is None:
                 built = build_tools(name, status.tools, effects=effects, reserved=self.reserved)
