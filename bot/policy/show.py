@@ -16,7 +16,7 @@ from bot.policy.bootstrap import pending_changes, seed_from
 from bot.policy.decide import grant_outcome
 from bot.policy.file import load_policy_file
 from bot.policy.live import PolicyState, state_from_snapshot
-from bot.policy.model import ALL, CHANNEL_TYPES, PUBLIC
+from bot.policy.model import ALL, CHANNEL_TYPES, MCP_PATTERN, PUBLIC, Policy, mcp_match
 from bot.settings import Settings
 from bot.storage.settings_store import ConfigSnapshot
 from bot.tools.base import Tool
@@ -64,6 +64,9 @@ def render_policy(state: PolicyState, tools: Sequence[Tool], *, fmt: Format = "m
         f"{', '.join(policy.private_projects) or 'none'}.",
         "A role's projects are further limited by where the question is asked (channel scope).",
     ]
+    mcp_rows = mcp_table(policy, roles)
+    if not mcp_rows:
+        facts.append("MCP tools: none granted (a role's tools name them as mcp:<server>:<tool> or mcp:<server>:*).")
     if note:
         facts.append(note)
     sections = [
@@ -71,6 +74,8 @@ def render_policy(state: PolicyState, tools: Sequence[Tool], *, fmt: Format = "m
         ("Projects by role", ["role", "projects", "description"], role_rows),
         ("Projects shown by channel", ["where", "projects"], channel_rows),
     ]
+    if mcp_rows:
+        sections.append(("MCP tools", ["pattern", "effect", "offered in", "server", *roles], mcp_rows))
     out: list[str] = []
     for title, head, body in sections:
         out += [f"## {title}" if fmt == "markdown" else title.upper(), ""]
@@ -78,6 +83,26 @@ def render_policy(state: PolicyState, tools: Sequence[Tool], *, fmt: Format = "m
         out.append("")
     out += [f"- {line}" if fmt == "markdown" else line for line in facts]
     return "\n".join(out).rstrip() + "\n"
+
+
+def mcp_table(policy: Policy, roles: list[str]) -> list[list[str]]:
+    """One row per MCP pattern the policy names: effect, where offered, server state, and per role the outcome for
+    a tool it covers (writes show the confirmation rule; reads follow the server's readOnlyHint unless overridden)."""
+    patterns: set[str] = set(policy.mcp_toolsets) | set(policy.mcp_effects)
+    for role in policy.roles.values():
+        patterns |= {item for item in (*role.tools, *role.confirm) if MCP_PATTERN.match(item)}
+    patterns |= {f"mcp:{server}:*" for server in policy.mcp_trust}
+    rows = []
+    for pattern in sorted(patterns):
+        effect = policy.mcp_effect(pattern)
+        matched = mcp_match(policy.mcp_toolsets, pattern)
+        where = ", ".join(item for p in matched for item in policy.mcp_toolsets[p]) or "every channel"
+        server = pattern.split(":")[1]
+        trust = policy.mcp_trust.get(server)
+        state = "not enabled" if trust is None or not trust.enabled else f"enabled, {len(trust.tools)} tools approved"
+        cells = [CELL[grant_outcome(policy, r, pattern, effect or "write")] for r in roles]
+        rows.append([pattern, effect or "server's readOnlyHint (else write)", where, state, *cells])
+    return rows
 
 
 def _table(head: list[str], rows: list[list[str]], fmt: Format) -> list[str]:

@@ -88,6 +88,8 @@ class McpServer:
         self._wake = asyncio.Event()
         self._broken = asyncio.Event()
         self._changed = asyncio.Condition()
+        self.http_error: str | None = None
+        """The last HTTP error status the server answered (HTTP servers)."""
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -198,7 +200,7 @@ class McpServer:
 
     async def _session(self) -> None:
         self._broken.clear()
-        async with _HttpClient(self.config) as http, _ErrLog(self.config.name) as errlog:
+        async with _HttpClient(self.config, self) as http, _ErrLog(self.config.name) as errlog:
             client = Client(self._transport(http, errlog), message_handler=self._on_message, read_timeout_seconds=self._t.connect_timeout)
             async with asyncio.timeout(self._t.connect_timeout):
                 await client.__aenter__()
@@ -280,6 +282,8 @@ class McpServer:
 
     def _fail(self, exc: BaseException, what: str) -> None:
         detail = _describe(exc)
+        if self.http_error:
+            detail += f" ({self.http_error})"
         logger.warning("mcp server %s: %s: %s", self.config.name, what, detail)
         self._set(last_error=f"{what}: {detail}"[:300])
 
@@ -302,11 +306,15 @@ def _describe(exc: BaseException) -> str:
 
 
 class _HttpClient:
-    """The httpx2 client of an HTTP server (its headers carry the credentials); None for stdio."""
+    """The httpx2 client of an HTTP server (its headers carry the credentials); None for stdio. Remembers the
+    last HTTP error status, which the SDK folds into a generic error (a 401 reads as "error response")."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, owner: McpServer) -> None:
+        async def seen(response: httpx2.Response) -> None:
+            owner.http_error = f"HTTP {response.status_code}" if response.status_code >= 400 else None
+
         self._client = (
-            httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0))
+            httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0), event_hooks={"response": [seen]})
             if config.transport == "http"
             else None
         )

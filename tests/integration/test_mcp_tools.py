@@ -220,3 +220,22 @@ async def test_a_server_that_cannot_start_is_reported_and_does_not_stop_the_bot(
         assert result.text == "still here" and "fx__echo" in w.offered()
     finally:
         await w.close()
+
+
+async def test_malformed_json_rpc_gives_an_error_result_and_a_log_line_never_a_crash(tmp_path: Path, settings: Settings, sqlite_database: Database, server: AnthropicServer, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
+    raw = str(Path(__file__).resolve().parents[1] / "fakes" / "mcp_raw.py")
+    w = await make_world(tmp_path, settings, sqlite_database, server, clock, {"fx": {**stdio(raw), "timeout": 1}})
+    try:
+        await w.enable("fx")
+        calls = [tool_use("fx__garbage", {}, id="t1"), tool_use("fx__wrong_shape", {}, id="t2"), tool_use("fx__ok", {}, id="t3")]
+        w.server.queue(tool_use_reply(calls), text_reply("done"))
+        result = await w.ask()
+        garbage, wrong, ok = w.results()
+        assert garbage["is_error"] is True and "did not answer garbage within 1 seconds" in garbage["content"]
+        assert wrong["is_error"] is True and "malformed result" in wrong["content"]
+        assert ok["is_error"] is False and "fine" in ok["content"]
+        assert result.status == "answered"
+        assert lines(caplog, "mcp server fx: malformed message ignored")
+        assert lines(caplog, "mcp server fx: unusable result of wrong_shape")
+    finally:
+        await w.close()
