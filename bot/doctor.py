@@ -47,11 +47,17 @@ async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     checks = [await check_database(settings), check_model_key(settings)]
     checks.extend(await check_tickets(settings))
+    from bot.mcp.doctor import doctor_mcp
+
+    mcp_checks, mcp_lines = await doctor_mcp(settings)
+    checks.extend(mcp_checks)
     print("chatops doctor", file=stream)
     for check in checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=stream)
         if not check.ok and check.fix:
             print(f"         fix: {check.fix}", file=stream)
+    for line in mcp_lines:
+        print(f"  {line}", file=stream)
     failed = sum(not c.ok for c in checks)
     print("All checks passed." if not failed else f"{failed} problem(s) found.", file=stream)
     return 0 if not failed else 1

@@ -42,6 +42,7 @@ from slack_sdk.models.views import View
 from bot import messages
 from bot.errors import Conflict
 from bot.logs import get_logger, log_event
+from bot.mcp.admin_section import section_blocks as mcp_section
 from bot.policy.authorizer import project_catalog
 from bot.policy.edit import Proposal, apply_change, check_change, policy_field_of
 from bot.policy.live import LIMIT_SETTINGS, PolicyState, live_policy
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
     from bot.deps import Deps
+    from bot.mcp.hub import McpHub
     from bot.tools.base import Tool
 
 logger = get_logger("slack.admin")
@@ -107,6 +109,8 @@ def build_config_view(
     schedules: Sequence[ScheduleLine] = (),
     note: str | None = None,
     opened_at: int | None = None,
+    mcp: McpHub | None = None,
+    mcp_note: str | None = None,
 ) -> dict[str, Any]:
     """The modal, filled with the current configuration and the schedules; remembers the version it was opened at.
 
@@ -208,6 +212,7 @@ def build_config_view(
         blocks.append(
             InputBlock(block_id=f"limit:{name}", label=label, element=_number(name, getattr(settings, name)))
         )
+    blocks += mcp_section(mcp, policy, room=MAX_VIEW_BLOCKS - len(blocks) - 8, note=mcp_note)
     blocks += section_blocks(list(schedules), room=MAX_VIEW_BLOCKS - len(blocks) - 1, note=note)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Every change is audited: who, when, field, before, after.")]))
     view = View(
@@ -226,7 +231,8 @@ async def config_view(deps: Deps, *, opened_at: int | None = None, note: str | N
     """The modal as it should look now: the live configuration and every schedule."""
     state = await live_policy(deps).current()
     lines = await schedule_lines(deps)
-    return build_config_view(state, deps.tools, schedules=lines, note=note, opened_at=opened_at)
+    mcp_note, note = (note, None) if deps.mcp is not None and note and note.startswith(tuple(deps.mcp.servers)) else (None, note)
+    return build_config_view(state, deps.tools, schedules=lines, note=note, opened_at=opened_at, mcp=deps.mcp, mcp_note=mcp_note)
 
 
 def opened_version(view: dict[str, Any]) -> int:
@@ -428,7 +434,7 @@ async def open_config_modal(client: Any, deps: Deps, *, user_id: str, trigger_id
         log_event(logger, "config modal refused: not an admin", logging.WARNING, user=user_id)
         return messages.config_admin_only()
     try:
-        view = build_config_view(state, deps.tools, schedules=await schedule_lines(deps))
+        view = build_config_view(state, deps.tools, schedules=await schedule_lines(deps), mcp=deps.mcp)
         await client.views_open(trigger_id=trigger_id, view=view)
     except SLACK_FAILURES as exc:
         log_event(logger, "views.open failed", logging.WARNING, user=user_id, error=type(exc).__name__)

@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger, log_event
+from bot.mcp.admin_section import register_mcp_handlers
 from bot.scheduler import slack_ui
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
@@ -79,6 +80,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     admin_modal.register_admin_handlers(app, deps)
     slack_ui.register_schedule_handlers(app, deps)
     feedback.register_feedback_handlers(app, surface)
+    register_mcp_handlers(app, deps)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
