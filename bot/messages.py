@@ -204,6 +204,9 @@ def action_description(tool: str, arguments: dict[str, object]) -> str:
         changes = ", ".join(f"{k} → {v!r}" for k, v in arguments.items() if k != "key" and v is not None)
         return f"Update {key}: {changes}"
     shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    if "__" in tool:  # a tool from an MCP server: <server>__<tool>
+        server, name = tool.split("__", 1)
+        return f"Run {name} on MCP server {server} ({tool}) with {shown or 'no arguments'}"
     return f"Run {tool}({shown})"
 
 

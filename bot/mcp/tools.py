@@ -88,7 +88,7 @@ def make_tool(server: str, d: ToolDef, *, name: str, effect: str | None = None) 
         description=describe(server, d),
         args_model=_args_model(name, validator),
         effect=kind,
-        func=_caller(source),
+        func=_caller(source, write=kind is Effect.WRITE),
         source=source,
         input_schema=schema,
     )
@@ -159,7 +159,7 @@ def _expected(error: Any) -> str:
     return words.get(v, error.message[:160])
 
 
-def _caller(source: ToolSource) -> Any:
+def _caller(source: ToolSource, *, write: bool) -> Any:
     async def call(ctx: ToolContext, args: ToolArgs) -> str:
         hub = ctx.deps.mcp
         if hub is None:
@@ -168,7 +168,10 @@ def _caller(source: ToolSource) -> Any:
         try:
             result = await hub.call(source, arguments)
         except McpCallError as exc:
-            raise ToolError(str(exc)) from None
+            if write and exc.kind == "timeout":
+                raise TimeoutError(str(exc)) from None  # the executor's rule: outcome unknown, never sent again this turn
+            unknown = write and exc.kind == "unavailable"
+            raise ToolError(f"{exc}{' The change may or may not have been applied; check before trying again.' if unknown else ''}") from None
         if result.is_error:
             raise ToolError(f"{source.server} reported an error from {source.tool}: {result.text}")
         return result.text

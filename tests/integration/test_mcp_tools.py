@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -118,7 +119,7 @@ async def test_a_write_waits_for_approval_then_runs_once_with_an_audit_row(world
     paused = await world.ask("commit the notes", actor=dm, thread=replace(world_thread(), channel_id="D0ALICE"))
     assert paused.status == "paused" and paused.pending is not None
     assert paused.pending.tool == "git__git_commit"
-    assert "git__git_commit" in paused.pending.description and "Add notes" in paused.pending.description
+    assert paused.pending.description == f"Run git_commit on MCP server git (git__git_commit) with repo_path={str(repo)!r}, message='Add notes'"
     assert commits(repo) == ["first"]  # nothing ran yet
     done = await world.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by=ALICE.user_id)
     assert done.status == "answered"
@@ -237,5 +238,56 @@ async def test_malformed_json_rpc_gives_an_error_result_and_a_log_line_never_a_c
         assert result.status == "answered"
         assert lines(caplog, "mcp server fx: malformed message ignored")
         assert lines(caplog, "mcp server fx: unusable result of wrong_shape")
+    finally:
+        await w.close()
+
+
+WRITES_UNCONFIRMED = """
+roles:
+  member:
+    tools: ["mcp:fx:*"]
+    projects: ["*"]
+mcp_effects:
+  "mcp:fx:slow": write
+"""
+
+
+async def test_a_write_that_times_out_is_reported_as_unknown_and_never_sent_again(tmp_path: Path, settings: Settings, sqlite_database: Database, server: AnthropicServer, clock: FixedClock) -> None:
+    w = await make_world(tmp_path, settings, sqlite_database, server, clock, {"fx": fixture_stdio(timeout=1)}, policy=WRITES_UNCONFIRMED)
+    try:
+        await w.enable("fx")
+        w.server.queue(
+            tool_use_reply([tool_use("fx__slow", {"seconds": 30}, id="t1")]),
+            tool_use_reply([tool_use("fx__slow", {"seconds": 30}, id="t2"), tool_use("fx__stats", {}, id="t3")]),
+            text_reply("ok"),
+        )
+        result = await w.ask()
+        [first] = w.results(1)
+        assert first["is_error"] is True and "The change may or may not have been applied" in first["content"]
+        repeat, stats = w.results(2)
+        assert repeat["is_error"] is True and repeat["content"].startswith("Not run again")
+        assert "calls=2 " in stats["content"]  # the slow write reached the server once, then stats
+        assert [t.outcome for t in result.trace] == ["timeout", "capped", "ok"]
+        audit = await w.deps.store.list_audit()
+        [row] = [r for r in audit if r.tool == "fx__slow"]
+        assert row.status == "timeout"
+    finally:
+        await w.close()
+
+
+async def test_tools_beyond_the_byte_budget_are_left_out_with_a_log_line(tmp_path: Path, settings: Settings, sqlite_database: Database, server: AnthropicServer, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
+    w = await make_world(tmp_path, settings, sqlite_database, server, clock, {"fx": fixture_stdio()}, chatops_mcp_tools_budget_bytes=1000)
+    try:
+        await w.enable("fx")
+        w.server.queue(text_reply("ok"))
+        await w.ask()
+        mcp = [t for t in w.server.bodies()[-1]["tools"] if t["name"].startswith("fx__")]
+        assert 0 < len(mcp) < 9  # 9 usable fixture tools; not all fit in 1000 bytes
+        assert sum(len(json.dumps({k: t[k] for k in ("name", "description", "input_schema")}, separators=(",", ":"))) for t in mcp) <= 1000
+        assert [t["name"] for t in mcp] == sorted(t["name"] for t in mcp)
+        [record] = [r for r in caplog.records if r.getMessage() == "mcp tools left out of the request"]
+        left_out = record.fields["left_out"]  # type: ignore[attr-defined]
+        assert left_out and all(name.startswith("fx:") for name in left_out.split(", "))
+        assert not any(f"fx__{name.removeprefix('fx:')}" in [t["name"] for t in mcp] for name in left_out.split(", "))
     finally:
         await w.close()
