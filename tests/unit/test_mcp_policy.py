@@ -129,3 +129,18 @@ def test_descriptions_are_labelled_stripped_of_control_characters_and_capped() -
     [tool], _ = build_tools("s", [poisoned], effects={}, reserved=frozenset())
     assert tool.description.startswith("[MCP server s, tool t] Useful. x")
     assert "\u202e" not in tool.description and "\x07" not in tool.description and len(tool.description) < 1100
+
+
+def test_policy_show_has_a_row_per_mcp_pattern_with_effect_channels_server_state_and_role_cells() -> None:
+    from bot.policy.live import policy_values, state_from_snapshot
+    from bot.policy.show import render_policy
+    from bot.settings import Settings
+    from bot.storage.settings_store import ConfigSnapshot
+
+    p = policy(mcp_toolsets={"mcp:git:*": ["C0DEVOPS"]}, mcp_effects={"mcp:git:git_status": "read"})
+    snapshot = ConfigSnapshot(version=3, values=policy_values(p), assignments={}, seed=None)
+    state = state_from_snapshot(snapshot, Settings(_env_file=None))  # type: ignore[call-arg]
+    text = render_policy(state, [], fmt="markdown")
+    assert "## MCP tools" in text
+    assert "| mcp:git:* | server's readOnlyHint (else write) | C0DEVOPS | enabled, 2 tools approved | denied | needs confirmation | denied |" in text
+    assert "| mcp:git:git_status | read | C0DEVOPS | enabled, 2 tools approved | denied | allowed | denied |" in text
