@@ -97,3 +97,19 @@ async def test_a_click_from_a_non_admin_changes_nothing_and_is_audited(mcp_world
     assert "fx" not in policy.mcp_trust
     denial = [r for r in await mcp_world.store.config_audit() if r.action == "config_denied"]
     assert denial and denial[0].user_id == MAYA and denial[0].details["action"] == "mcp.enable"
+
+
+async def test_admins_get_a_dm_saying_what_changed_and_the_modal_shows_the_tool_withheld(mcp_world: World) -> None:
+    view = await open_modal(mcp_world)
+    await mcp_world.dispatch(act(view, "chatops.mcp.enable", value="fx"))
+    hub = mcp_world.deps.mcp
+    assert hub is not None
+    await hub.servers["fx"].call("mutate", {})  # the server changes shifty's description and announces it
+    assert await hub.servers["fx"].wait_for(lambda s: any("generation 2" in t.description for t in s.tools), 30)
+    await mcp_world.slack.await_call("chat.postMessage", lambda c: c.args.get("channel") == ADMIN)
+    [dm] = [c for c in mcp_world.slack.calls("chat.postMessage") if c.args.get("channel") == ADMIN]
+    assert dm.args["text"].startswith("MCP tool shifty on server fx changed (description) since it was approved.")
+    view = await open_modal(mcp_world)
+    assert "• shifty changed (description): withheld" in info(view)
+    await mcp_world.dispatch(act(view, "chatops.mcp.approve", value="fx"))
+    assert "changed" not in info(updated_config(mcp_world))
