@@ -291,3 +291,24 @@ async def test_tools_beyond_the_byte_budget_are_left_out_with_a_log_line(tmp_pat
         assert not any(f"fx__{name.removeprefix('fx:')}" in [t["name"] for t in mcp] for name in left_out.split(", "))
     finally:
         await w.close()
+
+
+async def test_an_approval_survives_a_restart_and_runs_the_mcp_write_once(fx: McpWorld) -> None:
+    from bot.agent.loop import Agent
+    from bot.mcp.wiring import start_mcp
+
+    fx.server.queue(tool_use_reply([tool_use("fx__mutate", {}, id="t1")]), text_reply("Changed."))
+    paused = await fx.ask("change it")
+    assert paused.status == "paused" and paused.pending is not None
+    assert paused.pending.description == "Run mutate on MCP server fx (fx__mutate) with no arguments"
+    hub = fx.deps.mcp
+    assert hub is not None
+    await hub.stop()  # the bot restarts while the request waits
+    await start_mcp(fx.deps, wait=40)
+    fresh = Agent(fx.deps)
+    done = await fresh.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
+    assert done.status == "answered"
+    [block] = fx.results()
+    assert block["is_error"] is False and "now generation 2" in block["content"]
+    again = await fresh.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
+    assert again.status == "failed"
