@@ -157,6 +157,7 @@ class McpServer:
             if code == types.REQUEST_TIMEOUT:
                 raise McpCallError(f"{self.config.name} did not answer {name} within {self.timeout:g} seconds; the call was cancelled.", kind="timeout") from None
             if code == types.CONNECTION_CLOSED:
+                self._fail(exc, "connection lost during a call")
                 self._broken.set()
                 raise McpCallError(f"The connection to MCP server {self.config.name} was lost during the call; it is reconnecting.", kind="unavailable") from None
             if code == types.HEADER_MISMATCH:
@@ -164,6 +165,7 @@ class McpServer:
                 raise McpCallError(f"{name} changed on {self.config.name} since it was listed; it is withheld until an admin re-approves it.", kind="changed") from None
             raise McpCallError(f"{self.config.name} refused the call: {exc.error.message[:300]} (code {code})", kind="protocol") from None
         except (httpx2.TransportError, OSError, EOFError) as exc:
+            self._fail(exc, "connection lost during a call")
             self._broken.set()
             raise McpCallError(f"The connection to MCP server {self.config.name} failed ({type(exc).__name__}); it is reconnecting.", kind="unavailable") from None
         except (ValueError, RuntimeError) as exc:  # pydantic ValidationError is a ValueError; output-schema mismatch is RuntimeError
@@ -183,6 +185,8 @@ class McpServer:
                 await self._session()
             except asyncio.CancelledError:
                 raise
+            except _Broken:
+                pass  # already logged where it was noticed
             except BaseException as exc:  # anyio wraps transport failures in ExceptionGroups
                 self._fail(exc, "connection failed" if self.status.state != "connected" else "connection lost")
             self._client = None
@@ -227,7 +231,7 @@ class McpServer:
                 if self._stop.is_set():
                     return
                 if self._broken.is_set():
-                    raise ConnectionError(self.status.last_error or "the connection was lost")
+                    raise _Broken
                 self._wake.clear()
                 async with asyncio.timeout(self._t.list_timeout):
                     await self._list(client)  # a change announced, or the periodic health check
@@ -294,6 +298,10 @@ class McpServer:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+
+class _Broken(Exception):
+    """The watcher noticed a lost connection (already logged)."""
 
 
 def _describe(exc: BaseException) -> str:
