@@ -179,6 +179,13 @@ class Settings(BaseSettings):
         return "jira" if self.jira_url else "local"
 
 
+def environment() -> dict[str, str]:
+    """The process environment, for `${VAR}` in the CHATOPS_MCP_CONFIG file (read here, like every setting)."""
+    import os
+
+    return dict(os.environ)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings from the environment, or fail with one message naming each bad setting."""
     try:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from bot.errors import ConfigError
 from bot.mcp.catalogue import spec_bytes
 from bot.mcp.hub import McpHub, changed_tools
-from bot.mcp.trust import environ
 from bot.policy.decide import grant_outcome, mcp_gate
+from bot.settings import environment as environ
 from bot.tools.base import Actor
 from integrations.mcp.config import McpConfigError, load_mcp_config
 

@@ -8,7 +8,6 @@ change; `set_tool` switches one tool on or off; `disable` switches the whole ser
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.errors import ConfigError, Conflict
@@ -61,8 +60,3 @@ async def change_trust(deps: Deps, *, actor_id: str, server: str, action: Action
 def admin_ids(deps: Deps) -> list[str]:
     """Admins named in CHATOPS_ADMINS (they get a DM when an approved tool changes)."""
     return list(deps.settings.chatops_admins)
-
-
-def environ() -> dict[str, str]:
-    """The process environment, for `${VAR}` in the MCP configuration."""
-    return dict(os.environ)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.mcp.hub import McpHub
-from bot.mcp.trust import admin_ids, environ
+from bot.mcp.trust import admin_ids
+from bot.settings import environment as environ
 from integrations.mcp.config import McpConfigError, load_mcp_config
 from integrations.mcp.tools import ToolDef
 
