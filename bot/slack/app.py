@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,7 +20,7 @@ from bot.mcp.admin_section import register_mcp_handlers
 from bot.scheduler import slack_ui
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
-from bot.slack.client import build_web_client
+from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client, build_web_client
 from bot.slack.commands import register_commands
 from bot.slack.conversation import Surface
 from bot.slack.home import register_home
@@ -43,8 +44,10 @@ _log = get_logger("slack.app")
 
 
 def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = False) -> AsyncApp:
-    """The Bolt app with every listener registered; sets `deps.slack` to its AsyncWebClient."""
-    client = deps.slack if isinstance(deps.slack, AsyncWebClient) else build_web_client(deps.settings, metrics=deps.metrics)
+    """The Bolt app with every listener registered; sets `deps.slack` to its SlackClient (the outbound boundary)."""
+    if isinstance(deps.slack, AsyncWebClient) and not isinstance(deps.slack, SlackClient):
+        raise TypeError("deps.slack must be a bot.slack.client.SlackClient: a plain AsyncWebClient bypasses the sanitizer")
+    client = deps.slack if isinstance(deps.slack, SlackClient) else build_web_client(deps.settings, metrics=deps.metrics)
     deps.slack = client
     secret = deps.settings.slack_signing_secret
     app = AsyncApp(
@@ -57,6 +60,16 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     )
     surface = Surface(deps=deps, agent=agent, client=client, directory=Directory(client=client, deps=deps))
     deps.extras[SURFACE_KEY] = surface
+
+    @app.middleware
+    async def outbound_boundary(context: AsyncBoltContext, next_: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        # Bolt gives each request a plain AsyncWebClient (context.client, behind say / say_stream / set_status),
+        # respond() posts to response_url and ack() answers in the HTTP / socket response: every listener gets the
+        # sanitizing ones instead.
+        context["client"] = as_slack_client(context.client)
+        context["ack"] = SafeAck()
+        context["respond"] = SafeRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
+        return await next_()
 
     @app.middleware
     async def remember_conversions(

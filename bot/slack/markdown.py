@@ -1,4 +1,5 @@
-"""Text for Slack: split Markdown to size without breaking code blocks, neutralize broadcasts, escape mrkdwn.
+"""Text for Slack: split Markdown to size without breaking code blocks, escape mrkdwn (broadcasts and secrets:
+bot/slack/outbound.py, re-exported here).
 
 The model writes standard Markdown, which Slack's `markdown` block renders as is; these helpers only make it
 fit Slack's limits and keep it from pinging a whole channel.
@@ -9,18 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.slack.outbound import ZWSP, neutralize_broadcasts
+from bot.slack.outbound import mask_secrets as redact_secrets
+
+__all__ = ["ZWSP", "escape_mrkdwn", "neutralize_broadcasts", "plain_preview", "redact_secrets", "shorten", "split_markdown"]
+
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_BROADCAST = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
-_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>")
-_BARE_BROADCAST = re.compile(r"(?<![\w@])@(here|channel|everyone)\b")
-_SECRET_PATTERNS = (
-    re.compile(r"xox[abposre]-[A-Za-z0-9-]{6,}"),
-    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
-    re.compile(r"sk-ant-[A-Za-z0-9_-]{6,}"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|token)\b(\s*[:=]\s*)\S+"),
-)
-ZWSP = "\u200b"
 
 
 @dataclass(frozen=True)
@@ -28,23 +23,6 @@ class _Unit:
     text: str
     fence: str | None = None
     """For a code block: its opening fence line (e.g. ```python); None for prose."""
-
-
-def neutralize_broadcasts(text: str) -> str:
-    """Make @here / @channel / @everyone and user-group mentions inert (tool data must not ping people)."""
-    text = _BROADCAST.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
-    text = _SUBTEAM.sub(lambda m: f"@{ZWSP}{m.group(1) or 'group'}", text)
-    return _BARE_BROADCAST.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
-
-
-def redact_secrets(text: str) -> str:
-    """Mask anything that looks like a token or a `password=...` pair."""
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
-        else:
-            text = pattern.sub("[redacted]", text)
-    return text
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.storage.tables import AuditRow
+from integrations.tickets.base import NewTicket
 from tests.integration.test_schedules_world import (
     ADMIN,
     CHANNEL,
@@ -107,3 +109,17 @@ async def test_a_message_slack_refuses_is_retried_later_not_lost(world: World) -
     assert result.retry_at == SLOT + timedelta(minutes=10)
     notice = world.posts(CHANNEL)[-1]
     assert notice == ":warning: The OPS digest failed (Slack refused the message). Retrying at Tue 09:10 CET."
+
+
+async def test_a_digest_passes_the_outbound_boundary(world: World) -> None:
+    hostile = "<!channel> password: hunter2 AKIAQX7ZL4PCOMP3TEST"
+    await world.deps.tickets.create_ticket(
+        NewTicket(project="OPS", summary=hostile, priority="Highest"), reporter=None, via="test"
+    )
+    schedule = await world.add_digest()
+
+    await world.coordinator.run_slot(schedule, SLOT)
+
+    posted = json.dumps(world.slack.calls("chat.postMessage")[-1].args, ensure_ascii=False)
+    assert "password: [redacted]" in posted
+    assert "<!channel>" not in posted and "hunter2" not in posted and "AKIAQX7ZL4PCOMP3TEST" not in posted

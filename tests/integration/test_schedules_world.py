@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import event, text
 from sqlmodel import Session
 
@@ -22,7 +21,7 @@ from bot.deps import Deps
 from bot.policy.authorizer import build_authorizer
 from bot.scheduler.runs import RunCoordinator, RunPolicy
 from bot.settings import Settings
-from bot.slack.client import retry_handlers
+from bot.slack.client import SlackClient, retry_handlers
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate_sync
 from bot.storage.store import Store
@@ -160,7 +159,7 @@ async def make_world(
     clock = FixedClock(now)
     # the production retry handlers (a post is never re-sent after a 5xx or a dropped connection), without waits
     handlers = retry_handlers(interval=FixedValueRetryIntervalCalculator(0.0))
-    client = AsyncWebClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=handlers)
+    client = SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=handlers)
     deps = Deps(
         settings=settings, db=db, store=Store(db, clock=clock), tickets=tickets or LocalTickets(db, clock=clock),
         llm=None, tools=[], clock=clock, slack=client,

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.client import SLACK_FAILURES, retry_handlers
+from bot.slack.client import SLACK_FAILURES, SlackClient, retry_handlers
 from tests.fakes.slack_server import FakeSlack, slash_command
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
@@ -47,7 +47,7 @@ REPEATABLE: dict[str, Call] = {
 @pytest.fixture(name="client")
 def fixture_client(slack: FakeSlack) -> AsyncWebClient:
     """The bot's retry handlers with a 10 ms backoff (the production backoff is slack_sdk's 0.5 s and up)."""
-    return AsyncWebClient(
+    return SlackClient(
         token=FakeSlack.BOT_TOKEN,
         base_url=slack.api_url,
         retry_handlers=retry_handlers(interval=FixedValueRetryIntervalCalculator(0.01)),

@@ -13,7 +13,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
-from bot.slack.client import retry_handlers
+from bot.slack.client import SlackClient, retry_handlers
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
 from integrations.llm.base import Usage
@@ -34,7 +34,7 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    yield AsyncWebClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=retry_handlers())
+    yield SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=retry_handlers())
 
 
 def _progress(client: AsyncWebClient, slack: FakeSlack) -> tuple[LiveProgress, str]:
