@@ -15,6 +15,7 @@ _WHERE = {
     "mpim": "a group DM",
     "public": "a channel",
     "private": "a private channel",
+    "ext_shared": "a Slack Connect channel shared with other organizations",
     "shell": "the terminal",
 }
 

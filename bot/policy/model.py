@@ -23,7 +23,10 @@ PUBLIC = "public"
 EFFECTS = ("read", "write")
 BUILTIN_ROLES = ("admin", "member", "viewer")
 ADMIN_ROLE = "admin"
-CHANNEL_TYPES: tuple[ChannelType, ...] = ("im", "mpim", "public", "private", "shell", "unknown")
+CHANNEL_TYPES: tuple[ChannelType, ...] = ("im", "mpim", "public", "private", "ext_shared", "shell")
+"""The channel kinds a policy scopes. `unknown` (Slack did not say) is not among them: it always gets the scope of
+the most public kind, `ext_shared`."""
+MOST_PUBLIC: ChannelType = "ext_shared"
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,19}$")
@@ -125,14 +128,15 @@ class Role(_Frozen):
 
 def _default_channel_types() -> dict[ChannelType, ProjectScope]:
     # Only a DM (and the operator's terminal) shows everything the asker may see; anywhere other people read
-    # along shows non-private projects unless an admin scopes that channel explicitly. Unknown fails closed.
+    # along shows non-private projects unless an admin scopes that channel explicitly. A Slack Connect channel is
+    # read by other organizations: nothing until an admin opens it (by type or by channel id).
     return {
         "im": (ALL,),
         "shell": (ALL,),
         "private": (PUBLIC,),
         "mpim": (PUBLIC,),
         "public": (PUBLIC,),
-        "unknown": (PUBLIC,),
+        "ext_shared": (),
     }
 
 
@@ -146,7 +150,8 @@ class ChannelScopes(_Frozen):
     @classmethod
     def _fill_types(cls, value: dict[ChannelType, ProjectScope]) -> dict[ChannelType, ProjectScope]:
         merged = _default_channel_types()
-        merged.update({kind: _check_scope(scope) for kind, scope in value.items()})
+        # an `unknown` entry (stored by older versions) is dropped: unknown always gets the most public kind's scope
+        merged.update({kind: _check_scope(scope) for kind, scope in value.items() if kind in CHANNEL_TYPES})
         return merged
 
     @field_validator("channels", mode="after")
@@ -161,7 +166,7 @@ class ChannelScopes(_Frozen):
         """The projects that may be shown in this channel."""
         if channel_id and channel_id in self.channels:
             return self.channels[channel_id]
-        return self.by_type.get(channel_type, self.by_type["unknown"])
+        return self.by_type.get(channel_type, self.by_type[MOST_PUBLIC])
 
 
 def default_roles() -> dict[str, Role]:

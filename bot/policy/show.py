@@ -16,7 +16,7 @@ from bot.policy.bootstrap import pending_changes, seed_from
 from bot.policy.decide import grant_outcome
 from bot.policy.file import load_policy_file
 from bot.policy.live import PolicyState, state_from_snapshot
-from bot.policy.model import ALL, CHANNEL_TYPES, MCP_PATTERN, PUBLIC, Policy, mcp_match
+from bot.policy.model import ALL, CHANNEL_TYPES, MCP_PATTERN, MOST_PUBLIC, PUBLIC, Policy, mcp_match
 from bot.settings import Settings
 from bot.storage.settings_store import ConfigSnapshot
 from bot.tools.base import Tool
@@ -29,8 +29,8 @@ CHANNEL_LABELS = {
     "mpim": "group DM",
     "public": "public channel",
     "private": "private channel",
+    "ext_shared": "Slack Connect channel (shared with other organizations)",
     "shell": "terminal (chatops shell)",
-    "unknown": "unknown channel type",
 }
 
 
@@ -54,6 +54,7 @@ def render_policy(state: PolicyState, tools: Sequence[Tool], *, fmt: Format = "m
     role_rows = [[name, describe_scope(role.projects), role.description] for name, role in policy.roles.items()]
     scopes = policy.channel_scopes
     channel_rows = [[CHANNEL_LABELS[kind], describe_scope(scopes.by_type[kind])] for kind in CHANNEL_TYPES]
+    channel_rows.append(["unknown channel type (Slack did not say)", f"as a {CHANNEL_LABELS[MOST_PUBLIC]}"])
     channel_rows += [[f"channel {cid}", describe_scope(scope)] for cid, scope in sorted(scopes.channels.items())]
     env_admins = ", ".join(sorted(state.env_admins)) or "none"
     assigned = sorted(u for u, r in state.assignments.items() if r == "admin" and u not in state.env_admins)

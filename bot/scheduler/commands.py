@@ -37,6 +37,10 @@ _KEYS = {
 }
 _KEYS |= {"channel": "channel", "cron": "cron", "every": "every", "time": "time", "day": "day"}
 
+PREVIEW_TOOLS = frozenset({"search_tickets", "workload_digest"})
+"""A digest preview shows what these tools show: the caller's role must grant both (and the admins not have
+switched them off)."""
+
 
 class CommandError(ChatopsError):
     """The command text could not be understood; its str is the reply."""
@@ -249,10 +253,13 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
         channel_type = "unknown"
     # Visibility first, with one answer for "unknown" and "not allowed": a preview never tells a member
     # whether a project they may not see exists.
-    visible = await deps.authorizer.visible_projects(
-        Actor(user_id=user_id, channel_id=channel_id, channel_type=channel_type)
-    )
+    actor = Actor(user_id=user_id, channel_id=channel_id, channel_type=channel_type)
+    visible = await deps.authorizer.visible_projects(actor)
     if visible is not None and project not in visible:
+        return messages.preview_not_allowed(project)
+    # A preview lists tickets: only for someone whose role grants the tools that list them, here.
+    offered = {t.name for t in await deps.authorizer.offered_tools(actor, deps.tools)}
+    if not PREVIEW_TOOLS <= offered:
         return messages.preview_not_allowed(project)
     now = deps.clock()
     try:

@@ -19,7 +19,7 @@ from bot.logs import get_logger, log_event
 from bot.scheduler.digest import Digest, collect_digest, digest_blocks, headline, ticket_lines
 from bot.scheduler.spec import parse_timezone
 from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
+from bot.slack.identity import channel_type_from_info, error_code
 from bot.tools.base import Actor, ChannelType
 from integrations.tickets.base import Person, Ticket, TicketQuery
 
@@ -81,10 +81,7 @@ async def channel_info(client: Any, channel_id: str) -> ChannelInfo:
     channel = response.get("channel") or {}
     if channel.get("is_archived"):
         raise DigestProblem("channel_missing", messages.digest_channel_missing(channel_id, "is_archived"))
-    kind: ChannelType = (
-        "im" if channel.get("is_im") else "mpim" if channel.get("is_mpim") else
-        "private" if channel.get("is_private") else "public"
-    )  # fmt: skip
+    kind: ChannelType = channel_type_from_info(channel)
     return ChannelInfo(channel_id, kind, bool(channel.get("is_member", kind == "im")))
 
 

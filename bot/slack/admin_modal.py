@@ -201,7 +201,7 @@ def build_config_view(
             block_id="channel_scopes",
             label="Projects shown per channel",
             element=PlainTextInputElement(action_id=VALUE, multiline=True, initial_value=channel_scopes_text(state.policy.channel_scopes)),
-            hint="One line each: a channel type (im, mpim, public, private, shell, unknown) or a channel id, a colon, "
+            hint="One line each: a channel type (im, mpim, public, private, ext_shared, shell) or a channel id, a colon, "
             "then projects (* means everything the asker may see).",
         ),
         DividerBlock(),

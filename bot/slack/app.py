@@ -20,26 +20,22 @@ from bot.mcp.admin_section import register_mcp_handlers
 from bot.scheduler import slack_ui
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
+from bot.slack.channels import register_channel_events
 from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client, build_web_client
 from bot.slack.commands import register_commands
 from bot.slack.conversation import Surface
 from bot.slack.home import register_home
 from bot.slack.identity import Directory
 from bot.slack.listeners import register_conversation_listeners
+from bot.slack.payloads import shape_problem
 from bot.slack.shortcuts import register_shortcuts
 from bot.slack.unfurls import register_unfurls
-from bot.tools.base import ChannelType
 
 if TYPE_CHECKING:
     from bot.agent.loop import Agent
     from bot.deps import Deps
 
 SURFACE_KEY = "slack_surface"
-CONVERSION_SUBTYPES: dict[str, ChannelType] = {
-    "channel_convert_to_private": "private",
-    "channel_convert_to_public": "public",
-}
-"""Message subtypes Slack sends when a channel is converted, and the channel's type afterwards."""
 _log = get_logger("slack.app")
 
 
@@ -62,6 +58,14 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     deps.extras[SURFACE_KEY] = surface
 
     @app.middleware
+    async def ignore_malformed(body: Any, next_: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        # HTTP mode checked this before Bolt (bot/slack/server.py); Socket Mode payloads are checked here.
+        if problem := shape_problem(body):
+            log_event(_log, "request ignored", logging.WARNING, reason=problem)
+            return BoltResponse(status=200, body="")
+        return await next_()
+
+    @app.middleware
     async def outbound_boundary(context: AsyncBoltContext, next_: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         # Bolt gives each request a plain AsyncWebClient (context.client, behind say / say_stream / set_status),
         # respond() posts to response_url and ack() answers in the HTTP / socket response: every listener gets the
@@ -71,18 +75,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
         context["respond"] = SafeRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
         return await next_()
 
-    @app.middleware
-    async def remember_conversions(
-        body: dict[str, Any], next_: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse:
-        # Runs before the message listener swallows these: a converted channel gets its new scope at once.
-        event = body.get("event") or {}
-        kind = CONVERSION_SUBTYPES.get(str(event.get("subtype"))) if event.get("type") == "message" else None
-        if kind is not None and event.get("channel"):
-            surface.directory.remember_channel_type(str(event["channel"]), kind)
-            log_event(_log, "channel converted", channel=event["channel"], channel_type=kind)
-        return await next_()
-
+    register_channel_events(app, surface.directory)
     register_conversation_listeners(app, surface)
     register_commands(app, surface)
     register_shortcuts(app, surface)

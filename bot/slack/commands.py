@@ -112,9 +112,8 @@ async def run_tool_command(surface: Surface, *, payload: dict[str, Any], plan: C
     """Run a tool command after the ack: post that it was used, answer in its thread (or ephemerally)."""
     command, text = payload["command"], payload.get("text", "").strip()
     user_id, channel_id, team_id = payload["user_id"], payload["channel_id"], payload.get("team_id")
-    actor = await surface.directory.actor(
-        user_id=user_id, team_id=team_id, channel_id=channel_id, channel_kind=payload.get("channel_name")
-    )
+    # the channel's kind comes from Slack by id: `channel_name` is whatever someone named the channel
+    actor = await surface.directory.actor(user_id=user_id, team_id=team_id, channel_id=channel_id)
     offered = {t.name: t for t in await offered_tools(surface, actor)}
     if plan.tool not in offered:
         await respond(text=messages.slash_unavailable(command), response_type="ephemeral")
@@ -212,9 +211,7 @@ async def run_chatops(surface: Surface, *, payload: dict[str, Any], respond: Asy
         )
         await respond(text=reply, response_type="ephemeral")
         return
-    actor = await surface.directory.actor(
-        user_id=user_id, team_id=payload.get("team_id"), channel_id=channel_id, channel_kind=payload.get("channel_name")
-    )
+    actor = await surface.directory.actor(user_id=user_id, team_id=payload.get("team_id"), channel_id=channel_id)
     if sub.lower() == "whoami":
         role = await role_of(surface.deps, user_id)
         tools = await offered_tools(surface, actor)

@@ -67,6 +67,9 @@ class Asker:
     user_id: str
     team_id: str | None
     channel_kind: str | None = None
+    """The event's `channel_type`, when it states one."""
+    ext_shared: bool | None = None
+    """The envelope's `is_ext_shared_channel`, when it states it."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ async def answer(
     try:
         try:
             actor = who if isinstance(who, Actor) else await surface.directory.actor(
-                user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind
+                user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind,
+                ext_shared=who.ext_shared,
             )
             channel_type = actor.channel_type
             origin = current_origin.set(TurnOrigin("slack", where.channel, where.thread_ts, where.message_ts))

@@ -1,9 +1,12 @@
-"""Who is asking, and where: the `Actor` built from what Slack tells us (never from model output).
+"""Who is asking, and where: the `Actor` built from what Slack tells us (never from model output, never from a name).
 
-Name and email come from users.info (scope `users:read.email`), cached in the database for a day; the
-channel's type from the event, or conversations.info when the event does not say, cached per process for
-CHANNEL_CACHE_TTL only: a channel converted between public and private gets its new scope within minutes, and at
-once when a payload states the new type.
+Name and email come from users.info (scope `users:read.email`), cached in the database for a day. The kind of a
+channel (public, private, DM, group DM, or externally shared: a Slack Connect channel other organizations read)
+comes from Slack by id: the event's `channel_type` with the envelope's `is_ext_shared_channel`, else
+conversations.info. A channel's *name* decides nothing (anyone can name a public channel `directmessage`). Kinds
+are cached per channel id for CHANNEL_CACHE_TTL, and replaced or forgotten at once by channel events
+(bot/slack/channels.py: converted, shared, unshared, renamed, archived). A kind Slack does not state, or a failed
+lookup, is "unknown", which the policy scopes as the most public kind (bot/policy/model.py).
 """
 
 from __future__ import annotations
@@ -34,21 +37,36 @@ _EVENT_CHANNEL_TYPES: dict[str, ChannelType] = {
     "mpim": "mpim",
     "app_home": "im",
 }
+"""Event `channel_type` values (Events API) and the kind each states."""
 _log = get_logger("slack.identity")
 
 
-def channel_type_from_event(value: str | None, channel_id: str | None = None) -> ChannelType | None:
-    """The channel type an event or payload states, if it states one."""
-    if value in _EVENT_CHANNEL_TYPES:
-        return _EVENT_CHANNEL_TYPES[value]
-    # slash commands say it through channel_name
-    if value == "directmessage" or (channel_id or "").startswith("D"):
+def channel_type_from_event(value: Any, *, ext_shared: Any = None) -> ChannelType | None:
+    """The kind an event states (its `channel_type`, and for channels the envelope's `is_ext_shared_channel`), or
+    None when it does not state it fully (then it is looked up by id)."""
+    if ext_shared is True:
+        return "ext_shared"  # whatever else it is, other organizations read it (a Slack Connect channel or DM)
+    kind = _EVENT_CHANNEL_TYPES.get(value) if isinstance(value, str) else None
+    if kind in ("public", "private") and ext_shared is not False:
+        return None  # sharing unknown: ask conversations.info
+    return kind
+
+
+def channel_type_from_info(info: Any) -> ChannelType:
+    """The kind conversations.info states ("unknown" when it states none we know)."""
+    if not isinstance(info, dict):
+        return "unknown"
+    if info.get("is_im") is True:
         return "im"
-    if value == "privategroup":
-        return "private"
-    if (value or "").startswith("mpdm-"):
+    if info.get("is_mpim") is True:
         return "mpim"
-    return None
+    if info.get("is_ext_shared") is True or info.get("is_pending_ext_shared") is True:
+        return "ext_shared"
+    if info.get("is_private") is True or info.get("is_group") is True:
+        return "private"
+    if info.get("is_channel") is True or info.get("is_private") is False:
+        return "public"
+    return "unknown"
 
 
 class Directory:
@@ -82,18 +100,14 @@ class Directory:
         except SLACK_FAILURES as exc:
             log_event(_log, "conversations.info failed", logging.WARNING, channel=channel_id, error=error_code(exc))
             return "unknown"
-        info: dict[str, Any] = response.get("channel") or {}
-        kind: ChannelType
-        if info.get("is_im"):
-            kind = "im"
-        elif info.get("is_mpim"):
-            kind = "mpim"
-        elif info.get("is_private") or info.get("is_group"):
-            kind = "private"
-        else:
-            kind = "public"
-        self.remember_channel_type(channel_id, kind)
+        kind = channel_type_from_info(response.get("channel"))
+        if kind != "unknown":
+            self.remember_channel_type(channel_id, kind)
         return kind
+
+    def forget_channel(self, channel_id: str) -> None:
+        """Drop what is cached about a channel (it changed): the next question looks it up again."""
+        self._channel_types.pop(channel_id, None)
 
     def remember_channel_type(self, channel_id: str, kind: ChannelType) -> None:
         """Cache a channel's type (from conversations.info, or stated by a verified payload) for CHANNEL_CACHE_TTL."""
@@ -119,10 +133,19 @@ class Directory:
         return name, email
 
     async def actor(
-        self, *, user_id: str, team_id: str | None, channel_id: str | None, channel_kind: str | None = None
+        self,
+        *,
+        user_id: str,
+        team_id: str | None,
+        channel_id: str | None,
+        channel_kind: str | None = None,
+        ext_shared: bool | None = None,
     ) -> Actor:
-        """The Actor for a Slack request: identity from the verified payload, profile from users.info."""
-        kind = channel_type_from_event(channel_kind, channel_id)
+        """The Actor for a Slack request: identity from the verified payload, profile from users.info.
+
+        `channel_kind` is an event's `channel_type` and `ext_shared` its envelope's `is_ext_shared_channel`; without
+        them (slash commands, shortcuts) the kind is looked up by id."""
+        kind = channel_type_from_event(channel_kind, ext_shared=ext_shared)
         if kind is None:
             kind = await self.channel_type(channel_id) if channel_id else "unknown"
         elif channel_id:

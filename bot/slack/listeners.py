@@ -152,7 +152,12 @@ async def handle_message(
 
     await answer(
         surface,
-        who=Asker(user_id=user_id, team_id=team_id, channel_kind=event.get("channel_type")),
+        who=Asker(
+            user_id=user_id,
+            team_id=team_id,
+            channel_kind=event.get("channel_type"),
+            ext_shared=body.get("is_ext_shared_channel") if isinstance(body.get("is_ext_shared_channel"), bool) else None,
+        ),
         where=where,
         run=run,
         say_stream=say_stream,

@@ -19,15 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
+from bot.slack.inbound import Rejection, read_body, verify
+from bot.slack.payloads import shape_problem
 from bot.slack.work_objects import ticket_page_text
 
 if TYPE_CHECKING:
@@ -66,23 +68,47 @@ def check_settings(settings: Settings, *, http: bool) -> None:
         raise ConfigError(messages.missing_slack_settings(missing))
 
 
+def _answer(rejection: Rejection, *, peer: str | None) -> web.Response:
+    level = logging.INFO if rejection.status == 401 else logging.WARNING
+    log_event(_log, "request refused", level, status=rejection.status, reason=rejection.reason, peer=peer)
+    message = "invalid request" if rejection.status == 401 else "malformed request"
+    return web.json_response({"error": message}, status=rejection.status)
+
+
 def build_http_app(app: AsyncApp, deps: Deps) -> web.Application:
-    """The aiohttp application of HTTP mode: POST /slack/events and GET /healthz."""
+    """The aiohttp application of HTTP mode: POST /slack/events and GET /healthz.
+
+    Signature first on the raw bytes (bot/slack/inbound.py), then the body, then Bolt. A signed request that
+    cannot be read is answered 400, one our listeners cannot handle 200 (ignored, bot/slack/payloads.py); a
+    failure inside Bolt is logged and answered 200 too. Nothing is answered 5xx."""
     secret = deps.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
+    signing_secret = secret.get_secret_value() if secret is not None else ""
 
     async def events(request: web.Request) -> web.Response:
-        try:
-            bolt_request = await to_bolt_request(request)
-        except ValueError:
-            # a body Bolt cannot parse: unsigned is 401 like any unsigned request, signed is a bad request
-            raw = await request.text()
-            signed = verifier is not None and verifier.is_valid_request(raw, dict(request.headers))
-            return web.json_response({"error": "malformed request" if signed else "invalid request"}, status=400 if signed else 401)
-        if is_draining(deps) and isinstance(bolt_request.body, dict) and bolt_request.body.get("type") == "event_callback":
+        raw = await request.read()
+        refused = verify(raw, request.headers, signing_secret)
+        if refused is not None:
+            return _answer(refused, peer=request.remote)
+        read = read_body(raw, request.headers.get("Content-Type", ""))
+        if isinstance(read, Rejection):
+            return _answer(read, peer=request.remote)
+        text, parsed = read
+        if problem := shape_problem(parsed):
+            log_event(_log, "request ignored", logging.WARNING, reason=problem, peer=request.remote)
+            return web.json_response({"ok": False, "ignored": "malformed payload"}, status=200)
+        if is_draining(deps) and parsed.get("type") == "event_callback":
             # stop taking events: Slack retries a 503 (another process, or us after the restart, answers it)
             return web.json_response({"error": "shutting down"}, status=503)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        try:
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+            response = await app.async_dispatch(bolt_request)
+        except Exception as exc:  # noqa: BLE001 - a payload Bolt cannot take must never become a 5xx
+            log_event(_log, "request ignored", logging.WARNING, reason=f"dispatch failed: {type(exc).__name__}: {exc}"[:300])
+            return web.json_response({"ok": False, "ignored": "malformed payload"}, status=200)
+        if response.status >= 500:
+            log_event(_log, "request failed in a listener", logging.ERROR, status=response.status)
+            return web.json_response({"ok": False}, status=200)
+        return await to_aiohttp_response(response)
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, events)

@@ -29,7 +29,9 @@ class Effect(StrEnum):
     WRITE = "write"
 
 
-ChannelType = Literal["im", "mpim", "public", "private", "shell", "unknown"]
+ChannelType = Literal["im", "mpim", "public", "private", "ext_shared", "shell", "unknown"]
+"""Where a question is asked. `ext_shared`: a Slack Connect channel (other organizations read it). `unknown`: Slack
+did not say; the policy scopes it as the most public kind."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ from slack_sdk.models.blocks import Block
 from tests.fakes.base import FakeServer
 from tests.fakes.slack_agent import AgentMethods
 
-ChannelKind = Literal["public", "private", "im", "mpim"]
+ChannelKind = Literal["public", "private", "im", "mpim", "ext_shared"]
+"""`ext_shared`: a public channel shared with another organization (Slack Connect)."""
 
 _JSON_FIELDS = ("blocks", "chunks", "view", "attachments", "loading_messages", "metadata")
 MAX_TEXT = 40_000
@@ -740,20 +741,30 @@ class FakeSlack(AgentMethods, FakeServer):
         channel = self._resolve(args.get("channel"), posting=False)
         if isinstance(channel, dict):
             return channel
-        return {
-            "ok": True,
-            "channel": {
-                "id": channel.id,
-                "name": channel.name,
-                "is_channel": channel.kind == "public",
-                "is_group": channel.kind == "private",
-                "is_im": channel.kind == "im",
-                "is_mpim": channel.kind == "mpim",
-                "is_private": channel.kind != "public",
-                "is_member": channel.member,
-                **({"user": channel.user} if channel.user else {}),
-            },
+        kind = channel.kind
+        shared = kind == "ext_shared"
+        info: dict[str, Any] = {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": kind in ("public", "ext_shared"),
+            "is_group": kind in ("private", "mpim"),  # recorded: an mpim says is_group too
+            "is_im": kind == "im",
+            "is_mpim": kind == "mpim",
+            "is_private": kind not in ("public", "ext_shared"),
+            "is_member": channel.member,
+            "is_archived": False,
+            "is_general": False,
+            "created": 1763000000,
+            "is_shared": shared,
+            "is_ext_shared": shared,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
         }
+        if kind == "im":
+            info = {k: v for k, v in info.items() if k in ("id", "is_im", "is_archived", "created", "is_org_shared")}
+            if channel.user:
+                info["user"] = channel.user
+        return {"ok": True, "channel": info}
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve(args.get("channel"), posting=False)

@@ -56,3 +56,58 @@ async def test_a_conversion_event_is_not_answered(world: World) -> None:
     await world.dispatch(conversion("channel_convert_to_private"))
 
     assert world.slack.calls("chat.postMessage") == []
+
+
+def channel_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event_callback around a channel event (shapes as Slack documents them)."""
+    return {
+        "type": "event_callback",
+        "team_id": TEAM,
+        "api_app_id": FakeSlack.APP_ID,
+        "event_id": f"Ev{event['type']}",
+        "event_time": 1763476400,
+        "event": {**event, "event_ts": "1763476400.000200"},
+    }
+
+
+async def test_a_channel_shared_with_another_organization_is_scoped_as_slack_connect_at_once(world: World) -> None:
+    directory = surface_of(world.deps).directory
+    directory.remember_channel_type(CHANNEL, "public")
+
+    response = await world.dispatch(channel_event({"type": "channel_shared", "connected_team_id": "E0OTHER", "channel": CHANNEL}))
+
+    assert response.status == 200
+    assert await directory.channel_type(CHANNEL) == "ext_shared"
+    assert world.slack.calls("conversations.info") == []
+
+
+@pytest.mark.parametrize(("still_shared", "after"), [(False, "public"), (True, "ext_shared")])
+async def test_an_unshared_channel_is_asked_again_unless_slack_says_it_is_still_shared(
+    world: World, still_shared: bool, after: str
+) -> None:
+    directory = surface_of(world.deps).directory
+    directory.remember_channel_type(CHANNEL, "ext_shared")
+    event = {"type": "channel_unshared", "previously_connected_team_id": "E0OTHER", "channel": CHANNEL, "is_ext_shared": still_shared}
+
+    await world.dispatch(channel_event(event))
+
+    assert await directory.channel_type(CHANNEL) == after  # the fake's #ops is an ordinary public channel
+
+
+async def test_a_renamed_channel_is_looked_up_again_by_id(world: World) -> None:
+    directory = surface_of(world.deps).directory
+    directory.remember_channel_type(CHANNEL, "private")
+
+    response = await world.dispatch(
+        channel_event({"type": "channel_rename", "channel": {"id": CHANNEL, "name": "directmessage", "created": 1360782804}})
+    )
+
+    assert response.status == 200
+    assert await directory.channel_type(CHANNEL) == "public"
+    assert len(world.slack.calls("conversations.info")) == 1
+
+
+async def test_a_private_channel_whose_id_changed_for_slack_connect_is_scoped_as_shared(world: World) -> None:
+    directory = surface_of(world.deps).directory
+    await world.dispatch(channel_event({"type": "channel_id_changed", "old_channel_id": "G0OLD", "new_channel_id": "C0NEW"}))
+    assert await directory.channel_type("C0NEW") == "ext_shared"

@@ -96,7 +96,21 @@ def test_an_admin_sees_a_private_project_in_a_dm_but_not_in_a_public_channel() -
     assert in_public.reason == "SEC-1 is not available to you here"
 
 
-@pytest.mark.parametrize("channel_type", ["public", "private", "mpim", "unknown"])
+@pytest.mark.parametrize("channel_type", ["ext_shared", "unknown"])
+def test_slack_connect_and_unknown_channels_show_nothing_by_default(channel_type: ChannelType) -> None:
+    ticket = facts("admin", **{"SEC-1": "SEC", "OPS-1": "OPS"})
+    assert decide(Policy(), actor(channel_type, "C1"), GET, key_args("OPS-1"), ticket).outcome == "deny"
+
+
+def test_an_unknown_channel_gets_the_scope_of_the_most_public_kind_whatever_is_configured_for_unknown() -> None:
+    scopes = ChannelScopes(by_type={"ext_shared": ("OPS",), "unknown": ("*",)})
+    policy = Policy(channel_scopes=scopes)
+    ticket = facts("admin", **{"SEC-1": "SEC", "OPS-1": "OPS"})
+    assert decide(policy, actor("unknown", "C1"), GET, key_args("OPS-1"), ticket).outcome == "allow"
+    assert decide(policy, actor("unknown", "C1"), GET, key_args("SEC-1"), ticket).outcome == "deny"
+
+
+@pytest.mark.parametrize("channel_type", ["public", "private", "mpim"])
 def test_shared_channels_show_only_non_private_projects_by_default(channel_type: ChannelType) -> None:
     ticket = facts("admin", **{"SEC-1": "SEC", "OPS-1": "OPS"})
     assert decide(Policy(), actor(channel_type, "C1"), GET, key_args("SEC-1"), ticket).outcome == "deny"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.settings import Settings
+from bot.slack.channels import CHANNEL_EVENTS
 from bot.slack.commands import TOOL_COMMANDS
 from bot.slack.manifest import manifest_for
 from bot.slack.shortcuts import ASK_CALLBACK, TICKET_CALLBACK
@@ -34,7 +35,11 @@ def test_both_message_shortcuts_are_declared(manifest: dict[str, Any]) -> None:
 
 
 def test_the_events_the_listeners_need_are_subscribed(manifest: dict[str, Any]) -> None:
+    # channel facts: conversions arrive only as message subtypes in the channel itself
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        *CHANNEL_EVENTS,
+        "message.channels",
+        "message.groups",
         "app_mention",
         "message.im",
         "app_home_opened",
