@@ -10,6 +10,7 @@ every request: opening, each button, each submission. A refused attempt changes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -32,13 +33,14 @@ from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin, role_of
 from bot.scheduler.commands import run_command
 from bot.scheduler.config_section import ACTION_PATTERN, ScheduleVerb, verb_of
-from bot.scheduler.editor import Draft, save_digest, validate_draft
+from bot.scheduler.editor import Draft, new_schedule_id, save_digest, validate_draft
 from bot.scheduler.jobs import MUTE_ACTION_ID, slack_refused
 from bot.scheduler.spec import DAYS, describe, name_of
 from bot.slack.admin_modal import notice_view, opened_version, refresh_config_view
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
+from bot.slack.payloads import view_metadata
 from bot.storage.schedules import ScheduleAction
 
 if TYPE_CHECKING:
@@ -278,7 +280,7 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
     @app.view(CALLBACK_ID)
     async def _on_submit(ack: Any, body: dict[str, Any], client: Any, view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = view_metadata(view)  # {} when missing or forged
         if await role_of(deps, user_id) != "admin":
             await ack(response_action="errors", errors={"project": messages.schedule_admin_only()})
             log_event(
@@ -290,7 +292,7 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
                 details={"action": "schedule.save", "schedule_id": meta.get("schedule_id")},
             )
             return
-        schedule_id = meta.get("schedule_id")
+        schedule_id = meta.get("schedule_id") if isinstance(meta.get("schedule_id"), str) else None
         existing = await deps.store.get_schedule(schedule_id) if schedule_id else None
         if schedule_id and existing is None:
             await ack(response_action="errors", errors={"project": messages.schedule_unknown(schedule_id)})
@@ -301,9 +303,21 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
         if checked is None:
             await ack(response_action="errors", errors=errors)
             return
+        # A new schedule's id comes from the modal's view id: when our ack missed Slack's 3 s and the admin submits
+        # the same modal again, the second submission finds the first one's row instead of adding a duplicate.
+        new_id = None if existing is not None else schedule_id_for_view(body, view)
+        if new_id is not None and (taken := await deps.store.get_schedule(new_id)) is not None:
+            if taken.created_by == user_id:
+                await ack()
+                log_event(_log, "schedule resubmission: already saved", schedule_id=new_id, user=user_id)
+                return
+            new_id = new_schedule_id()  # another schedule has this id (7 hex digits collide, rarely)
         try:
-            row = await save_digest(deps, checked, by=user_id, schedule_id=schedule_id)
+            row = await save_digest(deps, checked, by=user_id, schedule_id=schedule_id or new_id)
         except Exception:  # noqa: BLE001 - keep the form open with its input rather than lose it
+            if new_id is not None and await _saved_by_earlier_submission(deps, new_id, user_id):
+                await ack()  # a concurrent submission of the same modal saved it first
+                return
             _log.exception("schedule not saved")
             await ack(response_action="errors", errors={"project": messages.schedule_save_failed()})
             return
@@ -335,6 +349,22 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
         await ack()
         await deps.store.mute_reminders(body["user"]["id"], until=None)
         await respond(text=messages.reminders_muted(None), replace_original=False, response_type="ephemeral")
+
+
+def schedule_id_for_view(body: dict[str, Any], view: dict[str, Any]) -> str:
+    """The id a new schedule gets from the modal that creates it: 'd' + 7 hex digits of its team and view id (the
+    same for every submission of that modal), or a fresh id when the view has none."""
+    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    view_id = view.get("id")
+    if not isinstance(view_id, str) or not view_id:
+        return new_schedule_id()
+    return "d" + hashlib.sha256(f"{(team or {}).get('id')}:{view_id}".encode()).hexdigest()[:7]
+
+
+async def _saved_by_earlier_submission(deps: Deps, schedule_id: str, user_id: str) -> bool:
+    """Whether `schedule_id` was already created by this admin (an earlier submission of the same modal)."""
+    row = await deps.store.get_schedule(schedule_id)
+    return row is not None and row.created_by == user_id
 
 
 async def _tell(client: Any, *, channel: str, user: str, text: str) -> None:

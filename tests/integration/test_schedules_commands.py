@@ -215,3 +215,15 @@ async def test_admins_set_reminders_per_project_and_their_time(world: World) -> 
 
 async def test_an_unclosed_quote_gets_a_clear_answer(world: World) -> None:
     assert (await _say(world, 'add OPS cron "0 9 * * 1')).startswith("A quote is not closed.")
+
+
+async def test_a_preview_is_refused_when_the_admins_switched_off_the_tools_that_list_tickets(world: World) -> None:
+    version = await world.store.config_version()
+    await world.store.apply_config(
+        actor_id=ADMIN, expected_version=version, values={"policy.enabled_tools": ["get_ticket", "add_comment"]}
+    )
+
+    reply = await _say(world, "preview OPS", user=MEMBER)
+
+    assert "Maya Chen" not in reply and "OPS-" not in reply
+    assert reply == (await _say(world, "preview NOPE", user=MEMBER)).replace("NOPE", "OPS")

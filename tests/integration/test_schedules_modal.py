@@ -184,3 +184,33 @@ async def test_the_mute_button_on_a_reminder_mutes_the_clicker(world: World, app
     assert await world.store.muted_users() == {MEMBER}
     [said] = world.slack.calls("response_url")
     assert said.args["text"].startswith("Reminders muted")
+
+
+async def test_a_submission_slack_sends_again_after_a_late_ack_does_not_add_a_second_schedule(
+    world: World, app: AsyncApp
+) -> None:
+    first = await _submit(app, _submission(ADMIN, _form()))
+    again = await _submit(app, _submission(ADMIN, _form()))  # same modal (view id): the admin pressed Submit again
+
+    assert first.status == 200 and again.status == 200 and not again.body
+    assert len(await world.store.list_schedules()) == 1
+    assert len(world.slack.calls("chat.postEphemeral")) == 1, "confirmed once"
+
+
+async def test_two_different_modals_add_two_schedules(world: World, app: AsyncApp) -> None:
+    await _submit(app, _submission(ADMIN, _form()))
+    other = _submission(ADMIN, _form(name={"type": "plain_text_input", "value": "Ops evening"}))
+    other["view"]["id"] = "V0EDITOR2"
+    await _submit(app, other)
+
+    assert sorted(r.name for r in await world.store.list_schedules()) == ["Ops evening", "Ops morning"]
+
+
+async def test_a_submission_with_garbage_metadata_is_handled_as_a_new_schedule(world: World, app: AsyncApp) -> None:
+    payload = _submission(ADMIN, _form())
+    payload["view"]["private_metadata"] = "{not json"
+
+    response = await _submit(app, payload)
+
+    assert response.status == 200
+    assert len(await world.store.list_schedules()) == 1

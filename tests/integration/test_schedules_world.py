@@ -26,6 +26,7 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate_sync
 from bot.storage.store import Store
 from bot.storage.tables import ScheduleRow
+from bot.tools.registry import all_tools
 from integrations.tickets.base import NewTicket, TicketBackend
 from integrations.tickets.local import (
     LocalTickets,
@@ -162,7 +163,7 @@ async def make_world(
     client = SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=handlers)
     deps = Deps(
         settings=settings, db=db, store=Store(db, clock=clock), tickets=tickets or LocalTickets(db, clock=clock),
-        llm=None, tools=[], clock=clock, slack=client,
+        llm=None, tools=all_tools(), clock=clock, slack=client,
     )  # fmt: skip
     deps.authorizer = await build_authorizer(deps)
     return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, policy=policy))
