@@ -164,6 +164,9 @@ class Agent:
             message, reason = response.message, response.stop_reason
             if reason == "tool_use":
                 state.new.append(message)
+                if on_progress is not None and message.text.strip():
+                    # what the model wrote before its calls ("Let me check OPS-3.") is progress, not the answer
+                    await _emit(on_progress, ProgressEvent(kind="interim", text=message.text.strip()))
                 paused = await executor.run(message.tool_calls)
                 if paused is not None:
                     return await self._pause(state, executor, paused)

@@ -40,9 +40,11 @@ class TraceEntry:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Emitted while a turn runs: `tool_started`, `tool_finished`, `tool_failed`, `thinking`, `text`."""
+    """Emitted while a turn runs: `thinking` (a model step starts), `text` (a delta of its text), `interim` (the step
+    stopped to call tools: its text, in `text`, was a note on the way, not the answer), `tool_started`,
+    `tool_finished`, `tool_failed`."""
 
-    kind: Literal["thinking", "tool_started", "tool_finished", "tool_failed", "text"]
+    kind: Literal["thinking", "tool_started", "tool_finished", "tool_failed", "text", "interim"]
     tool_use_id: str = ""
     tool: str = ""
     title: str = ""

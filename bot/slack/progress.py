@@ -1,6 +1,11 @@
 """Live progress of a turn in its Slack thread: status and reaction at once, then a chat stream in which each
 tool call is a task (in_progress → complete / error) and the answer text streams in.
 
+Answers read as one text: a model step's text is held until it is clearly the answer (HOLD_CHARS, or the turn
+ended); when the step stops to call tools instead ("Let me check OPS-3."), its text is shown as a note task, not
+as answer text. Text of consecutive answering steps is separated by a paragraph break. What is streamed is what
+the final message says (bot/slack/replies.py replaces a stream that showed anything else).
+
 The loop's `on_progress` only enqueues; one pump task talks to Slack, so a slow Slack never slows the model and
 events that pile up while a call is in flight go out together. When streaming is not available or the stream
 dies (`message_not_in_streaming_state`, about five minutes in), the pump switches to one ordinary message kept
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +45,8 @@ TaskStatus = Literal["pending", "in_progress", "complete", "error"]
 
 STREAM_BUFFER_CHARS = 256
 """Text is sent in pieces of at least this size (slack_sdk's default buffer), tool updates at once."""
+HOLD_CHARS = 280
+"""A step's text is held back until it is this long (then it is the answer, and streams) or the step ends."""
 STREAM_TEXT_BUDGET = 8_000
 """Text streamed into one message; a longer answer is finished with chat.update and follow-up messages."""
 UNREACHABLE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
@@ -66,12 +74,23 @@ def _later(ts: object, than: str) -> bool:
         return False
 
 
+_SPACE = re.compile(r"\s+")
+HELD_WORDS = 3
+"""Words kept back from each append: a `password: hunter2` pair, a URL or a broadcast never straddles two appends
+(each append passes the outbound sanitizer on its own)."""
+
+
 def _ready_text(pending: str) -> tuple[str, str]:
-    """Split buffered text at its last whitespace: (safe to send, keep). Broadcast tokens never straddle it."""
-    cut = max(pending.rfind(" "), pending.rfind("\n"))
-    if cut < 0:
+    """Split buffered text before its last HELD_WORDS words: (safe to send, keep). An unfinished private-key block
+    is kept whole."""
+    cuts = [m.end() for m in _SPACE.finditer(pending)]
+    if len(cuts) < HELD_WORDS:
         return "", pending
-    return pending[: cut + 1], pending[cut + 1 :]
+    cut = cuts[-HELD_WORDS]
+    begin = pending.rfind("-----BEGIN", 0, cut)
+    if begin >= 0 and pending.find("-----END", begin) < 0:
+        cut = begin
+    return pending[:cut], pending[cut:]
 
 
 class LiveProgress:
@@ -103,8 +122,12 @@ class LiveProgress:
         self.streamed = ""
         """Text handed to the stream (what the live message shows, once flushed)."""
         self.text = ""
-        """All answer text seen so far."""
+        """All answer text seen so far (notes before tool calls are not answer text)."""
         self._pending = ""
+        self._step = ""
+        """The current model step's text, held until it is known to be answer text."""
+        self._step_is_answer = False
+        self._notes = 0
         self.tasks: dict[str, _Task] = {}
         self.started_at = time.monotonic()
         self.feedback_at: float | None = None
@@ -206,15 +229,42 @@ class LiveProgress:
                 except Exception as exc:  # noqa: BLE001 - progress is a nicety; the answer must still be delivered
                     log_event(_log, "progress display failed", logging.ERROR, channel=self.channel, error=repr(exc))
                     self.mode = "off"
-            elif events:
-                self._collect(events)  # keep the text and tasks for the final message
+            elif events or done:
+                self._collect(events, final=done)  # keep the text and tasks for the final message
 
-    def _collect(self, events: list[ProgressEvent]) -> dict[str, TaskUpdateChunk]:
+    def _answer_text(self, text: str) -> None:
+        """Commit text to the answer (a paragraph break first when it starts a new step's text)."""
+        if not self._step_is_answer:
+            self._step_is_answer = True
+            text = text.lstrip()
+            if self.text.strip() and text:
+                separator = "" if self.text.endswith("\n\n") else ("\n" if self.text.endswith("\n") else "\n\n")
+                text = separator + text
+        self.text += text
+        self._pending += text
+
+    def _collect(self, events: list[ProgressEvent], *, final: bool = False) -> dict[str, TaskUpdateChunk]:
         updates: dict[str, TaskUpdateChunk] = {}
         for event in events:
-            if event.kind == "text":
-                self.text += event.text
-                self._pending += event.text
+            if event.kind == "thinking":
+                self._step, self._step_is_answer = "", False
+            elif event.kind == "text":
+                if self._step_is_answer:
+                    self._answer_text(event.text)
+                else:
+                    self._step += event.text
+                    if len(self._step) >= HOLD_CHARS:
+                        held, self._step = self._step, ""
+                        self._answer_text(held)
+            elif event.kind == "interim":
+                self._step = ""
+                if not self._step_is_answer and event.text.strip():
+                    self._notes += 1
+                    note_id = f"note-{self._notes}"
+                    title = shorten(" ".join(event.text.split()), 150)
+                    self.tasks[note_id] = _Task(title=title, status="complete")
+                    updates[note_id] = TaskUpdateChunk(id=note_id, title=title, status="complete")
+                self._step_is_answer = False
             elif event.kind in _STATUS_FOR and event.tool_use_id:
                 status = _STATUS_FOR[event.kind]
                 title = shorten(redact_secrets(event.title or event.tool or "tool"), 150)
@@ -230,6 +280,9 @@ class LiveProgress:
                     details=shorten(redact_secrets(event.detail), 500) if status == "in_progress" and event.detail else None,
                     output=task.output or None,
                 )
+        if final and self._step:
+            held, self._step = self._step, ""
+            self._answer_text(held)  # the turn ended: the last step's text is the answer
         return updates
 
     def _take_text(self, *, final: bool) -> str:
@@ -238,7 +291,7 @@ class LiveProgress:
         return neutralize_broadcasts(ready[: max(0, room)])
 
     async def _show(self, events: list[ProgressEvent], *, final: bool) -> None:
-        updates = self._collect(events)
+        updates = self._collect(events, final=final)
         text = self._take_text(final=final)
         if self.mode == "idle" and (updates or text):
             self.mode = "stream"

@@ -31,7 +31,8 @@ _log = get_logger("slack.replies")
 
 
 def remaining_answer(streamed: str, answer: str) -> str | None:
-    """What must still be appended to a stream that showed `streamed` so it shows `answer` (None: it cannot)."""
+    """What must still be appended to a stream that showed `streamed` so it shows `answer` exactly (None: it cannot,
+    e.g. it showed a note the model wrote before calling tools; then the message is replaced with the answer)."""
     shown, full = streamed.lstrip(), neutralize_broadcasts(answer).strip()
     if not shown.strip():
         return full
@@ -39,8 +40,6 @@ def remaining_answer(streamed: str, answer: str) -> str | None:
         return full[len(shown) :]
     if full.startswith(shown.rstrip()):
         return full[len(shown.rstrip()) :].lstrip()
-    if shown.rstrip().endswith(full):
-        return ""
     return None
 
 

@@ -63,7 +63,7 @@ def test_only_people_asking_the_bot_get_an_answer(event: dict, answered: bool) -
     [
         ("", "OPS-1 is open.", "OPS-1 is open."),
         ("OPS-1 is ", "OPS-1 is open.", "open."),
-        ("Let me check. OPS-1 is open.", "OPS-1 is open.", ""),
+        ("Let me check. OPS-1 is open.", "OPS-1 is open.", None),
         ("Something else entirely", "OPS-1 is open.", None),
     ],
 )
