@@ -23,6 +23,7 @@ from bot.slack import assistant
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Asker, Surface, Where, answer, claim, say_in_thread
 from bot.slack.identity import error_code
+from bot.slack.payloads import EventFields
 from bot.slack.view_context import view_context
 
 if TYPE_CHECKING:
@@ -76,18 +77,19 @@ def wants_answer(
     allowed_bots: Collection[str] = (),
 ) -> bool:
     """Whether this event is someone asking the bot: a person, or a bot in `allowed_bots` (never the bot itself;
-    the `message` copies of mentions are not)."""
-    if is_own(event, bot_user_id=bot_user_id, bot_id=bot_id):
+    the `message` copies of mentions are not). Read through the typed `EventFields`: a malformed event is no one."""
+    fields = EventFields.of(event)
+    if fields is None or is_own(event, bot_user_id=bot_user_id, bot_id=bot_id):
         return False
     from_bot = is_from_a_bot(event, bot_user_id)
-    if from_bot and event.get("bot_id") not in allowed_bots:
+    if from_bot and fields.bot_id not in allowed_bots:
         return False
-    if not from_bot and not event.get("user"):
+    if not from_bot and not fields.user:
         return False
-    if event.get("type") == "app_mention":
+    if fields.type == "app_mention":
         return True
     subtypes = BOT_SUBTYPES if from_bot else ANSWERED_SUBTYPES
-    return event.get("subtype") in subtypes and event.get("channel_type") == "im"
+    return fields.subtype in subtypes and fields.channel_type == "im"
 
 
 async def asker_id(surface: Surface, event: dict[str, Any]) -> str | None:
@@ -123,7 +125,11 @@ async def handle_message(
     A first delivery shows work started before claiming (the claim is a database write, and the user should
     not wait for it); a retry claims first, so a late one never puts a status back on a finished thread.
     """
-    channel, ts = event["channel"], event["ts"]
+    fields = EventFields.of(event)
+    if fields is None or fields.channel is None or not isinstance(fields.channel, str) or fields.ts is None:
+        log_event(_log, "message without channel or ts ignored", logging.WARNING, event_id=body.get("event_id"))
+        return
+    channel, ts = fields.channel, fields.ts
     user_id = await asker_id(surface, event)
     if user_id is None:
         return
@@ -131,8 +137,8 @@ async def handle_message(
     async def claim_it() -> bool:
         return await claim(surface, team_id=team_id, event_id=body.get("event_id"), channel=channel, ts=ts)
 
-    where = Where(channel=channel, thread_ts=event.get("thread_ts") or ts, message_ts=ts)
-    text = strip_mention(event.get("text") or "", bot_user_id)
+    where = Where(channel=channel, thread_ts=fields.thread_ts or ts, message_ts=ts)
+    text = strip_mention(fields.text or "", bot_user_id)
     limit = surface.deps.settings.chatops_max_message_chars
     if not text or len(text) > limit or retried:
         if not await claim_it():
@@ -155,7 +161,7 @@ async def handle_message(
         who=Asker(
             user_id=user_id,
             team_id=team_id,
-            channel_kind=event.get("channel_type"),
+            channel_kind=fields.channel_type,
             ext_shared=body.get("is_ext_shared_channel") if isinstance(body.get("is_ext_shared_channel"), bool) else None,
         ),
         where=where,

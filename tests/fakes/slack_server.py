@@ -117,7 +117,7 @@ class StoredMessage:
     """Message metadata (`event_type`, `event_payload`), returned by conversations.replies with include_all_metadata."""
 
     def to_api(self, *, metadata: bool = False) -> dict[str, Any]:
-        """The message object Slack returns."""
+        """The message object Slack returns (a bot's carries `team` and `bot_profile`, as recorded)."""
         out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
         if metadata and self.metadata:
             out["metadata"] = self.metadata
@@ -125,6 +125,12 @@ class StoredMessage:
             out["user"] = self.user
         if self.bot_id:
             out["bot_id"] = self.bot_id
+            out["team"] = FakeSlack.TEAM_ID
+            out["bot_profile"] = {
+                "id": self.bot_id, "deleted": False, "name": "chatops", "updated": 1763000000,
+                "app_id": FakeSlack.APP_ID, "icons": {"image_36": "https://avatars.example/36.png"},
+                "team_id": FakeSlack.TEAM_ID,
+            }  # fmt: skip
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
         if self.blocks:
@@ -204,6 +210,7 @@ class FakeSlack(AgentMethods, FakeServer):
         self.statuses: list[tuple[str, str, str]] = []
         self.valid_tokens = {self.BOT_TOKEN}
         self._faults: dict[str, list[Fault]] = {}
+        self._recorded: dict[str, list[bytes]] = {}
         self._holds: list[threading.Event] = []
         self._lock = threading.RLock()
         self._ts = itertools.count(1)
@@ -280,6 +287,11 @@ class FakeSlack(AgentMethods, FakeServer):
             self._faults.setdefault(method, []).append(
                 Fault(error=error, status=status, retry_after=retry_after, times=times, hold=hold, applied=applied, drop=drop)
             )
+
+    def answer_with(self, method: str, body: bytes) -> None:
+        """Answer the next call of `method` with these exact bytes (a recorded response), HTTP 200 JSON."""
+        with self._lock:
+            self._recorded.setdefault(method, []).append(body)
 
     def expire_streams(self) -> None:
         """Every open stream dies, as Slack's do after about five minutes."""
@@ -407,6 +419,11 @@ class FakeSlack(AgentMethods, FakeServer):
         with self._cond:
             self.slack_calls.append(SlackCall(method=method, args=args, token=token))
             self._cond.notify_all()
+        with self._lock:
+            recorded = self._recorded.get(method)
+            replay = recorded.pop(0) if recorded else None
+        if replay is not None:
+            return web.Response(body=replay, content_type="application/json", charset="utf-8")
         fault = self._take_fault(method)
         if fault is not None:
             if fault.hold is not None:

@@ -1,0 +1,85 @@
+"""The request layer, case by case: each malformed but validly signed body seen to crash the app before gets a 200
+(ignored) or a 400, never a 5xx; its unsigned copy gets a 401 (the signature is checked first, on the raw bytes);
+and the bot answers normally afterwards. test_slack_http_properties.py covers the space around these."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.fakes.anthropic_server import text_reply
+from tests.fakes.slack_server import event_callback, mention, slash_command
+from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+    ALICE,
+    MENTION,
+    OPS_CHANNEL,
+    SlackBot,
+    fixture_model,  # noqa: F401
+    fixture_seeded_sqlite,  # noqa: F401
+    fixture_seeded_sqlite_file,  # noqa: F401
+    fixture_slack,  # noqa: F401
+    fixture_sqlite_bot,  # noqa: F401
+)
+from tests.integration.test_slack_http_properties import sign
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _event(**event: Any) -> bytes:
+    return json.dumps(event_callback(event)).encode()
+
+
+def _interactive(payload: Any) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+VIEW = {"id": "V1", "callback_id": "chatops.schedule", "private_metadata": "{}", "state": {"values": {}}}
+MENTION_EVENT = mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} hi", ts="1763476299.000001")
+CASES: list[tuple[str, bytes, str, int]] = [
+    ("invalid UTF-8", b'{"type": "event_callback", "event": "\xff\xfe"}', JSON, 400),
+    ("unknown charset", _event(**MENTION_EVENT), JSON + "; charset=x-klingon", 400),
+    ("JSON array", b"[1, 2, 3]", JSON, 400),
+    ("JSON scalar", b"42", JSON, 400),
+    ("JSON null", b"null", JSON, 400),
+    ("event null", json.dumps({**event_callback({}), "event": None}).encode(), JSON, 200),
+    ("event a string", json.dumps({**event_callback({}), "event": "app_mention"}).encode(), JSON, 200),
+    ("user an int", _event(**{**MENTION_EVENT, "user": 42}), JSON, 200),
+    ("ts a float", _event(**{**MENTION_EVENT, "ts": 1763476299.1}), JSON, 200),
+    ("actions empty", _interactive({"type": "block_actions", "user": {"id": ALICE}, "actions": []}), FORM, 200),
+    ("view submission with a string user", _interactive({"type": "view_submission", "user": ALICE, "view": VIEW}), FORM, 200),
+    ("view submission with garbage metadata",
+     _interactive({"type": "view_submission", "user": {"id": ALICE}, "view": {**VIEW, "private_metadata": "{oops"}}), FORM, 200),
+    ("duplicate payload keys", urlencode([("payload", json.dumps({"type": "shortcut"})), ("payload", "[]")]).encode(), FORM, 400),
+    ("payload not JSON", b"payload=%7Bnope", FORM, 400),
+    ("payload an array", _interactive([1]), FORM, 400),
+    ("command without user", urlencode({k: v for k, v in slash_command(
+        "/ticket", "OPS-1", user=ALICE, channel=OPS_CHANNEL, response_url="https://x").items() if k != "user_id"}).encode(), FORM, 200),
+    ("empty body", b"", JSON, 400),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "raw", "content_type", "status"), CASES, ids=[c[0] for c in CASES])
+async def test_a_malformed_signed_body_is_refused_or_ignored_never_a_5xx(
+    sqlite_bot: SlackBot, name: str, raw: bytes, content_type: str, status: int
+) -> None:
+    async def post(headers: dict[str, str]) -> int:
+        async with sqlite_bot.session.post(f"{sqlite_bot.url}/slack/events", data=raw, headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    assert await post({"content-type": content_type, **sign(raw)}) == status
+    assert await post({"content-type": content_type}) == 401
+    assert await post({"content-type": content_type, **sign(raw, timestamp=int(time.time()) - 301)}) == 401
+    await sqlite_bot.surface.tasks.join(timeout=10)
+    assert sqlite_bot.surface.tasks.failures == 0
+
+    sqlite_bot.model.queue(text_reply("Fine."))
+    asked = sqlite_bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} ok?")
+    assert await sqlite_bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} ok?", ts=asked)) == 200
+    await sqlite_bot.settle()
+    assert any(m.text == "Fine." for m in sqlite_bot.slack.thread(OPS_CHANNEL, asked))
