@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,7 +26,7 @@ from bot.errors import ChatopsError
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin
 from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
+from bot.slack.identity import channel_type_from_info, error_code
 from bot.slack.markdown import neutralize_broadcasts
 from bot.tools.base import Actor, ToolContext
 
@@ -253,6 +253,20 @@ def _requester(row: PendingApprovalRow) -> Actor:
     return Actor(user_id=row.requester_id, team_id=row.team_id or None, channel_id=row.channel_id)
 
 
+async def _requester_here(deps: Deps, row: PendingApprovalRow) -> Actor:
+    """The requester, with the channel's kind asked of Slack by id when the stored turn no longer says it (an
+    unknown kind would be scoped as the most public one)."""
+    actor = _requester(row)
+    if actor.channel_type != "unknown" or not actor.channel_id or deps.slack is None:
+        return actor
+    try:
+        response = await deps.slack.conversations_info(channel=actor.channel_id)
+    except SLACK_FAILURES as exc:
+        log_event(logger, "conversations.info failed", logging.WARNING, channel=actor.channel_id, error=error_code(exc))
+        return actor
+    return replace(actor, channel_type=channel_type_from_info(response.get("channel")))
+
+
 async def still_permitted(deps: Deps, row: PendingApprovalRow) -> bool:
     """Re-check the call under the policy as it is now, as the requester (not the clicker)."""
     tool = next((t for t in deps.tools if t.name == row.tool), None)
@@ -263,7 +277,7 @@ async def still_permitted(deps: Deps, row: PendingApprovalRow) -> bool:
     except ValidationError:
         return False
     ctx = ToolContext(
-        actor=_requester(row), deps=deps, conversation_id=row.conversation_id, thread_ts=row.thread_ts
+        actor=await _requester_here(deps, row), deps=deps, conversation_id=row.conversation_id, thread_ts=row.thread_ts
     )
     try:
         decision = await deps.authorizer.authorize(ctx, tool, args)

@@ -201,7 +201,7 @@ async def test_a_malformed_channel_scope_line_is_named(world: World) -> None:
     view = await open_modal(world)
     ack = await submit(world, view, channel_scopes="im: *\npublik: public")
     assert ack["errors"] == {
-        "channel_scopes": "Line 2: 'publik' is not a channel type (im, mpim, public, private, shell, unknown) "
+        "channel_scopes": "Line 2: 'publik' is not a channel type (im, mpim, public, private, ext_shared, shell) "
         "or a channel id (like C0123ABCD)"
     }
 

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import json
 
+from bot.scheduler.slack_ui import CALLBACK_ID as SCHEDULE_EDITOR
 from bot.storage.tables import ScheduleRow
 from integrations.tickets.base import NewTicket
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import app_home_opened, mention, message, slash_command
+from tests.fakes.slack_server import (
+    FakeSlack,
+    app_home_opened,
+    interactive_body,
+    mention,
+    message,
+    signed_headers,
+    slash_command,
+)
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,
@@ -138,11 +147,17 @@ async def test_app_home_is_sanitized(sqlite_bot: SlackBot) -> None:
 
 async def test_an_ack_is_sanitized(sqlite_bot: SlackBot) -> None:
     bot = sqlite_bot
-    # a usage error is answered in the ack itself; the command name is Slack's, the text ours
-    status, body = await bot.send_command(
-        slash_command("/chatops", f"nonsense {HOSTILE}", user=ALICE, channel=OPS_CHANNEL, response_url=bot.slack.response_url())
-    )
-    assert status == 200
-    assert_clean(body)
-    acked = bot.app  # the ack object every listener gets is the sanitizing one
-    assert acked is not None
+    # a view submission's errors are answered in the ack itself; a forged schedule id is echoed in that error
+    payload = {
+        "type": "view_submission",
+        "team": {"id": FakeSlack.TEAM_ID},
+        "user": {"id": ALICE, "team_id": FakeSlack.TEAM_ID},
+        "api_app_id": FakeSlack.APP_ID,
+        "trigger_id": "111.222.abc",
+        "view": {"id": "V0ACK", "type": "modal", "callback_id": SCHEDULE_EDITOR,
+                 "private_metadata": json.dumps({"schedule_id": HOSTILE}), "state": {"values": {}}},
+    }  # fmt: skip
+    body = interactive_body(payload)
+    status, text, _ = await bot.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+    assert status == 200 and '"response_action": "errors"' in text.replace('":"', '": "')
+    assert_clean(text)
