@@ -36,6 +36,9 @@ __all__ = ["AnthropicLLM", "build_params", "parse_message"]
 logger = get_logger("llm")
 
 AnthropicClient = AsyncAnthropic | AsyncAnthropicBedrock | AsyncAnthropicVertex
+_BEDROCK_THROTTLED = ("throttlingException", "serviceQuotaExceededException")
+_BEDROCK_TRANSIENT = ("internalServerException", "serviceUnavailableException", "modelStreamErrorException", "modelTimeoutException")
+"""Bedrock's exception frames inside an invoke-with-response-stream body (the SDK raises them like an SSE error)."""
 _RETRIED_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
 _PROMPT_TOO_LONG = "prompt is too long"
 
@@ -193,9 +196,9 @@ def _context_exceeded(exc: anthropic.APIStatusError) -> ModelResponse:
 def _classify(exc: anthropic.APIStatusError) -> ModelError:
     """Errors mid-stream arrive on a 200 response, so the body's error type counts as much as the status."""
     status, kind, text = exc.status_code, exc.type or "", _describe(exc)
-    if status in (429, 529) or kind in ("rate_limit_error", "overloaded_error"):
+    if status in (429, 529) or kind in ("rate_limit_error", "overloaded_error", *_BEDROCK_THROTTLED):
         return ModelRateLimited(text)
-    if status in _RETRIED_STATUSES or status >= 500 or kind in ("api_error", "timeout_error"):
+    if status in _RETRIED_STATUSES or status >= 500 or kind in ("api_error", "timeout_error", *_BEDROCK_TRANSIENT):
         return ModelUnavailable(text)
     return ModelRequestError(text)
 

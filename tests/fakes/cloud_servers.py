@@ -20,6 +20,8 @@
   the Messages JSON / SSE; a `Bearer` token is required, issued by `POST /token` (point an `authorized_user`
   Application Default Credentials file's `token_uri` here: google-auth refreshes against it).
 
+`StreamException` (Bedrock) ends a stream midway with an exception frame.
+
 Both require `anthropic_version` in the body and refuse `model` there (it lives in the path; Bedrock also
 refuses `stream`, Vertex keeps it beside `:streamRawPredict`). Items:
 `Turn` (messages_events), `CloudError(status, message)`.
@@ -44,6 +46,17 @@ TOKEN = "ya29.fake-vertex-token"
 
 
 @dataclass
+class StreamException:
+    """Bedrock only: stream `turn` for `after` events, then an exception frame (`:message-type: exception`,
+    `:exception-type: kind`, payload `{"message"}`), as Bedrock ends a stream that fails midway."""
+
+    turn: Turn
+    after: int = 3
+    kind: str = "throttlingException"
+    message: str = "Too many tokens, please wait before trying again."
+
+
+@dataclass
 class CloudError:
     """An error answer: Bedrock `{"message"}` + `x-amzn-ErrorType`; Vertex Google's `{"error": {...}}`."""
 
@@ -52,7 +65,7 @@ class CloudError:
     kind: str = "ThrottlingException"
 
 
-Item = Turn | CloudError
+Item = Turn | CloudError | StreamException
 
 
 class _CloudServer(FakeServer):
@@ -115,13 +128,20 @@ class BedrockServer(_CloudServer):
             return _bedrock_error(item)
         model = request.match_info["model"]
         headers = {"x-amzn-RequestId": "a1b2c3d4-0000-4000-8000-000000000001"}
+        turn = item.turn if isinstance(item, StreamException) else item
         if not request.path.endswith("-with-response-stream"):
-            return web.json_response(message_json(item, model), headers=headers)
+            return web.json_response(message_json(turn, model), headers=headers)
         response = web.StreamResponse(headers={"Content-Type": "application/vnd.amazon.eventstream", **headers})
         await response.prepare(request)
-        for event in stream_events(item, model):
+        events = stream_events(turn, model)
+        if isinstance(item, StreamException):
+            events = events[: item.after]
+        for event in events:
             payload = json.dumps({"bytes": base64.b64encode(json.dumps(event).encode()).decode()}).encode()
             await response.write(event_frame({":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}, payload))
+        if isinstance(item, StreamException):
+            frame = {":exception-type": item.kind, ":content-type": "application/json", ":message-type": "exception"}
+            await response.write(event_frame(frame, json.dumps({"message": item.message}).encode()))
         await response.write_eof()
         return response
 

@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 
 from bot.errors import ConfigError, ModelRequestError, ModelUnavailable
 from bot.settings import Settings, load_settings
+from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import Message, TextBlock, ToolCall, ToolSpec
 from integrations.llm.openai_compat import OpenAICompatLLM
 from integrations.llm.providers import build_llm
@@ -178,3 +179,44 @@ def test_unexpected_stream_end_is_unavailable_not_a_crash() -> None:
 
     with pytest.raises(ModelUnavailable, match="no choices"):
         ChunkBuilder().result(request_id="req_1")
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "vertex", "openai"])
+async def test_the_admins_model_choice_goes_to_the_configured_provider(provider: str, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.fakes.messages_events import Turn
+
+    with provider_rig(provider, settings, monkeypatch, tmp_path) as rig:
+        rig.script(Turn(["Hi."]))
+
+        await rig.llm.complete(system="s", messages=QUESTION, tools=TOOLS, max_tokens=100, model="picked-in-the-modal")
+
+        request = rig.server.requests[-1]
+        await rig.llm.aclose()
+    if provider == "bedrock":
+        assert request.path == "/model/picked-in-the-modal/invoke"
+    elif provider == "vertex":
+        assert request.path.endswith("/models/picked-in-the-modal:rawPredict")
+    else:
+        assert request.json()["model"] == "picked-in-the-modal"
+
+
+@pytest.mark.parametrize(("kind", "retried"), [("throttlingException", True), ("modelStreamErrorException", True), ("validationException", False)])
+async def test_a_bedrock_exception_frame_mid_stream_is_classified(kind: str, retried: bool, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.fakes.cloud_servers import StreamException
+    from tests.fakes.messages_events import Turn
+
+    with provider_rig("bedrock", settings, monkeypatch, tmp_path) as rig:
+        rig.server.queue(StreamException(Turn(["Partial answer that never ends"]), after=2, kind=kind, message="stream failed"), Turn(["Fine now."]))
+        assert isinstance(rig.llm, AnthropicLLM)
+        rig.llm.retry_base_seconds = 0.0
+
+        async def on_text(delta: str) -> None:
+            return None
+
+        if retried:
+            response = await rig.llm.complete(system="s", messages=QUESTION, tools=TOOLS, max_tokens=100, on_text=on_text)
+            assert response.message.text == "Fine now." and len(rig.bodies()) == 2
+        else:
+            with pytest.raises(ModelRequestError, match=f"{kind}: stream failed"):
+                await rig.llm.complete(system="s", messages=QUESTION, tools=TOOLS, max_tokens=100, on_text=on_text)
+        await rig.llm.aclose()
