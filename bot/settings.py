@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     chatops_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
     chatops_database_wait_seconds: float = Field(default=300.0, ge=0, le=24 * 3600)
 
+    # How often a process checks whether an admin changed the configuration (0: on every request). A change
+    # made through this process applies at once; one made through another process within this many seconds.
+    chatops_config_refresh_seconds: float = Field(default=2.0, ge=0, le=300)
+
     # Housekeeping
     chatops_retention_days: int = Field(default=90, ge=1, le=3650)
 

@@ -1,14 +1,19 @@
 """The current policy of this process, reloaded whenever the configuration version in the database moves.
 
-Every request asks `LivePolicy.current()`, which reads one row (`config._version`) and rebuilds the state only
-when the version differs: a change saved by any process takes effect on the next request in every process.
+Every request asks `LivePolicy.current()`. It reads one row (`config._version`) at most every
+CHATOPS_CONFIG_REFRESH_SECONDS (default 2 s; at once after a change made through this process's database) and
+rebuilds the state only when the version moved: a change saved through this process takes effect on its next
+request, one saved by another process within the refresh interval. (Reading the version on every request cost
+three or more database round trips per turn.)
 `effective_settings(deps)` applies the admin overrides (model, limits) to the start-up Settings.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -114,16 +119,25 @@ def state_from_snapshot(snapshot: ConfigSnapshot, settings: Settings) -> PolicyS
 class LivePolicy:
     """Caches the PolicyState of the current configuration version."""
 
-    def __init__(self, *, store: Store, settings: Settings) -> None:
+    def __init__(self, *, store: Store, settings: Settings, timer: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._settings = settings
         self._state: PolicyState | None = None
         self._lock = asyncio.Lock()
+        self._timer = timer
+        self._checked_at = -math.inf
+        self._seen_writes = -1
 
     async def current(self) -> PolicyState:
-        """The state of the newest configuration version (one cheap read when nothing changed)."""
-        version = await self._store.config_version()
+        """The state of the newest configuration version (no database read within the refresh interval)."""
         state = self._state
+        writes = self._store.db.config_writes
+        fresh = self._timer() - self._checked_at < self._settings.chatops_config_refresh_seconds
+        if state is not None and fresh and writes == self._seen_writes:
+            return state
+        checked_at = self._timer()
+        version = await self._store.config_version()
+        self._checked_at, self._seen_writes = checked_at, writes
         if state is not None and state.version == version:
             return state
         async with self._lock:

@@ -43,6 +43,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.config_writes = 0
+        """Configuration changes committed through this object: caches of the configuration look again."""
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         """Run `fn(session)` in a thread inside one transaction (committed when fn returns)."""

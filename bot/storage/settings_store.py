@@ -138,7 +138,9 @@ class ConfigQueries(StoreBase):
             return new_version, changes
 
         try:
-            return await self.db.run(_apply)
+            applied = await self.db.run(_apply)
+            self.db.config_writes += 1
+            return applied
         except (IntegrityError, OperationalError) as exc:
             # Two first bootstraps inserting `_version` at once, or SQLite refusing a concurrent writer.
             raise Conflict("the configuration changed meanwhile") from exc

@@ -62,7 +62,7 @@ async def deps(database: Database, clock: FixedClock, tmp_path: Path) -> AsyncIt
     tickets = LocalTickets(database, clock=clock)
     for project in ("OPS", "SEC"):
         await tickets.create_ticket(NewTicket(project=project, summary="Rotate keys"), reporter=None, via="test")
-    settings = Settings(_env_file=None, database_url="sqlite://", chatops_admins=ADMIN)  # type: ignore[call-arg, arg-type]
+    settings = Settings(_env_file=None, database_url="sqlite://", chatops_admins=ADMIN, chatops_config_refresh_seconds=0)  # type: ignore[call-arg, arg-type]
     store = Store(database, clock=clock)
     deps = Deps(settings=settings, db=database, store=store, tickets=tickets, llm=None, tools=TOOLS, clock=clock)
     deps.authorizer = await build_authorizer(deps)
@@ -128,7 +128,10 @@ async def test_a_public_channel_never_shows_a_private_project_even_to_an_admin(d
     assert await deps.authorizer.visible_projects(actor(MEMBER, "im")) == {"OPS"}
 
 
-async def test_an_assignment_saved_anywhere_applies_on_the_next_call(deps: Deps, database: Database, clock: FixedClock) -> None:
+async def test_an_assignment_saved_anywhere_applies_on_the_next_call_after_the_refresh_interval(
+    deps: Deps, database: Database, clock: FixedClock
+) -> None:
+    assert deps.settings.chatops_config_refresh_seconds == 0  # this suite's deps check on every call
     assert await authorize(deps, actor(MEMBER), COMMENT, key="OPS-1") == "confirm"
     other_process = Store(Database(database.engine), clock=clock)
     version = await other_process.config_version()

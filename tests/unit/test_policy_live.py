@@ -12,7 +12,7 @@ import pytest
 from bot.deps import Deps
 from bot.errors import ConfigError, Conflict
 from bot.policy.authorizer import build_authorizer
-from bot.policy.live import effective_settings, live_policy
+from bot.policy.live import LivePolicy, effective_settings, live_policy
 from bot.policy.roles import role_of
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -141,16 +141,54 @@ async def test_a_policy_file_naming_a_project_that_does_not_exist_stops_start_up
         await build_authorizer(make_deps(db, clock, make_settings(tmp_path, chatops_policy_file=path)))
 
 
-async def test_a_change_saved_by_another_process_applies_on_the_next_request(
+async def test_without_a_refresh_interval_a_change_saved_by_another_process_applies_on_the_next_request(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, chatops_config_refresh_seconds=0)
     this_process = make_deps(db, clock, settings)
     await build_authorizer(this_process)
     assert await role_of(this_process, "U0BOB") == "member"
     other_process = Store(Database(db.engine), clock=clock)
     await other_process.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
     assert await role_of(this_process, "U0BOB") == "viewer"
+
+
+class Timer:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_change_saved_by_another_process_applies_once_the_refresh_interval_passed(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, chatops_config_refresh_seconds=2)
+    this_process, timer = make_deps(db, clock, settings), Timer()
+    this_process.extras["policy.live"] = LivePolicy(store=this_process.store, settings=settings, timer=timer)
+    await build_authorizer(this_process)
+    assert await role_of(this_process, "U0BOB") == "member"
+    other_process = Store(Database(db.engine), clock=clock)
+    await other_process.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
+
+    timer.now += 1.9
+    assert await role_of(this_process, "U0BOB") == "member"  # the cached version, no database read
+    timer.now += 0.2
+    assert await role_of(this_process, "U0BOB") == "viewer"
+
+
+async def test_a_change_saved_through_this_process_applies_at_once_whatever_the_interval(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, chatops_config_refresh_seconds=300)
+    deps = make_deps(db, clock, settings)
+    await build_authorizer(deps)
+    assert await role_of(deps, "U0BOB") == "member"
+    await deps.store.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
+    assert await role_of(deps, "U0BOB") == "viewer"
 
 
 async def test_a_change_based_on_a_stale_version_writes_nothing(db: Database, clock: FixedClock, tmp_path: Path) -> None:
