@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 USER_CACHE_TTL = timedelta(hours=24)
 CHANNEL_CACHE_TTL = timedelta(minutes=5)
 """How long a channel type from conversations.info is trusted (a conversion changes it; no event is relied on)."""
+PROFILE_MEMO_TTL = timedelta(minutes=10)
+"""How long a process keeps a person's name and email in memory (a renamed person shows within minutes)."""
 _CHANNEL_CACHE_MAX = 5_000
 _EVENT_CHANNEL_TYPES: dict[str, ChannelType] = {
     "channel": "public",
@@ -78,6 +80,8 @@ class Directory:
         self._channel_types: dict[str, tuple[ChannelType, datetime]] = {}
         """channel id -> (type, when it was learned), by deps.clock."""
         self._team_url: str | None = None
+        self._profiles: dict[str, tuple[str | None, str | None, datetime]] = {}
+        """user id -> (name, email, when it was read), by deps.clock: a turn does not read the database for it."""
 
     async def team_url(self) -> str | None:
         """The workspace URL (from auth.test, once), for links to threads."""
@@ -116,9 +120,14 @@ class Directory:
         self._channel_types[channel_id] = (kind, self.deps.clock())
 
     async def profile(self, user_id: str) -> tuple[str | None, str | None]:
-        """(name, email) of a Slack user: from the database cache, else users.info (then cached)."""
+        """(name, email) of a Slack user: from memory (PROFILE_MEMO_TTL), the database cache (USER_CACHE_TTL), else
+        users.info (then cached)."""
+        memo = self._profiles.get(user_id)
+        if memo is not None and self.deps.clock() - memo[2] < PROFILE_MEMO_TTL:
+            return memo[0], memo[1]
         cached = await self.deps.store.cached_slack_user(user_id, max_age=USER_CACHE_TTL)
         if cached is not None:
+            self._memo(user_id, cached.name, cached.email)
             return cached.name, cached.email
         try:
             response = await self.client.users_info(user=user_id)
@@ -130,7 +139,13 @@ class Directory:
         name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name")
         email = profile.get("email")
         await self.deps.store.save_slack_user(user_id=user_id, name=name, email=email)
+        self._memo(user_id, name, email)
         return name, email
+
+    def _memo(self, user_id: str, name: str | None, email: str | None) -> None:
+        if len(self._profiles) >= _CHANNEL_CACHE_MAX and user_id not in self._profiles:
+            self._profiles.clear()
+        self._profiles[user_id] = (name, email, self.deps.clock())
 
     async def actor(
         self,
