@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz")
     run.add_argument("--host", default="0.0.0.0", help="HTTP mode: interface to bind (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    run.add_argument(
+        "--workers", type=int, default=None,
+        help="HTTP mode: processes sharing the port (default: one per CPU on PostgreSQL, one on SQLite)",
+    )  # fmt: skip
+    run.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # set by the supervisor
 
     shell = sub.add_parser("shell", help="talk to the assistant in a terminal")
     shell.add_argument("--user", required=True, help="the Slack user id to act as, e.g. U123ABC")
@@ -66,8 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        from bot.slack.server import run_bot
+        from bot.slack.server import check_settings, run_bot
+        from bot.slack.workers import supervise, worker_count
 
+        if args.worker:
+            return await run_bot(settings, http=True, host=args.host, port=args.port, reuse_port=True)
+        check_settings(settings, http=args.http)
+        count = worker_count(settings, args.workers, http=args.http)
+        if count > 1:
+            return await supervise(settings, count=count, host=args.host, port=args.port, log_format=args.log_format)
         return await run_bot(settings, http=args.http, host=args.host, port=args.port)
     if args.command == "shell":
         from bot.shell import run_shell

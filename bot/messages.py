@@ -597,6 +597,28 @@ def missing_slack_settings(missing: list[str]) -> str:
     return "\n".join(lines)
 
 
+def workers_invalid(count: int) -> str:
+    """`--workers` below one."""
+    return f"--workers must be at least 1 (got {count})."
+
+
+def workers_need_postgres(count: int) -> str:
+    """More than one worker on SQLite."""
+    return (
+        f"Cannot run {count} workers on SQLite: it allows one writer at a time and lives in one file. "
+        "Run with --workers 1, or set DATABASE_URL to PostgreSQL (postgresql+psycopg://user:pass@host:5432/db) "
+        "to run several workers."
+    )
+
+
+def workers_socket_mode() -> str:
+    """`--workers N` without `--http`."""
+    return (
+        "--workers applies to HTTP mode (chatops run --http). To scale Socket Mode, run more `chatops run` "
+        "processes against the same PostgreSQL database: each opens its own connection (up to 10 per app)."
+    )
+
+
 # ---------------------------------------------------------------- ticket tools (bot/tools/)
 
 

@@ -164,10 +164,10 @@ def metrics_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Respons
     return metrics
 
 
-async def _serve(web_app: web.Application, *, host: str, port: int) -> web.AppRunner:
+async def _serve(web_app: web.Application, *, host: str, port: int, reuse_port: bool = False) -> web.AppRunner:
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
     return runner
 
 
@@ -186,16 +186,25 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def serve(
-    app: AsyncApp, deps: Deps, *, http: bool, host: str, port: int, stop: asyncio.Event, keeper: TurnKeeper | None = None
+    app: AsyncApp,
+    deps: Deps,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    keeper: TurnKeeper | None = None,
+    reuse_port: bool = False,
 ) -> None:
-    """Serve until `stop` is set, then drain the conversations in flight (and hand over the rest to `keeper`)."""
+    """Serve until `stop` is set, then drain the conversations in flight (and hand over the rest to `keeper`).
+    `reuse_port`: one of several workers sharing the port (bot/slack/workers.py)."""
     from bot.slack.app import surface_of
 
     runner: web.AppRunner | None = None
     socket: AsyncSocketModeHandler | None = None
     try:
         if http:
-            runner = await _serve(build_http_app(app, deps), host=host, port=port)
+            runner = await _serve(build_http_app(app, deps), host=host, port=port, reuse_port=reuse_port)
             log_event(_log, "serving HTTP", host=host, port=port, path=EVENTS_PATH)
         else:
             token = deps.settings.slack_app_token
@@ -225,8 +234,9 @@ async def serve(
             await runner.cleanup()
 
 
-async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> int:
-    """Run the bot until SIGTERM/SIGINT; ConfigError (exit 2) when a token is missing."""
+async def run_bot(settings: Settings, *, http: bool, host: str, port: int, reuse_port: bool = False) -> int:
+    """Run the bot until SIGTERM/SIGINT; ConfigError (exit 2) when a token is missing. `reuse_port`: one of
+    several workers sharing the port (bot/slack/workers.py)."""
     check_settings(settings, http=http)
     use_worker_threads()
     from bot.agent.loop import Agent
@@ -246,7 +256,7 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int) -> in
         keeper.start()
         await start_scheduler(deps)
         try:
-            await serve(app, deps, http=http, host=host, port=port, stop=stop, keeper=keeper)
+            await serve(app, deps, http=http, host=host, port=port, stop=stop, keeper=keeper, reuse_port=reuse_port)
         finally:
             await stop_scheduler(deps)
     finally:
