@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -39,6 +40,14 @@ SURFACE_KEY = "slack_surface"
 _log = get_logger("slack.app")
 
 
+class _GivenClientNote(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused." warning: Bolt reads SLACK_BOT_TOKEN from
+    the environment itself, and the app is always given the one client built from the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = False) -> AsyncApp:
     """The Bolt app with every listener registered; sets `deps.slack` to its SlackClient (the outbound boundary)."""
     if isinstance(deps.slack, AsyncWebClient) and not isinstance(deps.slack, SlackClient):
@@ -46,13 +55,16 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     client = deps.slack if isinstance(deps.slack, SlackClient) else build_web_client(deps.settings, metrics=deps.metrics)
     deps.slack = client
     secret = deps.settings.slack_signing_secret
+    bolt_logger = get_logger("slack.bolt")
+    if not any(isinstance(f, _GivenClientNote) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_GivenClientNote())
     app = AsyncApp(
         client=client,
         # an empty secret is fine in Socket Mode (nothing is signed); `run_bot` refuses HTTP mode without one
         signing_secret=secret.get_secret_value() if secret is not None else "",
         process_before_response=process_before_response,
         name="chatops",
-        logger=get_logger("slack.bolt"),
+        logger=bolt_logger,
     )
     surface = Surface(deps=deps, agent=agent, client=client, directory=Directory(client=client, deps=deps))
     deps.extras[SURFACE_KEY] = surface

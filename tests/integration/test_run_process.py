@@ -37,12 +37,12 @@ def _free_port() -> int:
 class BotProcess:
     """A `python -m bot run --http` child; `ready` is set when its log says it is serving."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, port: int) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, port: int, extra: list[str] | None = None) -> None:
         self.port = port
         self.ready = threading.Event()
         self.log: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port), *(extra or [])],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -117,6 +117,10 @@ def test_healthz_answers_200_when_the_database_answers(bot: BotProcess) -> None:
     status, body = bot.request("GET", "/healthz")
     assert status == 200
     assert json.loads(body)["database"] == "up"
+
+
+def test_start_up_does_not_warn_about_a_token_bolt_never_uses(bot: BotProcess) -> None:
+    assert bot.log and not any("will be unused" in line for line in bot.log)
 
 
 def test_an_unsigned_event_is_rejected(bot: BotProcess) -> None:
