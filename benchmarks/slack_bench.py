@@ -1,150 +1,94 @@
-"""Slack surface benchmark: 200 mentions arriving at once over signed HTTP while every model call takes 2 s.
+"""Slack surface benchmark: chatops against a bare slack-bolt + anthropic bot, in the same run, as real processes.
 
-Prints (targets in brackets):
-- ack latency p50 / p99 / max of the chatops app, and of a bare slack-bolt AsyncApp that only acks, measured in
-  the same run [chatops p99 well under Slack's 3 s, close to the bare app];
-- time from sending an event to the first visible feedback in Slack (thread status or 👀) [p99 < 1 s];
-- all 200 answered, none twice (a quarter of the events are also redelivered as Slack retries), and how long
-  the whole burst took [about one model latency plus overhead, not 200 of them].
+Each bot runs as its own process (chatops as `python -m bot run --http`, once with one worker and once with
+`--workers 2`; the peer as `python -m benchmarks.bare_bot`). A child process plays Slack and Anthropic (its CPU is
+not the bots'): it serves the fake Web and Messages APIs (every model call takes MODEL_SECONDS) and sends bursts of
+BURST signed mentions at once, timing each ack on its own clock. Per bot: one warm-up burst, then BURSTS bursts
+(BURSTS x BURST conversations). Figures, each bot's own and chatops / bare:
 
-Everything on the bot's side is real: the Bolt app from `create_app` served by `build_http_app`, the Agent, tools
-and policy on a SQLite file (BENCH_DATABASE_URL for PostgreSQL), the AnthropicLLM and the AsyncWebClient. A
-child process plays Slack and Anthropic (their CPU is not the bot's): it serves the fake Web and Messages APIs,
-sends the 200 signed requests at once and times them; feedback is timed on its clock too (time.monotonic() is
-system-wide). Run: `python -m benchmarks slack`.
+- process CPU per conversation: utime + stime from /proc for the whole process tree, over each burst until every
+  conversation is finished (median of the bursts);
+- all answered: from the first request of a burst until the last conversation finished in Slack (the bare bot's
+  reply; chatops' thread status cleared after its streamed answer stopped), median and worst of the bursts;
+- ack latency p50 / p99 over every request;
+- first visible feedback p50 / p99 (chatops: thread status or 👀; the bare bot shows nothing before its answer);
+- RSS growth of the process tree from after the warm-up to after the last burst.
+
+Targets (issue #12): CPU <= 2x bare; 200-burst <= 1.5x bare (one worker) and <= 1.2x (two workers); ack p99 <= 1.5x;
+first feedback p50 < 500 ms; RSS growth < 20 MB after 1,000 conversations. Never a mean alone.
+
+Run: `python -m benchmarks slack` (BENCH_BURSTS, BENCH_DATABASE_URL for PostgreSQL: workers > 1 need it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import multiprocessing
 import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.agent.loop import Agent
-from bot.deps import Deps, utcnow
-from bot.policy.authorizer import build_authorizer
-from bot.settings import Settings
-from bot.slack.app import create_app, surface_of
-from bot.slack.server import build_http_app, use_worker_threads
-from bot.storage.db import Database, make_engine
-from bot.storage.migrations import migrate
-from bot.storage.store import Store
-from bot.tools.registry import all_tools
-from integrations.llm.anthropic import AnthropicLLM
-from integrations.tickets.local import LocalTickets
-from integrations.tickets.seed import seed_demo
 from tests.fakes.anthropic_server import AnthropicServer, Reply
 from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
 
-EVENTS = 200
+BURST = int(os.environ.get("BENCH_BURST", "200"))
+BURSTS = int(os.environ.get("BENCH_BURSTS", "5"))
 MODEL_SECONDS = 2.0
-RETRIED = EVENTS // 4
 USER = "U0BENCH"
 MENTION = f"<@{FakeSlack.BOT_USER_ID}>"
+ROOT = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
-class Slack:
-    """The child process playing Slack (and Anthropic): its URLs, the channel's messages, and a way to make it
-    send a burst of events from its own process, timing each request there."""
-
-    slack_url: str
-    model_url: str
-    channel: str
-    asked: list[str]
-    inbox: Any = None
-    outbox: Any = None
-
-    def burst(self, url: str, bodies: list[str], *, retry: bool = False) -> tuple[list[float], list[float]]:
-        """Have "Slack" POST every body at once; (send times, ack latencies), time.monotonic() in the child."""
-        self.inbox.put((url, bodies, retry))
-        result: tuple[list[float], list[float]] = self.outbox.get(timeout=120)
-        return result
-
-
+# ------------------------------------------------------------------ the child playing Slack and Anthropic
 def _answer(body: dict[str, Any]) -> Reply:
     return Reply(content=["All good."], delay=MODEL_SECONDS)
 
 
-def _slack_process(channel: str, count: int, inbox: Any, outbox: Any) -> None:
-    with FakeSlack() as slack, AnthropicServer() as model:
+def _slack_process(channel: str, inbox: Any, outbox: Any) -> None:
+    with FakeSlack() as slack, AnthropicServer(cache_simulation=False) as model:
         slack.add_channel(channel, name="bench")
         slack.add_user(USER, name="Bench User", email="bench@example.com")
         model.respond_with(_answer)
-        asked = [slack.post_user_message(channel, user=USER, text=f"{MENTION} status {i}?") for i in range(count)]
-        outbox.put(Slack(slack_url=slack.url, model_url=model.url, channel=channel, asked=asked))
+        outbox.put((slack.api_url, model.url))
         while (job := inbox.get()) is not None:
-            url, bodies, retry = job
-            outbox.put(asyncio.run(_burst(url, bodies, retry=retry)))
+            kind, *args = job
+            if kind == "ask":
+                outbox.put([slack.post_user_message(channel, user=USER, text=f"{MENTION} status?") for _ in range(args[0])])
+            elif kind == "burst":
+                outbox.put(asyncio.run(_burst(*args)))
+            elif kind == "wait":  # until `count` calls of `method` (with `status` when given), then all calls
+                method, count, status, timeout = args
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    seen = [c for c in slack.calls(method) if status is None or c.args.get("status") == status]
+                    if len(seen) >= count:
+                        break
+                    time.sleep(0.02)
+                outbox.put([(c.method, c.args.get("thread_ts") or c.args.get("timestamp"), c.args.get("status"), c.at) for c in slack.calls()])
 
 
-@contextmanager
-def slack_process(count: int) -> Iterator[Slack]:
-    """Start the child process playing Slack and Anthropic."""
-    ctx = multiprocessing.get_context("spawn")
-    inbox, outbox = ctx.Queue(), ctx.Queue()
-    # a fresh channel per run: claims are kept in the database, and a PostgreSQL one outlives the run
-    channel = f"C0B{uuid.uuid4().hex[:8].upper()}"
-    child = ctx.Process(target=_slack_process, args=(channel, count, inbox, outbox), daemon=True)
-    child.start()
-    try:
-        slack: Slack = outbox.get(timeout=60)
-        slack.inbox, slack.outbox = inbox, outbox
-        yield slack
-    finally:
-        inbox.put(None)
-        child.join(10)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def _ms(values: list[float]) -> str:
-    p50, p99 = _percentile(values, 50) * 1000, _percentile(values, 99) * 1000
-    return f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {max(values) * 1000:7.1f} ms"
-
-
-async def _serve_app(web_app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/slack/events"
-
-
-def _event(channel: str, ts: str, event_id: str) -> str:
-    return json.dumps(event_callback(mention(channel=channel, user=USER, text=f"{MENTION} status?", ts=ts), event_id=event_id))
-
-
-async def _burst(url: str, bodies: list[str], *, retry: bool = False) -> tuple[list[float], list[float]]:
+async def _burst(url: str, bodies: list[str]) -> tuple[list[float], list[float]]:
     """POST every body at once; (send times, ack latencies) in body order."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
         async def post(body: str) -> tuple[float, float]:
             headers = signed_headers(body)
-            if retry:
-                headers.update({"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
             sent = time.monotonic()
             async with session.post(url, data=body.encode(), headers=headers) as resp:
                 await resp.read()
@@ -156,129 +100,303 @@ async def _burst(url: str, bodies: list[str], *, retry: bool = False) -> tuple[l
     return [r[0] for r in results], [r[1] for r in results]
 
 
-async def bare_app(slack: Slack) -> list[float]:
-    """Ack latencies of a bare slack-bolt AsyncApp whose listener does nothing."""
-    client = AsyncWebClient(token=FakeSlack.BOT_TOKEN, base_url=f"{slack.slack_url}/api/")
-    app = AsyncApp(client=client, signing_secret=FakeSlack.SIGNING_SECRET)
+@dataclass
+class Slack:
+    """Handle on the child process."""
 
-    @app.event("app_mention")
-    async def ack_only() -> None:
+    api_url: str
+    model_url: str
+    channel: str
+    inbox: Any
+    outbox: Any
+
+    def ask(self, job: tuple[Any, ...], timeout: float = 300) -> Any:
+        self.inbox.put(job)
+        return self.outbox.get(timeout=timeout)
+
+
+@contextmanager
+def slack_process() -> Iterator[Slack]:
+    ctx = multiprocessing.get_context("spawn")
+    inbox, outbox = ctx.Queue(), ctx.Queue()
+    channel = f"C0B{uuid.uuid4().hex[:8].upper()}"
+    child = ctx.Process(target=_slack_process, args=(channel, inbox, outbox), daemon=True)
+    child.start()
+    try:
+        api_url, model_url = outbox.get(timeout=60)
+        yield Slack(api_url, model_url, channel, inbox, outbox)
+    finally:
+        inbox.put(None)
+        child.join(10)
+
+
+# ------------------------------------------------------------------ the bots, as processes
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and every descendant."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process tree, in seconds."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / TICK
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the process tree, in MB."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
+@dataclass
+class Bot:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    answer_method: str
+    """The last Slack call of a finished conversation (counted to know a burst is done)."""
+    answer_status: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, cwd: Path) -> None:
+        self.proc = subprocess.Popen(self.argv, cwd=cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/slack/events", data=b"{}", timeout=2):
+                    pass
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (401: unsigned)
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@dataclass
+class Figures:
+    cpu_ms: list[float] = field(default_factory=list)
+    all_answered: list[float] = field(default_factory=list)
+    acks: list[float] = field(default_factory=list)
+    feedback: list[float] = field(default_factory=list)
+    answered: int = 0
+    twice: int = 0
+    rss_growth: float = 0.0
+    conversations: int = 0
+
+
+def _start_profiler(bot: Bot) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PROFILE=DIR: py-spy samples chatops' process tree during the measured bursts, written as
+    collapsed stacks to DIR/<bot name>.txt (summarise with `python -m benchmarks.profile_summary FILE`)."""
+    out = os.environ.get("BENCH_PROFILE")
+    if not out or bot.name == "bare" or bot.proc is None:
         return None
+    path = Path(out) / f"{bot.name.replace(' ', '_')}.txt"
+    argv = ["py-spy", "record", "--pid", str(bot.proc.pid), "--subprocesses", "--rate", "100", "--nonblocking", "--format", "raw", "-o", str(path)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
-    web_app = web.Application()
-    web_app.router.add_post("/slack/events", events)
-    runner, url = await _serve_app(web_app)
+def run_bot(bot: Bot, slack: Slack, cwd: Path) -> Figures:
+    """Warm-up burst, then BURSTS bursts; the figures."""
+    bot.start(cwd)
+    assert bot.proc is not None
+    url = f"http://127.0.0.1:{bot.port}/slack/events"
+    figures = Figures()
+    done = 0
+    profiler: subprocess.Popen[bytes] | None = None
     try:
-        await asyncio.to_thread(slack.burst, url, [_event(slack.channel, "1.000001", "EvBareWarm")])
-        bodies = [_event(slack.channel, f"2.{i:06d}", f"EvBare{i}") for i in range(EVENTS)]
-        _, acks = await asyncio.to_thread(slack.burst, url, bodies)
+        for burst in range(BURSTS + 1):
+            asked = slack.ask(("ask", BURST))
+            bodies = [
+                json.dumps(event_callback(mention(channel=slack.channel, user=USER, text=f"{MENTION} status?", ts=ts), event_id=f"Ev{uuid.uuid4().hex[:12]}"))
+                for ts in asked
+            ]
+            cpu_before = cpu_seconds(bot.proc.pid)
+            sent, acks = slack.ask(("burst", url, bodies))
+            done += BURST
+            calls = slack.ask(("wait", bot.answer_method, done, bot.answer_status, 180))
+            cpu = cpu_seconds(bot.proc.pid) - cpu_before
+            if burst == 0:
+                rss_start = rss_mb(bot.proc.pid)
+                profiler = _start_profiler(bot)
+                continue
+            sent_at = dict(zip(asked, sent, strict=True))
+            start = min(sent)
+            answers: dict[str, list[float]] = {}
+            feedback: dict[str, float] = {}
+            for method, thread, status, at in calls:
+                if thread not in sent_at:
+                    continue
+                if method in ("chat.postMessage", "chat.startStream"):
+                    answers.setdefault(thread, []).append(at)
+                visible = method in ("chat.postMessage", "chat.startStream", "reactions.add") or (method == "assistant.threads.setStatus" and status)
+                if visible and thread not in feedback:
+                    feedback[thread] = at - sent_at[thread]
+            # finished: the bare bot's reply; chatops' thread status cleared after its streamed answer stopped
+            ends = [at for m, t, st, at in calls if t in sent_at and m == bot.answer_method and (bot.answer_status is None or st == bot.answer_status)]
+            figures.cpu_ms.append(cpu / BURST * 1000)
+            figures.all_answered.append(max(ends) - start if len(ends) >= BURST else float("nan"))
+            figures.acks += acks
+            figures.feedback += list(feedback.values())
+            figures.answered += len(answers)
+            figures.twice += sum(1 for a in answers.values() if len(a) > 1)
+            figures.conversations += BURST
+        figures.rss_growth = rss_mb(bot.proc.pid) - rss_start
     finally:
-        await runner.cleanup()
-    return acks
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
+        bot.stop()
+    return figures
 
 
-async def _build(api_url: str, model_url: str, workdir: Path) -> tuple[Deps, AsyncApp]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        slack_bot_token=FakeSlack.BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=FakeSlack.SIGNING_SECRET,  # type: ignore[arg-type]
-        slack_api_url=api_url,
-        anthropic_api_key="sk-ant-bench",  # type: ignore[arg-type]
-        anthropic_base_url=model_url,
-        chatops_model="claude-sonnet-4-6",
-        database_url=os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}",
+# ------------------------------------------------------------------ printing
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _row(label: str, bare: float, mine: float, unit: str, target: str = "") -> str:
+    ratio = mine / bare if bare else float("nan")
+    return f"  {label:<34} {bare:9.1f} {unit:<3} {mine:9.1f} {unit:<3} {ratio:6.2f}x  {target}"
+
+
+def report(name: str, bare: Figures, mine: Figures, burst_target: float) -> None:
+    print(f"\n  {name}: {mine.answered}/{mine.conversations} answered ({mine.twice} twice); bare {bare.answered}/{bare.conversations}")
+    print(f"  {'figure':<34} {'bare':>13} {name:>13} {'ratio':>7}  target")
+    med = statistics.median
+    print(_row("CPU per conversation, median", med(bare.cpu_ms), med(mine.cpu_ms), "ms", "<= 2x"))
+    print(_row("CPU per conversation, worst burst", max(bare.cpu_ms), max(mine.cpu_ms), "ms"))
+    print(_row(f"all {BURST} answered, median", med(bare.all_answered) * 1000, med(mine.all_answered) * 1000, "ms", f"<= {burst_target}x"))
+    print(_row(f"all {BURST} answered, worst burst", max(bare.all_answered) * 1000, max(mine.all_answered) * 1000, "ms"))
+    print(_row("ack p50", pct(bare.acks, 50) * 1000, pct(mine.acks, 50) * 1000, "ms"))
+    print(_row("ack p99", pct(bare.acks, 99) * 1000, pct(mine.acks, 99) * 1000, "ms", "<= 1.5x"))
+    print(_row("first visible feedback p50", pct(bare.feedback, 50) * 1000, pct(mine.feedback, 50) * 1000, "ms", "< 500 ms"))
+    print(_row("first visible feedback p99", pct(bare.feedback, 99) * 1000, pct(mine.feedback, 99) * 1000, "ms"))
+    print(_row(f"RSS growth after {mine.conversations} conv.", bare.rss_growth, mine.rss_growth, "MB", "< 20 MB"))
+
+
+def _env(slack: Slack, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CHATOPS_", "SLACK_", "JIRA_", "DATABASE_URL"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": FakeSlack.BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": FakeSlack.SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "ANTHROPIC_API_KEY": "sk-ant-bench",
+            "ANTHROPIC_BASE_URL": slack.model_url,
+            "CHATOPS_MODEL": "claude-sonnet-4-6",
+        }
     )
-    db = Database(make_engine(settings.database_url))
-    await migrate(db)
-    await seed_demo(db, now=utcnow())
-    deps = Deps(
-        settings=settings,
-        db=db,
-        store=Store(db, clock=utcnow),
-        tickets=LocalTickets(db, clock=utcnow),
-        llm=AnthropicLLM.from_settings(settings),
-        tools=all_tools(),
-    )
-    deps.authorizer = await build_authorizer(deps)
-    return deps, create_app(deps, agent=Agent(deps))
+    env.update(extra)
+    return env
 
 
-async def chatops(fx: Slack, workdir: Path) -> dict[str, Any]:
-    """The burst against the real app; ack latencies, feedback delays, answers."""
-    deps, app = await _build(f"{fx.slack_url}/api/", fx.model_url, workdir)
-    surface = surface_of(deps)
-    run = uuid.uuid4().hex[:8]
-    runner, url = await _serve_app(build_http_app(app, deps))
+@contextmanager
+def database(kind: str, workdir: Path, name: str) -> Iterator[str]:
+    """A fresh database for one run: a SQLite file, or a new schema on BENCH_DATABASE_URL (dropped after)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'{name}.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    url = os.environ["BENCH_DATABASE_URL"]
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        warm_ts, asked = fx.asked[0], fx.asked[1:]
-        await asyncio.to_thread(fx.burst, url, [_event(fx.channel, warm_ts, f"EvWarm{run}")])
-        if not await surface.tasks.join(timeout=60):
-            raise RuntimeError("warm-up did not finish")
-        bodies = [_event(fx.channel, ts, f"Ev{run}{i:05d}") for i, ts in enumerate(asked)]
-        started = time.monotonic()
-        sent, acks = await asyncio.to_thread(fx.burst, url, bodies)
-        await asyncio.to_thread(fx.burst, url, bodies[:RETRIED], retry=True)  # Slack redelivers a quarter of them
-        if not await surface.tasks.join(timeout=180):
-            raise RuntimeError("conversations still running")
-        seconds = time.monotonic() - started
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     finally:
-        await runner.cleanup()
-        await surface.aclose()
-        if deps.llm is not None:
-            await deps.llm.aclose()
-        deps.db.dispose()
-    async with aiohttp.ClientSession() as session, session.get(f"{fx.slack_url}/_fake/calls") as resp:
-        calls = await resp.json()
-    sent_at = dict(zip(asked, sent, strict=True))
-    feedback: dict[str, float] = {}
-    answers: Counter[str] = Counter()
-    for call in calls:
-        args = call["args"]
-        if call["method"] == "assistant.threads.setStatus" and args.get("status"):
-            thread = args.get("thread_ts")
-        elif call["method"] == "reactions.add":
-            thread = args.get("timestamp")
-        else:
-            thread = None
-        if thread in sent_at and thread not in feedback:
-            feedback[thread] = call["at"] - sent_at[thread]
-        # every answer opens a stream in its thread (or, when streaming fails, posts there)
-        if call["method"] in ("chat.startStream", "chat.postMessage") and args.get("thread_ts") in sent_at:
-            answers[args["thread_ts"]] += 1
-    return {
-        "acks": acks,
-        "feedback": list(feedback.values()),
-        "answered": sum(1 for ts in asked if answers.get(ts)),
-        "twice": sum(1 for ts in asked if answers.get(ts, 0) > 1),
-        "seconds": seconds,
-        "failures": surface.tasks.failures,
-    }
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
-async def _run() -> None:
-    use_worker_threads()  # as `chatops run` does
-    with tempfile.TemporaryDirectory() as tmp, slack_process(EVENTS + 1) as slack:
-        await bare_app(slack)  # warms up both processes' HTTP stacks; its figures are discarded
-        bare = await bare_app(slack)
-        result = await chatops(slack, Path(tmp))
-    print(f"{EVENTS} mentions at once over signed HTTP from another process, every model call {MODEL_SECONDS:.0f} s")
-    print(f"  ack, bare slack-bolt app:   {_ms(bare)}")
-    print(f"  ack, chatops:               {_ms(result['acks'])}")
-    print(f"  first visible feedback:     {_ms(result['feedback'])}   ({len(result['feedback'])}/{EVENTS} threads)")
-    print(
-        f"  answered {result['answered']}/{EVENTS}, answered twice {result['twice']} ({RETRIED} redelivered as retries); "
-        f"burst done in {result['seconds']:.1f} s; failed conversations {result['failures']}"
-    )
-    print(f"  mean ack chatops / bare app: {statistics.fmean(result['acks']) / statistics.fmean(bare):.2f}x")
+def chatops_bot(slack: Slack, workdir: Path, workers: int, database_url: str) -> Bot:
+    port = _free_port()
+    argv = [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    env = _env(slack, workdir, {"DATABASE_URL": database_url})
+    # the last call of a conversation: the thread status cleared after the answer
+    return Bot(f"chatops x{workers}", argv, env, port, "assistant.threads.setStatus", answer_status="")
+
+
+def bare_bot(slack: Slack, workdir: Path) -> Bot:
+    port = _free_port()
+    argv = [sys.executable, "-m", "benchmarks.bare_bot", "--port", str(port)]
+    return Bot("bare", argv, _env(slack, workdir, {}), port, "chat.postMessage")
+
+
+def configurations() -> list[tuple[str, int]]:
+    """(database, workers) of the chatops runs: SQLite with one worker; with BENCH_DATABASE_URL also PostgreSQL
+    with one and with two workers. BENCH_CONFIGS (e.g. `pg:2`) picks some."""
+    chosen = os.environ.get("BENCH_CONFIGS")
+    if chosen:
+        return [(c.split(":")[0], int(c.split(":")[1])) for c in chosen.split(",")]
+    return [("sqlite", 1)] + ([("pg", 1), ("pg", 2)] if os.environ.get("BENCH_DATABASE_URL") else [])
 
 
 def main() -> None:
     """Run the benchmark and print its figures."""
-    logging.getLogger("chatops").setLevel(logging.WARNING)
-    asyncio.run(_run())
+    print(f"{BURST} mentions at once over signed HTTP, {BURSTS} bursts after a warm-up, every model call {MODEL_SECONDS:.0f} s, {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        with slack_process() as slack:
+            bare = run_bot(bare_bot(slack, workdir), slack, workdir)
+        for kind, count in configurations():
+            name = f"chatops {'SQLite' if kind == 'sqlite' else 'PostgreSQL'} x{count}"
+            with slack_process() as slack, database(kind, workdir, f"bench-{count}") as url:
+                try:
+                    mine = run_bot(chatops_bot(slack, workdir, count, url), slack, workdir)
+                except RuntimeError as exc:
+                    print(f"\n  {name}: {exc}")
+                    continue
+            report(name, bare, mine, 1.5 if count == 1 else 1.2)
 
 
 if __name__ == "__main__":
