@@ -5,6 +5,7 @@ Nothing else in the program reads the environment. Tests build `Settings(...)` w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -147,7 +148,7 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s) URL, got {value!r}")
+            raise ValueError(f"expected an http(s) URL, got {mask_url(value)!r}")
         return value.rstrip("/")
 
     @field_validator("slack_api_url")
@@ -160,12 +161,18 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
+        expected = "expected sqlite:///path.db or postgresql+psycopg://user:password@host:5432/db"
         if not value.startswith(("sqlite", "postgresql", "postgres:")):
-            raise ValueError(
-                "expected sqlite:///path.db or postgresql+psycopg://user@host:5432/db, " f"got {value!r}"
-            )
+            raise ValueError(f"{expected}, got {mask_url(value)!r}")
         if value.startswith(("postgresql://", "postgres://")):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(value)
+            _ = url.port  # parsed lazily by some drivers' URL classes; fail here, not at the first query
+        except Exception:  # noqa: BLE001 - SQLAlchemy's parse errors repeat the whole URL, password included
+            raise ValueError(f"{expected}; this one cannot be parsed: {mask_url(value)!r}") from None
         return value
 
     @model_validator(mode="after")
@@ -207,6 +214,18 @@ def describe_validation_error(exc: ValidationError) -> str:
         got = err.get("input")
         secret = any(word in name for word in ("TOKEN", "SECRET", "KEY", "PAT", "PASSWORD"))
         hidden = secret or isinstance(got, dict) or got is None
-        shown = "" if hidden else f" (got {str(got)[:60]!r})"
+        shown = "" if hidden else f" (got {mask_url(str(got))[:60]!r})"
         lines.append(f"  {name}: {message}{shown}")
     return "\n".join(lines)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*:/*[^/?#@\s:]*:)\S*@")  # greedy: a password may hold @ or /
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|pass|pwd)=)[^&#\s]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password hidden (`user:***@host`, `?password=***`), for every message and log line.
+
+    Works on text that does not parse as a URL, since that is exactly when it gets echoed."""
+    masked = _URL_PASSWORD.sub(lambda m: f"{m['head']}***@", url)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)

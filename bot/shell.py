@@ -13,7 +13,7 @@ import time
 from typing import TextIO
 
 from bot import messages
-from bot.agent.loop import Agent, ThreadRef
+from bot.agent.loop import Agent, ThreadRef, process_agent
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
 from bot.settings import Settings
 from bot.tools.base import Actor
@@ -40,7 +40,7 @@ async def run_shell(
 
     deps = await build_deps(settings)
     try:
-        session = _Session(Agent(deps), stdin, stdout, user_id=user_id, name=name, email=email)
+        session = _Session(process_agent(deps), stdin, stdout, user_id=user_id, name=name, email=email)
         await session.loop()
     finally:
         await deps.aclose()

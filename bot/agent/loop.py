@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from bot.deps import Deps
     from bot.settings import Settings
 
-__all__ = ["Agent", "ThreadRef"]
+__all__ = ["Agent", "ThreadRef", "process_agent"]
 
 logger = get_logger("agent")
 
@@ -468,7 +468,19 @@ class Agent:
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
+        elif lock.locked():
+            log_event(logger, "thread busy: waiting for its current turn", thread=key)
         return lock
+
+
+AGENT_KEY = "agent"
+
+
+def process_agent(deps: Deps, *, default: Agent | None = None) -> Agent:
+    """The process's one Agent, so one table of per-thread locks: turns of a thread never overlap, whichever
+    surface starts them (a mention, a slash command, an approval click, the expiry sweep, the shell). The first
+    caller's `default` (else a new Agent) becomes it."""
+    return deps.shared(AGENT_KEY, Agent, lambda: default or Agent(deps))
 
 
 def _text_only(message: Message) -> Message:

@@ -7,7 +7,9 @@ it shows what the first start will store.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 from bot.authz import Outcome
@@ -118,9 +120,6 @@ def _table(head: list[str], rows: list[list[str]], fmt: Format) -> list[str]:
 
 async def run_policy_show(settings: Settings, *, fmt: Format) -> int:
     """Print the table for the configured database (and policy file); exit status 0."""
-    from bot.storage.db import Database, make_engine
-    from bot.storage.migrations import migrate
-    from bot.storage.store import Store
     from bot.tools.registry import all_tools
 
     tools = all_tools()
@@ -131,12 +130,7 @@ async def run_policy_show(settings: Settings, *, fmt: Format) -> int:
         else None
     )
     seed = seed_from(settings.chatops_default_role, policy_file)
-    db = Database(make_engine(settings.database_url))
-    try:
-        await migrate(db)
-        snapshot = await Store(db, clock=utcnow).load_config()
-    finally:
-        db.dispose()
+    snapshot = await read_config(settings.database_url)
     note = ""
     values, assignments = pending_changes(snapshot, seed, settings.chatops_default_role)
     if snapshot.version == 0:
@@ -153,3 +147,31 @@ async def run_policy_show(settings: Settings, *, fmt: Format) -> int:
         )
     print(render_policy(state_from_snapshot(snapshot, settings), tools, fmt=fmt, note=note), end="")
     return 0
+
+
+async def read_config(url: str) -> ConfigSnapshot:
+    """The stored configuration, read without writing anything: no migration, no file created, no pragma that
+    changes the database (an inspection command must not touch what it inspects). A database the bot never
+    started on reads as empty (version 0)."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    from bot.storage.db import Database, make_engine
+    from bot.storage.store import Store
+
+    empty = ConfigSnapshot(version=0, values={}, assignments={}, seed=None)
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            return empty
+        # SQLite's own read-only mode: any write attempt fails instead of happening.
+        engine = create_engine(f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true")
+    else:
+        engine = make_engine(url)
+    try:
+        tables = await asyncio.to_thread(lambda: set(inspect(engine).get_table_names()))
+        if not {"config", "role_assignments"} <= tables:
+            return empty
+        return await Store(Database(engine), clock=utcnow).load_config()
+    finally:
+        engine.dispose()

@@ -147,11 +147,20 @@ class RunCoordinator:
                 await heartbeat
 
     async def _heartbeat(self, claim: RunClaim) -> None:
+        """Renew the lease every third of it. A failed renewal is logged and tried again at the next beat: it
+        never fails the run (the run's own outcome is what counts; a lease that lapses lets another process
+        take over, which the posting claim already guards)."""
         period = self.policy.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(period)
-            if not await self.deps.store.renew_lease(claim, lease=self.policy.lease):
-                return
+            try:
+                if not await self.deps.store.renew_lease(claim, lease=self.policy.lease):
+                    return
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not fail a run that goes on
+                log_event(
+                    _log, "lease renewal failed", logging.WARNING,
+                    schedule=claim.schedule_id, slot=claim.scheduled_for.isoformat(), error=f"{type(exc).__name__}: {exc}"[:300],
+                )  # fmt: skip
 
     async def _run(self, schedule: ScheduleRow, claim: RunClaim) -> RunResult:
         store, slot = self.deps.store, claim.scheduled_for

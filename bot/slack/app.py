@@ -66,6 +66,9 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
         name="chatops",
         logger=bolt_logger,
     )
+    from bot.agent.loop import process_agent
+
+    agent = process_agent(deps, default=agent)  # the process's one Agent (one lock per thread for every surface)
     surface = Surface(deps=deps, agent=agent, client=client, directory=Directory(client=client, deps=deps))
     deps.extras[SURFACE_KEY] = surface
 

@@ -239,7 +239,7 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int, reuse
     several workers sharing the port (bot/slack/workers.py)."""
     check_settings(settings, http=http)
     use_worker_threads()
-    from bot.agent.loop import Agent
+    from bot.agent.loop import process_agent
     from bot.deps import build_deps
     from bot.scheduler.scheduler import start_scheduler, stop_scheduler
     from bot.slack.app import create_app, surface_of
@@ -251,7 +251,7 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int, reuse
     await wait_for_database(settings.database_url, deadline_seconds=settings.chatops_database_wait_seconds)
     deps = await build_deps(settings)
     try:
-        app = create_app(deps, agent=Agent(deps))
+        app = create_app(deps, agent=process_agent(deps))
         keeper = TurnKeeper(surface_of(deps))
         keeper.start()
         await start_scheduler(deps)

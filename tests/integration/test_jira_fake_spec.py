@@ -7,15 +7,16 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from tests.fakes.jira_server import JiraServer
+from tests.shared_files import JIRA_SPEC, skip_unless
 
-SPEC_PATH = Path("/work/shared/specs/jira-cloud-platform-v3.openapi.json")
+SPEC_PATH = JIRA_SPEC
+pytestmark = skip_unless(SPEC_PATH)
 
 
 @cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,7 @@ from integrations.tickets.jira_content import (
     readable,
     wiki_to_markdown,
 )
-
-SPEC = Path("/work/shared/specs/jira-cloud-platform-v3.openapi.json")
+from tests.shared_files import JIRA_SPEC, require
 
 ROUND_TRIPS = {
     "unicode": "Zeitüberschreitung beim Export — München 日本語 🚀 naïve café",
@@ -100,7 +98,7 @@ def test_wiki_written_by_people_reads_as_markdown() -> None:
 
 
 def _spec_example(path: str, method: str, status: str) -> Any:
-    spec = json.loads(SPEC.read_text())
+    spec = json.loads(require(JIRA_SPEC).read_text())
     content = spec["paths"][path][method]["responses"][status]["content"]["application/json"]
     return json.loads(content["example"]) if isinstance(content["example"], str) else content["example"]
 

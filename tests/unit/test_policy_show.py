@@ -103,3 +103,44 @@ def test_the_table_in_docs_policy_md_is_what_the_command_prints_for_the_defaults
     start = doc.index("\n", doc.index(marker)) + 1
     end = doc.index('"needs confirmation" means')
     assert doc[start:end].strip() == printed, "regenerate the table in docs/policy.md with `chatops policy show`"
+
+
+def _fingerprint(path: Path) -> tuple[int, bytes]:
+    """The file's modification time and bytes (SQLite's -wal/-shm companions may appear: reading a WAL database
+    needs them; the database itself must not change)."""
+    return path.stat().st_mtime_ns, path.read_bytes()
+
+
+async def test_showing_the_policy_of_a_database_never_started_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'chatops.db'}")  # type: ignore[call-arg]
+
+    assert await run_policy_show(settings, fmt="markdown") == 0
+
+    assert "what the bot will store on its first start" in capsys.readouterr().out
+    assert list(folder.iterdir()) == []
+
+
+async def test_showing_the_policy_writes_nothing_to_the_database(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(tmp_path, chatops_admins="U0ADMIN")
+    db = Database(make_engine(settings.database_url))
+    await migrate(db)
+    deps = Deps(settings=settings, db=db, store=Store(db, clock=clock), tickets=LocalTickets(db, clock=clock), llm=None, tools=all_tools(), clock=clock)
+    await build_authorizer(deps)
+    db.dispose()
+    empty = tmp_path / "empty.db"  # a database file with no tables: it must not be migrated
+    made = Database(make_engine(f"sqlite:///{empty}"))
+    made.run_sync(lambda s: s.connection().exec_driver_sql("VACUUM"))
+    made.dispose()
+    before = {path: _fingerprint(path) for path in (tmp_path / "show.db", empty)}
+
+    assert await run_policy_show(settings, fmt="markdown") == 0
+    assert await run_policy_show(Settings(_env_file=None, database_url=f"sqlite:///{empty}"), fmt="text") == 0  # type: ignore[call-arg]
+
+    assert "U0ADMIN (CHATOPS_ADMINS)" in capsys.readouterr().out
+    assert {path: _fingerprint(path) for path in before} == before
