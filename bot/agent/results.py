@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from integrations.tickets.keys import ticket_key
+
 FIX_HINT = "Fix the errors and try again."
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"token|secret|passw|api[_-]?key|authorization|credential|cookie|private[_-]?key", re.I)
 _CLOSE_TAG = re.compile(r"</\s*tool_output", re.I)
-_TICKET_KEY = re.compile(r"[A-Z][A-Z0-9_]*-\d+")
 
 
 def compact(value: Any) -> Any:
@@ -118,7 +119,7 @@ def created_key(value: Any) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("created"), dict):
         data = data["created"]
     key = data.get("key") if isinstance(data, dict) else None
-    return key if isinstance(key, str) and _TICKET_KEY.fullmatch(key) else None
+    return key if isinstance(key, str) and ticket_key(key) == key else None
 
 
 def call_key(tool: str, arguments: dict[str, Any]) -> str:

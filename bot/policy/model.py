@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bot.tools.base import ChannelType
+from integrations.tickets.keys import project_key
 
 ALL = "*"
 PUBLIC = "public"
@@ -29,7 +30,6 @@ the most public kind, `ext_shared`."""
 MOST_PUBLIC: ChannelType = "ext_shared"
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,19}$")
 CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,31}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 MCP_PREFIX = "mcp:"
@@ -44,7 +44,7 @@ def _check_scope(items: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for item in items:
         item = item.strip()
-        if item not in (ALL, PUBLIC) and not PROJECT_KEY.match(item):
+        if item not in (ALL, PUBLIC) and project_key(item) != item:
             raise ValueError(
                 f"{item!r} is not a project key (like OPS), '*' (every project) or 'public' (non-private projects)"
             )

@@ -21,12 +21,12 @@ from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.storage.tables import ScheduleRow
 from bot.tools.base import Actor
+from integrations.tickets.keys import project_key
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 FIELDS = ("name", "project", "channel", "every", "time", "day", "cron", "timezone", "stale_days")
-PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 CHECK_TIMEOUT = 2.5
 """Seconds allowed for checking the project with the ticket backend (a modal must be answered within 3 s)."""
 
@@ -87,8 +87,8 @@ async def validate_draft(
 
     `scope_user` is whose channel scope the digest runs with: its creator (the admin adding it)."""
     errors: dict[str, str] = {}
-    project = draft.project.strip().upper()
-    if not PROJECT_KEY.match(project):
+    project = project_key(draft.project) or draft.project.strip()
+    if project_key(project) is None:
         errors["project"] = messages.schedule_bad_project_key(draft.project)
     stale = draft.stale_days.strip() or str(DEFAULT_STALE_DAYS)
     if not stale.isdigit() or not 1 <= int(stale) <= 90:

@@ -11,7 +11,6 @@ channel is answered to the asker only (the refusal's trace repeats the arguments
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +34,7 @@ from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
 from bot.tools.base import Actor, ToolContext
 from integrations.llm.base import ToolChoice
+from integrations.tickets.keys import ticket_key
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -49,7 +49,6 @@ COMMAND_TOOLS: dict[str, tuple[str, ...]] = {
     "/summary": ("summarize_ticket", "workload_digest"),
 }
 """The tools behind each command; a command is offered when the caller may use any of them."""
-TICKET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,19}-\d{1,9}$")
 _log = get_logger("slack.commands")
 
 
@@ -69,19 +68,20 @@ def plan_command(command: str, text: str) -> CommandPlan:
     rest = rest.strip()
     if not text:
         return CommandPlan("usage")
+    whole, leading = ticket_key(text), ticket_key(first)  # the one key definition (integrations/tickets/keys.py)
     if command == "/ticket":
-        if TICKET_KEY.match(text):
-            return CommandPlan("tool", "get_ticket", {"key": text.upper()})
+        if whole is not None:
+            return CommandPlan("tool", "get_ticket", {"key": whole})
         return CommandPlan("turn", "get_ticket")
     if command == "/comment":
-        if TICKET_KEY.match(first) and rest:
-            return CommandPlan("tool", "add_comment", {"key": first.upper(), "body": rest})
-        if TICKET_KEY.match(first):
+        if leading is not None and rest:
+            return CommandPlan("tool", "add_comment", {"key": leading, "body": rest})
+        if leading is not None:
             return CommandPlan("usage")
         return CommandPlan("turn", "add_comment")
     if command == "/summary":
-        if TICKET_KEY.match(text):
-            return CommandPlan("tool", "summarize_ticket", {"key": text.upper()})
+        if whole is not None:
+            return CommandPlan("tool", "summarize_ticket", {"key": whole})
         return CommandPlan("turn", "workload_digest")
     if command == "/tickets":
         return CommandPlan("turn", "search_tickets")

@@ -88,7 +88,7 @@ class SummaryCacheRow(SQLModel, table=True):
     """Model-written summaries, valid while the ticket's fingerprint is unchanged."""
 
     __tablename__ = "summary_cache"
-    cache_key: str = Field(primary_key=True, max_length=200)
+    cache_key: str = Field(primary_key=True, max_length=400)
     fingerprint: str = Field(max_length=200)
     text: str = _text(nullable=False)
     created_at: datetime = _ts()
@@ -173,7 +173,7 @@ class AuditRow(SQLModel, table=True):
     user_id: str = Field(max_length=32, index=True)
     action: str = Field(max_length=30)
     tool: str | None = Field(default=None, max_length=64)
-    target: str | None = Field(default=None, max_length=100)
+    target: str | None = Field(default=None, max_length=600)
     status: str = Field(default="done", max_length=20)
     details: dict[str, Any] | None = _json()
     conversation_id: str | None = Field(default=None, max_length=64)
@@ -254,7 +254,7 @@ class ScheduleRow(SQLModel, table=True):
     name: str = Field(max_length=100)
     kind: str = Field(max_length=20)
     channel_id: str | None = Field(default=None, max_length=32)
-    project_key: str | None = Field(default=None, max_length=20)
+    project_key: str | None = Field(default=None, max_length=255)
     cron: str = Field(max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
     enabled: bool = True

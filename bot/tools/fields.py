@@ -1,31 +1,29 @@
 """Argument types shared by the ticket tools, and the visibility checks every ticket tool applies.
 
-Keys are validated by pattern (upper-cased first, so "ops-12" works); a ticket outside the asker's visible
+Keys are validated by the shared definition (integrations/tickets/keys.py; upper-cased first, so "ops-12" works); a ticket outside the asker's visible
 projects is reported exactly like a ticket that does not exist, so a denial never reveals that something
 exists."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
 from bot import messages
 from bot.errors import NotFound
 from bot.tools.base import ToolContext
+from integrations.tickets import keys
 from integrations.tickets.base import Ticket
 
-KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}-[1-9][0-9]*$"
-PROJECT_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
-
-
-def _upper(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
 # The validator comes after Field so it runs first (upper-casing) and the pattern still shows in the schema.
-TicketKey = Annotated[str, Field(pattern=KEY_PATTERN, max_length=24), BeforeValidator(_upper)]
-ProjectKey = Annotated[str, Field(pattern=PROJECT_PATTERN), BeforeValidator(_upper)]
+# Both come from integrations/tickets/keys.py, the one definition the slash commands and the JQL builder use too.
+TicketKey = Annotated[
+    str, Field(pattern=keys.TICKET_KEY_PATTERN, max_length=keys.MAX_TICKET_KEY_CHARS), BeforeValidator(keys.canonical)
+]
+ProjectKey = Annotated[
+    str, Field(pattern=keys.PROJECT_KEY_PATTERN, max_length=keys.MAX_PROJECT_KEY_CHARS), BeforeValidator(keys.canonical)
+]
 PersonRef = Annotated[str, Field(min_length=1, max_length=120)]
 Label = Annotated[str, Field(pattern=r"^\S{1,50}$")]
 Summary = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\r\n]+$")]

@@ -11,10 +11,8 @@ import re
 from datetime import UTC, datetime, tzinfo
 
 from bot.errors import InvalidArguments
+from integrations.tickets import keys
 from integrations.tickets.base import StatusCategory, TicketQuery
-
-PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
-TICKET_KEY_RE = re.compile(r"^([A-Z][A-Z0-9_]{0,19})-([1-9][0-9]{0,9})$")
 
 STATUS_CATEGORY_NAMES: dict[StatusCategory, str] = {
     "todo": "To Do",
@@ -86,24 +84,26 @@ def jql_datetime(value: datetime, tz: tzinfo) -> str:
 
 def normalize_project_key(key: str) -> str:
     """An upper-cased project key, or InvalidArguments naming the value."""
-    upper = key.strip().upper()
-    if not PROJECT_KEY_RE.match(upper):
-        raise InvalidArguments(f"{key!r} is not a project key (expected letters and digits, like 'OPS').")
-    return upper
+    canonical = keys.project_key(key)
+    if canonical is None:
+        raise InvalidArguments(
+            f"{key!r} is not a project key (expected a letter, then letters, digits or underscores, like 'OPS')."
+        )
+    return canonical
 
 
 def normalize_ticket_key(key: str) -> str:
     """An upper-cased ticket key, or InvalidArguments naming the value."""
-    upper = key.strip().upper()
-    if not TICKET_KEY_RE.match(upper):
+    canonical = keys.ticket_key(key)
+    if canonical is None:
         raise InvalidArguments(f"{key!r} is not a ticket key (expected PROJECT-NUMBER, like 'OPS-12').")
-    return upper
+    return canonical
 
 
 def unknown_projects(messages: list[str]) -> set[str]:
     """The project keys a JQL error says do not exist (upper-cased; names that are not keys are left out)."""
     found = {m.group(1).strip().upper() for text in messages for m in _UNKNOWN_PROJECT.finditer(text)}
-    return {key for key in found if PROJECT_KEY_RE.match(key)}
+    return {key for key in found if keys.project_key(key) == key}
 
 
 def _in(field: str, values: tuple[str, ...]) -> str:

@@ -206,3 +206,23 @@ def test_concurrent_starts_all_succeed_and_apply_each_migration_once(database: D
 def test_migration_names_are_unique() -> None:
     names = [m.__name__ for m in MIGRATIONS]
     assert len(names) == len(set(names))
+
+
+def test_key_columns_widen_for_255_character_project_keys_keeping_rows(database: Database) -> None:
+    from bot.storage.migrations import m002_wider_key_columns
+
+    migrate_sync(database.engine, [m001_initial_schema])
+    now = datetime.now(UTC)
+    with database.engine.begin() as conn:
+        conn.execute(tables.AuditRow.__table__.insert().values(at=now, user_id="U1", action="write", target="OPS-1", status="done"))  # type: ignore[attr-defined]
+    long_key = "SAMPLE_" + "P" * 248
+
+    migrate_sync(database.engine, [m001_initial_schema, m002_wider_key_columns])
+
+    with database.engine.begin() as conn:
+        conn.execute(tables.AuditRow.__table__.insert().values(at=now, user_id="U1", action="write", target=f"{long_key}-1", status="done"))  # type: ignore[attr-defined]
+        conn.execute(tables.ScheduleRow.__table__.insert().values(  # type: ignore[attr-defined]
+            id="d1", name="n", kind="digest", project_key=long_key, cron="0 9 * * *", timezone="UTC", enabled=True, created_at=now, updated_at=now
+        ))  # fmt: skip
+        targets = [row[0] for row in conn.execute(text("SELECT target FROM audit_log ORDER BY id"))]
+    assert targets == ["OPS-1", f"{long_key}-1"]
