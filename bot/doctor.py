@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
-from bot.errors import ChatopsError, PermissionDenied
+from bot.errors import BackendCredentialsRejected, ChatopsError, Misconfigured, PermissionDenied
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
+from integrations.tickets.jira_client import credentials_rejected
 
 if TYPE_CHECKING:
     from integrations.tickets.jira import JiraTickets
@@ -45,7 +46,7 @@ class Check:
 async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
     """Run every check, print a report, return 0 when all pass (else 1)."""
     stream = out or sys.stdout
-    checks = [await check_database(settings), check_model_key(settings)]
+    checks = [await check_database(settings), await check_model(settings)]
     checks.extend(await check_tickets(settings))
     from bot.mcp.doctor import doctor_mcp
 
@@ -93,6 +94,29 @@ def check_model_key(settings: Settings) -> Check:
     return Check("Model API key", True, "ANTHROPIC_API_KEY is set")
 
 
+async def check_model(settings: Settings) -> Check:
+    """The key is set, the API accepts it and knows the configured model (asked without spending tokens). A
+    refusal is worded exactly as the asker and the admins see it in Slack (`Misconfigured.summary`)."""
+    present = check_model_key(settings)
+    if not present.ok or settings.chatops_provider != "anthropic":
+        return present
+    from bot.deps import build_llm
+    from integrations.llm.anthropic import AnthropicLLM
+
+    llm = build_llm(settings)
+    assert isinstance(llm, AnthropicLLM)
+    try:
+        name = await llm.check(settings.chatops_model)
+    except Misconfigured as exc:
+        detail = f"{exc.summary} ({exc.detail})" if exc.detail else exc.summary
+        return Check("Model API key", False, detail, messages.doctor_fix_model(exc.problem))
+    except ChatopsError as exc:
+        return Check("Model API key", False, f"the model API did not answer: {exc}", messages.doctor_fix_model_api())
+    finally:
+        await llm.aclose()
+    return Check("Model API key", True, f"ANTHROPIC_API_KEY is accepted; model {settings.chatops_model} ({name})")
+
+
 async def check_tickets(settings: Settings) -> list[Check]:
     """The ticket backend: nothing to check for the local store; the Jira checks otherwise."""
     if settings.ticket_backend == "local":
@@ -110,13 +134,10 @@ async def check_tickets(settings: Settings) -> list[Check]:
         db.dispose()
 
 
-def _rejected(client: JiraClient) -> Check:
-    return Check(
-        "Jira credentials",
-        False,
-        "Jira rejected them (401)",
-        messages.doctor_fix_jira_credentials(client.auth_kind),
-    )
+def _rejected(client: JiraClient, exc: BackendCredentialsRejected) -> Check:
+    """Worded as the asker and the admins see it in Slack (`Misconfigured.summary`), with how to fix it."""
+    detail = f"{exc.summary} ({exc.detail})" if exc.detail else exc.summary
+    return Check("Jira credentials", False, detail, messages.doctor_fix_jira_credentials(client.auth_kind))
 
 
 async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
@@ -125,16 +146,17 @@ async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
     checks: list[Check] = []
     try:
         info = await client.read(lambda j: j.server_info(), what="read serverInfo")
-    except PermissionDenied:
-        return [_rejected(client)]
+    except BackendCredentialsRejected as exc:
+        return [_rejected(client, exc)]
     except ChatopsError as exc:
         return [Check("Jira", False, f"cannot reach {url}: {exc}", messages.doctor_fix_jira_unreachable(url))]
     flavour = "Jira Cloud" if client.is_cloud else "Jira Data Center/Server"
     checks.append(Check("Jira", True, f"{url} answers: {flavour} {info.get('version', '?')}"))
     try:
         me = await client.read(lambda j: j.myself(), what="read the bot's Jira profile")
-    except PermissionDenied:
-        checks.append(_rejected(client))
+    except (BackendCredentialsRejected, PermissionDenied) as exc:
+        rejected = exc if isinstance(exc, BackendCredentialsRejected) else credentials_rejected(client.credential_settings)
+        checks.append(_rejected(client, rejected))
         return checks
     except ChatopsError as exc:
         checks.append(Check("Jira credentials", False, str(exc), messages.doctor_fix_jira_unreachable(url)))

@@ -135,6 +135,24 @@ def model_request_failed() -> str:
     return "The AI service rejected my request; this is a problem on our side and it was logged. Nothing was changed."
 
 
+def misconfigured(summary: str, *, told: bool) -> str:
+    """The asker's answer when a setting an admin must fix stopped the turn (`summary` names the setting)."""
+    who = "The admins have been told." if told else "Ask an admin to run `chatops doctor`."
+    return f"I can't answer right now: the assistant is misconfigured ({summary}). {who}"
+
+
+def misconfiguration_alert(summary: str, detail: str, *, asker: str | None, channel: str | None) -> str:
+    """The admins' DM about a misconfiguration (at most one per problem per hour)."""
+    lines = [f":warning: chatops is misconfigured: {summary}."]
+    if detail:
+        lines.append(f"The service answered: {detail}.")
+    if asker and channel:
+        where = "a direct message" if channel.startswith("D") else f"<#{channel}>"
+        lines.append(f"Seen when <@{asker}> asked in {where}.")
+    lines.append("`chatops doctor` on the bot's host checks the fix. You get this at most once an hour per problem.")
+    return "\n".join(lines)
+
+
 def model_refused() -> str:
     """The model declined to answer."""
     return "I can't help with that request. If you think this is a mistake, try rephrasing what you need."
@@ -687,6 +705,21 @@ def doctor_fix_database() -> str:
         "Check DATABASE_URL: sqlite:///chatops.db (a file) or postgresql+psycopg://user@host:5432/db, "
         "and that the server is running and accepts this user."
     )
+
+
+def doctor_fix_model(problem: str) -> str:
+    """How to fix a model key or model name the API refused (`problem` as in bot.errors.Misconfigured)."""
+    if problem.startswith("model.not_found"):
+        return (
+            "Set CHATOPS_MODEL to a model this key may use (e.g. claude-sonnet-4-6; the list is on the Anthropic "
+            "console), or change the model in /chatops config."
+        )
+    return "Create a key in the Anthropic console (Settings > API keys) and set it as ANTHROPIC_API_KEY."
+
+
+def doctor_fix_model_api() -> str:
+    """How to fix a model API the doctor cannot reach."""
+    return "Check that this machine reaches the model API (ANTHROPIC_BASE_URL when a proxy is used), then run it again."
 
 
 def doctor_fix_jira_unreachable(url: str) -> str:

@@ -25,7 +25,7 @@ from bot.agent import results as r
 from bot.agent.state import Paused, TurnState
 from bot.agent.types import CallOutcome, DeclineReason, ProgressCallback, ProgressEvent, TraceEntry
 from bot.authz import Decision
-from bot.errors import InvalidArguments, ToolError
+from bot.errors import InvalidArguments, Misconfigured, ToolError
 from bot.logs import get_logger, log_event
 from bot.storage.audit import AuditAction
 from bot.storage.conversations import tool_call_row
@@ -83,6 +83,9 @@ class Executor:
         self.ctx = ctx
         self.offered = offered
         self.on_progress = on_progress
+        self.misconfigured: Misconfigured | None = None
+        """A call failed because an admin must fix a setting (e.g. Jira refused the bot's credential): the loop
+        stops the turn after this response, tells the asker and the admins (bot/alerts.py)."""
         self.values: dict[str, Any] = {}
         """Raw return values by call id (the slash-command path renders them without the model)."""
         self._limit = asyncio.Semaphore(self.settings.chatops_max_parallel_calls)
@@ -211,6 +214,8 @@ class Executor:
         try:
             return await self.deps.authorizer.authorize(self._ctx(c.call), c.tool, c.args)
         except ToolError as exc:  # e.g. the ticket whose project decides does not exist
+            if isinstance(exc, Misconfigured):
+                self.misconfigured = exc
             await self._refuse(c.call, "error", str(exc))
             return None
         except Exception as exc:  # fail closed: an authorizer that breaks denies
@@ -330,6 +335,8 @@ class Executor:
                 self.state.done_calls[c.key] = text
         except ToolError as exc:
             outcome = "error"
+            if isinstance(exc, Misconfigured):
+                self.misconfigured = exc
             text = f"{exc}\n{r.FIX_HINT}" if isinstance(exc, InvalidArguments) else str(exc) or type(exc).__name__
         except Exception as exc:
             outcome = "error"

@@ -34,7 +34,8 @@ from bot.agent.opening import opening_text, user_hash
 from bot.agent.results import redact, render_markdown
 from bot.agent.state import Paused, ThreadRef, TurnState
 from bot.agent.types import DeclineReason, PendingAction, ProgressCallback, ProgressEvent, TurnResult
-from bot.errors import ModelError, ModelRateLimited, ModelRequestError
+from bot.alerts import report_misconfiguration
+from bot.errors import Misconfigured, ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
 from bot.mcp.catalogue import turn_tools
 from bot.policy.live import effective_settings
@@ -171,6 +172,7 @@ class Agent:
                 if paused is not None:
                     return await self._pause(state, executor, paused)
                 self._answer_calls(state)
+                _stop_if_misconfigured(executor)
             elif reason in ("end_turn", "stop_sequence"):
                 # Only a `tool_use` stop runs tools: calls in any other response are dropped, never run.
                 if message.tool_calls:
@@ -331,6 +333,7 @@ class Agent:
                 if state.direct:
                     return self._direct_result(state, executor, paused.call)
                 self._answer_calls(state)
+                _stop_if_misconfigured(executor)
                 return await self._steps(state, executor, None, on_progress)
 
             return await self._guarded(state, settings, on_progress, continue_turn)
@@ -378,6 +381,10 @@ class Agent:
         try:
             executor = await self._executor(state, settings, on_progress)
             result = await body(executor)
+        except Misconfigured as exc:  # before ModelError: a refused API key is both
+            state.error = str(exc)
+            told = await report_misconfiguration(self.deps, exc, asker=state.actor.user_id, channel=state.thread.channel_id)
+            result = self._result(state, "failed", say.misconfigured(exc.summary, told=told))
         except ModelError as exc:
             state.error = str(exc)
             text = say.model_busy() if isinstance(exc, ModelRateLimited) else say.model_request_failed() if isinstance(exc, ModelRequestError) else say.model_unavailable()
@@ -419,6 +426,7 @@ class Agent:
         )
 
     def _direct_result(self, state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:
+        _stop_if_misconfigured(executor)
         result = state.results.get(call.id)
         if call.id in executor.values and result is not None and not result.is_error:
             text = render_markdown(executor.values[call.id])[: executor.settings.chatops_max_result_chars] or "(empty result)"
@@ -481,6 +489,12 @@ def process_agent(deps: Deps, *, default: Agent | None = None) -> Agent:
     surface starts them (a mention, a slash command, an approval click, the expiry sweep, the shell). The first
     caller's `default` (else a new Agent) becomes it."""
     return deps.shared(AGENT_KEY, Agent, lambda: default or Agent(deps))
+
+
+def _stop_if_misconfigured(executor: Executor) -> None:
+    """End the turn (every call of the response is answered first) when a setting an admin must fix failed it."""
+    if executor.misconfigured is not None:
+        raise executor.misconfigured
 
 
 def _text_only(message: Message) -> Message:

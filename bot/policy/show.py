@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.authz import Outcome
 from bot.deps import utcnow
+from bot.logs import get_logger, log_event
 from bot.policy.bootstrap import pending_changes, seed_from
 from bot.policy.decide import grant_outcome
 from bot.policy.file import load_policy_file
@@ -131,6 +132,7 @@ async def run_policy_show(settings: Settings, *, fmt: Format) -> int:
     )
     seed = seed_from(settings.chatops_default_role, policy_file)
     snapshot = await read_config(settings.database_url)
+    log_event(get_logger("policy"), "configuration read (read-only)", version=snapshot.version)
     note = ""
     values, assignments = pending_changes(snapshot, seed, settings.chatops_default_role)
     if snapshot.version == 0:

@@ -150,40 +150,6 @@ def m001_initial_schema(conn: Connection) -> None:
 
 
 
-WIDER_KEY_COLUMNS = {("audit_log", "target"): 600, ("summary_cache", "cache_key"): 400, ("schedules", "project_key"): 255}
-"""Columns holding ticket or project keys, at the widths keys of up to 255 characters need (issue #9)."""
-
-
-@migration
-def m002_wider_key_columns(conn: Connection) -> None:
-    """Jira project keys run to 255 characters (integrations/tickets/keys.py): widen the columns that store keys
-    a user or Jira supplies, so PostgreSQL never refuses an audit row, a cached summary or a digest schedule."""
-    if conn.dialect.name == "postgresql":
-        for (table, column), width in WIDER_KEY_COLUMNS.items():
-            conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR({width})")
-        return
-    # SQLite does not enforce lengths, but its declared schema should say what tables.py says: rebuild the tables.
-    v1 = _schema_v1()
-    for name in dict.fromkeys(table for table, _ in WIDER_KEY_COLUMNS):
-        widths = {column: width for (table, column), width in WIDER_KEY_COLUMNS.items() if table == name}
-        _rebuild_sqlite_table(conn, v1.tables[name], widths)
-
-
-def _rebuild_sqlite_table(conn: Connection, old: Table, widths: dict[str, int]) -> None:
-    """SQLite's way to change a column's declared type: a new table with the same rows, indexes and name."""
-    md = MetaData()
-    new = old.to_metadata(md)
-    for column, width in widths.items():
-        new.c[column].type = String(width)
-    kept = f"{old.name}__before_m002"
-    for index in inspect(conn).get_indexes(old.name):
-        conn.exec_driver_sql(f'DROP INDEX "{index["name"]}"')
-    conn.exec_driver_sql(f'ALTER TABLE "{old.name}" RENAME TO "{kept}"')
-    new.create(conn)
-    columns = ", ".join(f'"{c.name}"' for c in new.columns)
-    conn.exec_driver_sql(f'INSERT INTO "{old.name}" ({columns}) SELECT {columns} FROM "{kept}"')
-    conn.exec_driver_sql(f'DROP TABLE "{kept}"')
-
 def _ts(name: str, *, nullable: bool = False) -> Column[datetime]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
@@ -492,3 +458,50 @@ def m003_turn_leases(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE turns ADD COLUMN {column.name} {kind}")
     if "ix_turns_owner" not in {i["name"] for i in inspector.get_indexes("turns")}:
         Index("ix_turns_owner", turns.c.owner).create(conn)
+
+WIDER_KEY_COLUMNS = {("audit_log", "target"): 600, ("summary_cache", "cache_key"): 400, ("schedules", "project_key"): 255}
+"""Columns holding ticket or project keys, at the widths keys of up to 255 characters need (issue #9)."""
+
+
+@migration
+def m004_wider_key_columns(conn: Connection) -> None:
+    """Jira project keys run to 255 characters (integrations/tickets/keys.py): widen the columns that store keys
+    a user or Jira supplies, so PostgreSQL never refuses an audit row, a cached summary or a digest schedule."""
+    if conn.dialect.name == "postgresql":
+        for (table, column), width in WIDER_KEY_COLUMNS.items():
+            conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR({width})")
+        return
+    # SQLite does not enforce lengths, but its declared schema should say what tables.py says: rebuild the tables.
+    v1 = _schema_v1()
+    for name in dict.fromkeys(table for table, _ in WIDER_KEY_COLUMNS):
+        widths = {column: width for (table, column), width in WIDER_KEY_COLUMNS.items() if table == name}
+        _rebuild_sqlite_table(conn, v1.tables[name], widths)
+
+
+def _rebuild_sqlite_table(conn: Connection, old: Table, widths: dict[str, int]) -> None:
+    """SQLite's way to change a column's declared type: a new table with the same rows, indexes and name."""
+    md = MetaData()
+    new = old.to_metadata(md)
+    for column, width in widths.items():
+        new.c[column].type = String(width)
+    kept = f"{old.name}__before_m004"
+    for index in inspect(conn).get_indexes(old.name):
+        conn.exec_driver_sql(f'DROP INDEX "{index["name"]}"')
+    conn.exec_driver_sql(f'ALTER TABLE "{old.name}" RENAME TO "{kept}"')
+    new.create(conn)
+    columns = ", ".join(f'"{c.name}"' for c in new.columns)
+    conn.exec_driver_sql(f'INSERT INTO "{old.name}" ({columns}) SELECT {columns} FROM "{kept}"')
+    conn.exec_driver_sql(f'DROP TABLE "{kept}"')
+
+
+@migration
+def m005_operator_alerts(conn: Connection) -> None:
+    """`operator_alerts`: which configuration problem the admins were last told about by DM, and when."""
+    Table(
+        "operator_alerts", MetaData(),
+        _str("problem", 200, primary_key=True, nullable=False),
+        Column("summary", Text(), nullable=False),
+        _ts("first_seen_at"),
+        _ts("last_sent_at"),
+        Column("sent_count", Integer(), nullable=False),
+    ).create(conn, checkfirst=True)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.alerts import AlertQueries
 from bot.storage.approvals import ApprovalQueries
 from bot.storage.audit import AuditQueries
 from bot.storage.conversations import ConversationQueries
@@ -23,5 +24,6 @@ class Store(
     ScheduleQueries,
     FeedbackQueries,
     TurnLeaseQueries,
+    AlertQueries,
 ):
     """The application's queries. Methods are async; SQL runs in worker threads via `Database.run`."""

@@ -342,3 +342,15 @@ class AgentContextRow(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     entities: list[dict[str, Any]] | None = _json()
     updated_at: datetime = _ts()
+
+
+class OperatorAlertRow(SQLModel, table=True):
+    """A configuration problem the admins were told about by DM: at most one DM per problem per hour, across
+    processes (claimed by one conditional UPDATE, or the INSERT of the first sighting)."""
+
+    __tablename__ = "operator_alerts"
+    problem: str = Field(primary_key=True, max_length=200)
+    summary: str = _text(nullable=False)
+    first_seen_at: datetime = _ts()
+    last_sent_at: datetime = _ts()
+    sent_count: int = 1

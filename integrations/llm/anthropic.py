@@ -23,8 +23,9 @@ import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, AsyncAnthropicBedrock, AsyncAnthropicVertex
 
-from bot.errors import ModelError, ModelRateLimited, ModelRequestError, ModelUnavailable
+from bot.errors import Misconfigured, ModelError, ModelRequestError, ModelUnavailable
 from bot.logs import get_logger, log_event
+from integrations.llm.anthropic_errors import classify, retry_after
 from integrations.llm.anthropic_wire import StreamBuilder, build_params, parse_message
 from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 
@@ -36,10 +37,6 @@ __all__ = ["AnthropicLLM", "build_params", "parse_message"]
 logger = get_logger("llm")
 
 AnthropicClient = AsyncAnthropic | AsyncAnthropicBedrock | AsyncAnthropicVertex
-_BEDROCK_THROTTLED = ("throttlingException", "serviceQuotaExceededException")
-_BEDROCK_TRANSIENT = ("internalServerException", "serviceUnavailableException", "modelStreamErrorException", "modelTimeoutException")
-"""Bedrock's exception frames inside an invoke-with-response-stream body (the SDK raises them like an SSE error)."""
-_RETRIED_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
 _PROMPT_TOO_LONG = "prompt is too long"
 
 
@@ -126,18 +123,18 @@ class AnthropicLLM:
             except anthropic.APIStatusError as exc:
                 if exc.status_code == 400 and _PROMPT_TOO_LONG in (exc.api_message or str(exc)).lower():
                     return _context_exceeded(exc)
-                error: ModelError = _classify(exc)
-                if isinstance(error, ModelRequestError):
-                    raise error from None
-                retry_after = _retry_after(exc.response.headers)
+                error: ModelError = classify(exc, model=params["model"], credentials=self.credentials)
+                if isinstance(error, ModelRequestError | Misconfigured):
+                    raise error from None  # retrying cannot help: our request or a setting must change
+                wait_hint = retry_after(exc.response.headers)
             except anthropic.APIConnectionError as exc:  # includes APITimeoutError
                 error = ModelUnavailable(f"model API unreachable: {type(exc).__name__}")
-                retry_after = None
+                wait_hint = None
             except httpx2.TransportError as exc:  # the SDK does not wrap errors raised while a stream is read
                 error = ModelUnavailable(f"model stream broke off: {type(exc).__name__}")
-                retry_after = None
+                wait_hint = None
             except ModelUnavailable as exc:  # an incomplete response (see the module docstring)
-                error, retry_after = exc, None
+                error, wait_hint = exc, None
             except Exception as exc:
                 if not _credentials_error(exc):
                     raise
@@ -145,10 +142,10 @@ class AnthropicLLM:
             # Text already shown to the user cannot be taken back: retrying would repeat it.
             if attempt >= self.max_retries or streamed.emitted:
                 raise error
-            if retry_after is not None and retry_after > self.retry_max_seconds:
-                log_event(logger, "model retry-after over the cap", logging.WARNING, retry_after_s=retry_after, error=str(error))
-                raise type(error)(f"{error}; asked to retry after {retry_after:g} s, longer than the {self.retry_max_seconds:g} s we wait")
-            wait = self._backoff(attempt, retry_after)
+            if wait_hint is not None and wait_hint > self.retry_max_seconds:
+                log_event(logger, "model retry-after over the cap", logging.WARNING, retry_after_s=wait_hint, error=str(error))
+                raise type(error)(f"{error}; asked to retry after {wait_hint:g} s, longer than the {self.retry_max_seconds:g} s we wait")
+            wait = self._backoff(attempt, wait_hint)
             log_event(logger, "model retry", logging.WARNING, attempt=attempt + 1, wait_s=round(wait, 3), error=str(error))
             await self._sleep(wait)
             attempt += 1
@@ -172,6 +169,27 @@ class AnthropicLLM:
         headers = stream.response.headers
         return builder.result(request_id=headers.get("request-id") or headers.get("x-amzn-requestid"))
 
+    @property
+    def credentials(self) -> str:
+        """The setting that holds this client's credential, for messages that say what to fix."""
+        if isinstance(self.client, AsyncAnthropicBedrock):
+            return "the AWS credentials of the Bedrock client"
+        if isinstance(self.client, AsyncAnthropicVertex):
+            return "the Google credentials of the Vertex client"
+        return "ANTHROPIC_API_KEY"
+
+    async def check(self, model: str | None = None) -> str:
+        """Ask the API about `model` (default the configured one) without spending tokens; its display name.
+        Raises what `complete` would for the same setup: a refused key, an unknown model, an unreachable API."""
+        name = model or self.model
+        try:
+            info = await self.client.models.retrieve(name)  # type: ignore[union-attr]
+        except anthropic.APIStatusError as exc:
+            raise classify(exc, model=name, credentials=self.credentials) from None
+        except anthropic.APIConnectionError as exc:
+            raise ModelUnavailable(f"model API unreachable: {type(exc).__name__}") from None
+        return str(info.display_name or info.id)
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self.client.close()
@@ -193,37 +211,9 @@ def _context_exceeded(exc: anthropic.APIStatusError) -> ModelResponse:
     )
 
 
-def _classify(exc: anthropic.APIStatusError) -> ModelError:
-    """Errors mid-stream arrive on a 200 response, so the body's error type counts as much as the status."""
-    status, kind, text = exc.status_code, exc.type or "", _describe(exc)
-    if status in (429, 529) or kind in ("rate_limit_error", "overloaded_error", *_BEDROCK_THROTTLED):
-        return ModelRateLimited(text)
-    if status in _RETRIED_STATUSES or status >= 500 or kind in ("api_error", "timeout_error", *_BEDROCK_TRANSIENT):
-        return ModelUnavailable(text)
-    return ModelRequestError(text)
-
-
-def _describe(exc: anthropic.APIStatusError) -> str:
-    kind = exc.type or type(exc).__name__
-    body = exc.body if isinstance(exc.body, dict) else {}
-    message = exc.api_message or str(body.get("message") or "")  # Bedrock: {"message": ...}
-    return f"model API error {exc.status_code} {kind}: {message} (request id {exc.request_id})".replace(": (", " (")
-
-
 def _credentials_error(exc: Exception) -> bool:
     """Bedrock's SigV4 signing (boto3/botocore) or Vertex's Google auth failed before the request was sent."""
     module = type(exc).__module__
     if module.startswith(("google.auth", "botocore", "boto3")):
         return True
     return isinstance(exc, RuntimeError | ValueError) and "credentials" in str(exc).lower()
-
-
-def _retry_after(headers: Any) -> float | None:
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None

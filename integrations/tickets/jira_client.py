@@ -25,6 +25,7 @@ import requests
 from jira import JIRA, JIRAError
 
 from bot.errors import (
+    BackendCredentialsRejected,
     BackendError,
     Conflict,
     InvalidArguments,
@@ -45,6 +46,9 @@ server_error, connection or other). The bot counts them in its metrics."""
 log = logging.getLogger("chatops.jira")
 
 _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+FAILED_LOGIN_REASONS = frozenset({"AUTHENTICATED_FAILED", "AUTHENTICATION_DENIED"})
+"""`X-Seraph-LoginReason` values of a failed login. Jira Cloud treats a request whose credentials fail as
+anonymous: an issue then answers 404 "does not exist or you do not have permission" with this header set."""
 
 
 class JiraClient:
@@ -106,6 +110,11 @@ class JiraClient:
             return self._jira
 
     @property
+    def credential_settings(self) -> str:
+        """The settings that hold the bot's Jira credential, for messages that say what to fix."""
+        return "JIRA_PAT" if self._pat else "JIRA_EMAIL and JIRA_API_TOKEN"
+
+    @property
     def deployment(self) -> Deployment:
         """'Cloud' or 'Server' (Data Center reports 'Server'); call after the first request."""
         jira = self._jira
@@ -138,7 +147,9 @@ class JiraClient:
                 delay = self._retry_delay(exc, attempt)
                 self._failed(exc, retried=delay is not None)
                 if delay is None:
-                    raise map_error(exc, what=what, subject=subject, write=False) from None
+                    raise map_error(
+                        exc, what=what, subject=subject, write=False, credentials=self.credential_settings
+                    ) from None
                 attempt += 1
                 log.info(
                     "jira read retry",
@@ -169,7 +180,9 @@ class JiraClient:
             return await self._run(fn)
         except Exception as exc:  # noqa: BLE001 - every failure is mapped below
             self._failed(exc, retried=False)
-            raise map_error(exc, what=what, subject=subject, write=True, sent=sent) from None
+            raise map_error(
+                exc, what=what, subject=subject, write=True, sent=sent, credentials=self.credential_settings
+            ) from None
 
     def _failed(self, exc: BaseException, *, retried: bool) -> None:
         if self._on_failure is None:
@@ -304,6 +317,20 @@ def _bad_request(exc: JIRAError, *, what: str, detail: str, sent: Mapping[str, A
     return InvalidArguments(f"Jira refused to {what}: {detail}.{hint}")
 
 
+def credentials_rejected(credentials: str, *, detail: str = "") -> BackendCredentialsRejected:
+    """The one wording for Jira refusing the bot's credential (the asker, the admins' DM and `chatops doctor`)."""
+    return BackendCredentialsRejected(
+        f"Jira rejected the bot's credentials: check {credentials}", problem="jira.credentials", detail=detail
+    )
+
+
+def failed_login(exc: JIRAError) -> str | None:
+    """The `X-Seraph-LoginReason` of a failed login on this error's response, if any."""
+    headers = exc.response.headers if exc.response is not None else {}
+    reason = str(headers.get("X-Seraph-LoginReason") or "").strip().upper()
+    return reason if reason in FAILED_LOGIN_REASONS else None
+
+
 def map_error(
     exc: BaseException,
     *,
@@ -311,8 +338,13 @@ def map_error(
     subject: str | None = None,
     write: bool,
     sent: Mapping[str, Any] | None = None,
+    credentials: str = "JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)",
 ) -> ToolError:
-    """Map a jira/requests failure (or a malformed response) to the bot's error tree."""
+    """Map a jira/requests failure (or a malformed response) to the bot's error tree.
+
+    A failed login is recognised before any status meaning: 401, or any answer carrying a failed
+    `X-Seraph-LoginReason` (Cloud's 404 for a bad token, the 403 of a login that needs a CAPTCHA), is
+    `BackendCredentialsRejected`, never "not found" or "not permitted"."""
     if isinstance(exc, ToolError):
         return exc
     maybe = (
@@ -325,12 +357,11 @@ def map_error(
         detail = _summary(exc)
         if status is None:
             return BackendError(f"Jira could not {what}: {detail}")
+        login = failed_login(exc)
+        if status == 401 or login is not None:
+            return credentials_rejected(credentials, detail=f"HTTP {status}" + (f", {login}" if login else ""))
         if status == 400:
             return _bad_request(exc, what=what, detail=detail, sent=sent or {})
-        if status == 401:
-            return PermissionDenied(
-                "Jira rejected the bot's credentials (401). An admin should run `chatops doctor`."
-            )
         if status == 403:
             return PermissionDenied(f"Jira does not allow the bot to {what} (403): {detail}")
         if status == 404:

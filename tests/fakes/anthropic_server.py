@@ -192,8 +192,18 @@ def bad_request(message: str = "messages: Input should be a valid list", **kwarg
 
 
 def authentication_error(**kwargs: Any) -> ApiError:
-    """401 authentication_error."""
+    """401 authentication_error, worded as recorded."""
     return ApiError(401, "authentication_error", "invalid x-api-key", **kwargs)
+
+
+def permission_error(**kwargs: Any) -> ApiError:
+    """403 permission_error: the key may not use this resource."""
+    return ApiError(403, "permission_error", "Your API key does not have permission to use the specified resource.", **kwargs)
+
+
+def model_not_found(model: str, **kwargs: Any) -> ApiError:
+    """404 not_found_error naming the model, worded as recorded."""
+    return ApiError(404, "not_found_error", f"model: {model}", **kwargs)
 
 
 # ---------------------------------------------------------------- the server
@@ -211,8 +221,20 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 class AnthropicServer(FakeServer):
     """The fake Messages API. See the module docstring."""
 
-    def __init__(self, *, strict: bool = True, cache_simulation: bool = True, min_cache_tokens: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        strict: bool = True,
+        cache_simulation: bool = True,
+        min_cache_tokens: int = 0,
+        api_key: str | None = None,
+        models: set[str] | None = None,
+    ) -> None:
         super().__init__()
+        self.api_key = api_key
+        """When set, any other x-api-key gets the API's 401 (otherwise any key is accepted)."""
+        self.models = models
+        """When set, a request naming another model gets the API's 404 `model: <name>` (messages and models)."""
         self.strict = strict
         self.cache_simulation = cache_simulation
         self.min_cache_tokens = min_cache_tokens
@@ -271,6 +293,7 @@ class AnthropicServer(FakeServer):
         self._closing = asyncio.Event()
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post(MESSAGES_PATH, self._messages)
+        app.router.add_get("/v1/models/{model_id}", self._model)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -290,12 +313,34 @@ class AnthropicServer(FakeServer):
     async def _not_found(self, request: web.Request) -> web.Response:
         return self._error_response(ApiError(404, "not_found_error", "Not Found"))
 
+    def _refused(self, request: web.Request, model: Any) -> ApiError | None:
+        """The API's answer to a missing or wrong key, or an unknown model (see `api_key`, `models`)."""
+        bearer = request.headers.get("authorization", "")
+        key = request.headers.get("x-api-key") or (bearer[7:] if bearer.startswith("Bearer ") else None)
+        if not key:  # anthropic 2.x sends the key as `Authorization: Bearer`, older clients as `x-api-key`
+            return ApiError(401, "authentication_error", "x-api-key header is required")
+        if self.api_key is not None and key != self.api_key:
+            return authentication_error()
+        if self.models is not None and model not in self.models:
+            return model_not_found(str(model))
+        return None
+
+    async def _model(self, request: web.Request) -> web.Response:
+        model = request.match_info["model_id"]
+        if (refused := self._refused(request, model)) is not None:
+            return self._error_response(refused)
+        info = {"type": "model", "id": model, "display_name": model.replace("-", " ").title(), "created_at": "2026-02-17T00:00:00Z"}
+        return web.json_response(info, headers=self._ok_headers())
+
     async def _messages(self, request: web.Request) -> web.StreamResponse:
-        if not request.headers.get("x-api-key") and not request.headers.get("authorization"):
-            return self._error_response(ApiError(401, "authentication_error", "x-api-key header is required"))
         try:
             body = json.loads(await request.read())
         except ValueError:
+            body = None
+        refused = self._refused(request, body.get("model") if isinstance(body, dict) else None)
+        if refused is not None and (refused.status == 401 or isinstance(body, dict)):  # the key is checked first
+            return self._error_response(refused)
+        if not isinstance(body, dict):
             return self._error_response(bad_request("There was an issue with your request body: invalid JSON"))
         if self.strict and (problem := self._validate(body)):
             with self._lock:

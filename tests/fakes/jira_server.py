@@ -84,6 +84,8 @@ class JiraServer(FakeServer):
     ) -> None:
         super().__init__()
         self.email, self.api_token, self.pat = email, api_token, pat
+        self.captcha = False
+        """Jira demands a CAPTCHA before the bot's account may log in again (after too many failed logins)."""
         self.faults: list[Fault] = []
         self.searches: list[dict[str, Any]] = []
         """Each search as the fake understood it: jql, fields (None = all), maxResults, nextPageToken."""
@@ -268,12 +270,43 @@ class JiraServer(FakeServer):
             ok = (user, secret) == (self.email, self.api_token)
         elif header.startswith("Bearer ") and not self.state.cloud:
             ok = header[7:] == self.pat
+        if self.captcha and header:
+            return self._captcha(request)
+        if not ok and header and request.path.endswith("/serverInfo"):
+            return await self._as_anonymous(request, handler)
         if not ok and not (not header and request.path.endswith("/serverInfo")):
-            return web.json_response({"errorMessages": [_DEFAULT_MESSAGES[401]], "errors": {}}, status=401)
+            return self._failed_login(request)
         try:
             return await handler(request)
         except ApiError as exc:
             return web.json_response(exc.body, status=exc.status)
+
+    def _login_headers(self, reason: str) -> dict[str, str]:
+        """What Jira adds to an answer after a failed login (Cloud also names its edge and trace ids)."""
+        headers = {"X-Seraph-LoginReason": reason, "X-Arequestid": f"{len(self.requests)}x{reason[:4]}"}
+        if self.state.cloud:
+            headers |= {"Server": "AtlassianEdge", "Atl-Traceid": hashlib.sha1(reason.encode()).hexdigest()[:16]}
+        return headers
+
+    def _failed_login(self, request: web.Request) -> web.Response:
+        """Credentials that fail. Data Center answers 401. Jira Cloud serves the request as anonymous: an issue
+        "does not exist" (404), anything needing a user is 401; both carry `X-Seraph-LoginReason`."""
+        headers = self._login_headers("AUTHENTICATED_FAILED")
+        if self.state.cloud and re.search(r"/issue/[^/]+", request.path):
+            body = {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}
+            return web.json_response(body, status=404, headers=headers)
+        return web.json_response({"errorMessages": [_DEFAULT_MESSAGES[401]], "errors": {}}, status=401, headers=headers)
+
+    async def _as_anonymous(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        response.headers.update(self._login_headers("AUTHENTICATED_FAILED"))
+        return response
+
+    def _captcha(self, request: web.Request) -> web.Response:
+        headers = self._login_headers("AUTHENTICATION_DENIED") | {
+            "X-Authentication-Denied-Reason": f"CAPTCHA_CHALLENGE; login-url={self.url}/login.jsp"
+        }
+        return web.json_response({"errorMessages": [_DEFAULT_MESSAGES[403]], "errors": {}}, status=403, headers=headers)
 
     # ------------------------------------------------------------ app
 

@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 import pytest
 
-from bot.errors import ModelRateLimited, ModelRequestError, ModelUnavailable
+from bot.errors import (
+    Misconfigured,
+    ModelAuthError,
+    ModelNotFound,
+    ModelRateLimited,
+    ModelRequestError,
+    ModelUnavailable,
+)
 from bot.settings import Settings
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import (
@@ -27,7 +34,9 @@ from tests.fakes.anthropic_server import (
     Disconnect,
     authentication_error,
     bad_request,
+    model_not_found,
     overloaded,
+    permission_error,
     rate_limited,
     refusal_reply,
     server_error,
@@ -198,11 +207,29 @@ async def test_timeouts_are_retried_then_raise_model_unavailable(settings: Setti
     assert len(server.bodies()) == 2
 
 
-@pytest.mark.parametrize("error", [bad_request("tools.0: bad"), authentication_error(), ApiError(403, "permission_error", "no"), ApiError(404, "not_found_error", "model: x")], ids=["400", "401", "403", "404"])
-async def test_request_errors_are_not_retried(llm: AnthropicLLM, server: AnthropicServer, error: ApiError) -> None:
-    server.queue(error, text_reply("never"))
-    with pytest.raises(ModelRequestError, match=str(error.status)):
+async def test_request_errors_are_not_retried(llm: AnthropicLLM, server: AnthropicServer) -> None:
+    server.queue(bad_request("tools.0: bad"), text_reply("never"))
+    with pytest.raises(ModelRequestError, match="400"):
         await ask(llm)
+    assert len(server.bodies()) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "raised", "says"),
+    [
+        (authentication_error(), ModelAuthError, "the model API key is invalid or lacks access: check ANTHROPIC_API_KEY"),
+        (permission_error(), ModelAuthError, "the model API key is invalid or lacks access: check ANTHROPIC_API_KEY"),
+        (model_not_found("claude-sonnet-4-6"), ModelNotFound, "the model API does not know the model 'claude-sonnet-4-6': check CHATOPS_MODEL"),
+    ],
+    ids=["401", "403", "404"],
+)
+async def test_a_refused_key_or_unknown_model_says_which_setting_to_fix_and_is_not_retried(
+    llm: AnthropicLLM, server: AnthropicServer, error: ApiError, raised: type[Exception], says: str
+) -> None:
+    server.queue(error, text_reply("never"))
+    with pytest.raises(raised) as caught:
+        await ask(llm)
+    assert isinstance(caught.value, Misconfigured) and caught.value.summary.startswith(says)
     assert len(server.bodies()) == 1
 
 

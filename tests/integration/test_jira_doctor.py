@@ -15,9 +15,21 @@ import pytest
 
 from bot.doctor import run_doctor
 from bot.settings import Settings
+from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.jira_server import JiraServer
 
 ROOT = Path(__file__).resolve().parents[2]
+MODEL_KEY = "sk-ant-doctor-test"
+MODEL_API: dict[str, str] = {}
+"""The fake model API's URL for this test (set by the `model_api` fixture)."""
+
+
+@pytest.fixture(autouse=True)
+def model_api() -> Iterator[AnthropicServer]:
+    """The doctor asks the model API about the key and the model: a fake that knows both."""
+    with AnthropicServer(api_key=MODEL_KEY, models={"claude-sonnet-4-6"}) as fake:
+        MODEL_API["url"] = fake.url
+        yield fake
 
 
 @pytest.fixture
@@ -47,7 +59,8 @@ def chatops_doctor(env: dict[str, str], cwd: Path) -> subprocess.CompletedProces
 def jira_env(server: JiraServer, tmp_path: Path) -> dict[str, str]:
     return {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'doctor.db'}",
-        "ANTHROPIC_API_KEY": "sk-ant-doctor-test",
+        "ANTHROPIC_API_KEY": MODEL_KEY,
+        "ANTHROPIC_BASE_URL": MODEL_API["url"],
         "JIRA_URL": server.url,
         "JIRA_EMAIL": server.email,
         "JIRA_API_TOKEN": server.api_token,
@@ -58,7 +71,8 @@ async def doctor(tmp_path: Path, **overrides: Any) -> tuple[int, str]:
     """Run the doctor in-process; returns (exit code, report)."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'doctor.db'}",
-        "anthropic_api_key": "sk-ant-doctor-test",
+        "anthropic_api_key": MODEL_KEY,
+        "anthropic_base_url": MODEL_API["url"],
         "jira_retry_max_seconds": 0,
     }
     values.update(overrides)
@@ -177,3 +191,25 @@ async def test_a_reachable_postgres_database_passes(tmp_path: Path) -> None:
 
     assert code == 0, report
     assert "[ok] Database: PostgreSQL answers" in report
+
+
+async def test_a_refused_model_key_is_reported_in_the_words_slack_uses(tmp_path: Path) -> None:
+    code, report = await doctor(tmp_path, anthropic_api_key="sk-ant-revoked")
+
+    assert code == 1
+    assert "[FAIL] Model API key: the model API key is invalid or lacks access: check ANTHROPIC_API_KEY" in report
+    assert "401 authentication_error: invalid x-api-key" in report and "sk-ant-revoked" not in report
+
+
+async def test_an_unknown_model_is_named_with_the_setting(tmp_path: Path) -> None:
+    code, report = await doctor(tmp_path, chatops_model="claude-sonnet-9-9")
+
+    assert code == 1
+    assert "the model API does not know the model 'claude-sonnet-9-9': check CHATOPS_MODEL" in report
+
+
+async def test_jira_refusing_the_token_is_reported_in_the_words_slack_uses(server: JiraServer, tmp_path: Path) -> None:
+    code, report = await doctor(tmp_path, **jira(server, jira_api_token="rotated"))
+
+    assert code == 1
+    assert "[FAIL] Jira credentials: Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN" in report

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.errors import NotFound, PermissionDenied, RateLimited, Unavailable
+from bot.errors import BackendCredentialsRejected, NotFound, PermissionDenied, RateLimited, Unavailable
 from integrations.tickets.base import NewTicket, TicketChanges, TicketQuery
 from integrations.tickets.jira import JiraTickets
 from tests.fakes.jira_harness import RecordingSleep, jira_backend
@@ -161,12 +161,14 @@ async def test_a_jira_that_is_down_is_unavailable(server: JiraServer, sleep: Rec
     assert len(sleep.delays) == 1  # one quick retry for a blip, then an answer
 
 
-async def test_rejected_credentials_are_permission_denied(server: JiraServer) -> None:
+async def test_rejected_credentials_are_neither_not_found_nor_not_permitted(server: JiraServer) -> None:
     backend = jira_backend(server)
     server.api_token = "rotated"
 
-    with pytest.raises(PermissionDenied, match="credentials"):
+    with pytest.raises(BackendCredentialsRejected) as caught:
         await backend.list_projects()
+    assert caught.value.summary == "Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN"
+    assert not isinstance(caught.value, NotFound | PermissionDenied)
 
 
 async def test_a_created_ticket_that_cannot_be_read_back_is_still_reported_created(

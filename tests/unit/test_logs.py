@@ -33,11 +33,11 @@ def test_json_format_from_the_command_line_gives_one_object_per_line(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'logs.db'}")
     assert main(["--log-format", "json", "policy", "show"]) == 0
     lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
-    assert lines, "expected at least the migration log line"
+    assert lines, "expected at least the line saying the configuration was read"
     records = [json.loads(line) for line in lines]
-    migrated = [r for r in records if r["msg"] == "database migrated"]
-    assert migrated and migrated[0]["logger"] == "chatops.migrations"
-    assert {"ts", "level", "logger", "msg"} <= migrated[0].keys()
+    read = [r for r in records if r["msg"] == "configuration read (read-only)"]
+    assert read and read[0]["logger"] == "chatops.policy" and read[0]["version"] == 0
+    assert {"ts", "level", "logger", "msg"} <= read[0].keys()
 
 
 def test_structured_fields_are_keys_of_the_json_object(capfd: pytest.CaptureFixture[str]) -> None:

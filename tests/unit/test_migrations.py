@@ -209,7 +209,7 @@ def test_migration_names_are_unique() -> None:
 
 
 def test_key_columns_widen_for_255_character_project_keys_keeping_rows(database: Database) -> None:
-    from bot.storage.migrations import m002_wider_key_columns
+    from bot.storage.migrations import m004_wider_key_columns
 
     migrate_sync(database.engine, [m001_initial_schema])
     now = datetime.now(UTC)
@@ -217,7 +217,7 @@ def test_key_columns_widen_for_255_character_project_keys_keeping_rows(database:
         conn.execute(tables.AuditRow.__table__.insert().values(at=now, user_id="U1", action="write", target="OPS-1", status="done"))  # type: ignore[attr-defined]
     long_key = "SAMPLE_" + "P" * 248
 
-    migrate_sync(database.engine, [m001_initial_schema, m002_wider_key_columns])
+    migrate_sync(database.engine, [m001_initial_schema, m004_wider_key_columns])
 
     with database.engine.begin() as conn:
         conn.execute(tables.AuditRow.__table__.insert().values(at=now, user_id="U1", action="write", target=f"{long_key}-1", status="done"))  # type: ignore[attr-defined]

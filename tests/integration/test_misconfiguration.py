@@ -1,0 +1,161 @@
+"""A setting only an admin can fix (the model API key, the model name, Jira's credential) stops the turn with an
+answer saying so; the admins get one DM per problem per hour, whatever the number of askers and processes; and
+`chatops doctor` uses the same words. Real parts: Bolt world, AnthropicLLM and the `jira` package over HTTP against
+the fakes, which answer with the recorded error shapes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from bot.agent.loop import ThreadRef
+from bot.storage.db import Database
+from bot.tools.base import Actor
+from integrations.tickets.jira import JiraTickets
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
+from tests.fakes.jira_harness import jira_backend
+from tests.fakes.jira_server import JiraServer
+from tests.fakes.slack_server import FakeSlack
+from tests.integration.test_approvals_world import (
+    ADMIN,
+    CHANNEL,
+    LEO,
+    MAYA,
+    TEAM,
+    World,
+    close_world,
+    make_world,
+    model,
+    slack,
+    world,
+)
+
+__all__ = ["model", "slack", "world"]
+
+KEY_REFUSED = "the model API key is invalid or lacks access: check ANTHROPIC_API_KEY"
+JIRA_REFUSED = "Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN"
+
+
+def admin_dms(slack: FakeSlack, admin: str = ADMIN) -> list[str]:
+    return [c.args.get("text", "") for c in slack.calls("chat.postMessage") if c.args.get("channel") == admin]
+
+
+async def test_a_refused_model_key_tells_the_asker_and_dms_each_admin_once(world: World) -> None:
+    world.model.api_key = "sk-ant-the-real-one"  # the bot's key is not it: the API answers 401
+
+    first, _ = await world.ask(MAYA, "What is blocked in OPS?")
+    second, _ = await world.ask(LEO, "And in SEC?")
+
+    for result in (first, second):
+        assert result.status == "failed"
+        assert result.text == f"I can't answer right now: the assistant is misconfigured ({KEY_REFUSED}). The admins have been told."
+    [dm] = admin_dms(world.slack)
+    assert KEY_REFUSED in dm and "401 authentication_error: invalid x-api-key" in dm
+    assert f"<@{MAYA}>" in dm and "chatops doctor" in dm
+    assert len(world.model.bodies()) == 2, "a refused key is not retried"
+
+
+async def test_the_same_problem_is_sent_again_after_an_hour_and_a_new_problem_at_once(world: World, clock: FixedClock) -> None:
+    world.model.api_key = "sk-ant-the-real-one"
+    await world.ask(MAYA, "What is blocked in OPS?")
+    clock.advance(59 * 60)
+    await world.ask(MAYA, "Still nothing?")
+    assert len(admin_dms(world.slack)) == 1
+
+    clock.advance(2 * 60)
+    await world.ask(MAYA, "Now?")
+    assert len(admin_dms(world.slack)) == 2
+
+    world.model.api_key, world.model.models = None, {"claude-opus-4-6"}
+    result, _ = await world.ask(MAYA, "And with the key fixed?")
+    assert "the model API does not know the model 'claude-sonnet-4-6': check CHATOPS_MODEL" in result.text
+    assert len(admin_dms(world.slack)) == 3
+
+
+async def test_role_admins_are_told_too(world: World) -> None:
+    version = await world.store.config_version()
+    await world.store.apply_config(actor_id=ADMIN, expected_version=version, assignments={LEO: "admin"})
+    world.model.api_key = "sk-ant-the-real-one"
+
+    await world.ask(MAYA, "What is blocked in OPS?")
+
+    assert len(admin_dms(world.slack, ADMIN)) == len(admin_dms(world.slack, LEO)) == 1
+
+
+async def test_two_processes_seeing_the_problem_at_once_send_one_dm(
+    world: World, database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock
+) -> None:
+    other = await make_world(database, slack, model, clock)
+    model.api_key = "sk-ant-the-real-one"
+    try:
+        import asyncio
+
+        await asyncio.gather(world.ask(MAYA, "OPS?"), other.ask(LEO, "SEC?"), world.ask(LEO, "WEB?"))
+    finally:
+        await close_world(other)
+
+    assert len(admin_dms(slack)) == 1
+
+
+# ---------------------------------------------------------------- Jira refusing the bot's credential
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraServer]:
+    with JiraServer(projects={"OPS": "Operations", "SEC": "Security"}) as server:
+        yield server
+
+
+@pytest.fixture
+async def jira_world(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, jira: JiraServer) -> AsyncIterator[World]:
+    from bot.storage.migrations import migrate
+
+    await migrate(database)
+    backend: JiraTickets = jira_backend(jira)
+    w = await make_world(database, slack, model, clock, tickets=backend)
+    yield w
+    await close_world(w)
+    await backend.aclose()
+
+
+@pytest.mark.parametrize("refusal", ["bad token (Cloud: 404 + X-Seraph-LoginReason)", "CAPTCHA (403 AUTHENTICATION_DENIED)"])
+async def test_jira_refusing_the_bot_is_neither_not_found_nor_not_permitted(jira_world: World, jira: JiraServer, refusal: str) -> None:
+    if refusal.startswith("CAPTCHA"):
+        jira.captcha = True
+    else:
+        jira.api_token = "rotated-by-the-jira-admin"
+    jira_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"}, id="toolu_get")]))
+
+    result, _ = await jira_world.ask(ADMIN, "What is OPS-1 about?")
+
+    assert result.status == "failed"
+    assert result.text == f"I can't answer right now: the assistant is misconfigured ({JIRA_REFUSED}). The admins have been told."
+    assert "Not permitted" not in result.text and "not found" not in result.text.lower()
+    assert len(jira_world.model.bodies()) == 1, "the turn stops: the model is not asked to improvise"
+    assert [t.outcome for t in result.trace] == ["error"]
+    [dm] = admin_dms(jira_world.slack)
+    assert JIRA_REFUSED in dm
+
+
+async def test_the_slash_command_path_says_the_same(jira_world: World, jira: JiraServer) -> None:
+    jira.api_token = "rotated-by-the-jira-admin"
+    actor = Actor(user_id=MAYA, team_id=TEAM, channel_id=CHANNEL, channel_type="public")
+
+    result = await jira_world.agent.run_tool(
+        actor=actor, thread=ThreadRef(TEAM, CHANNEL, "1763476400.000100"), tool_name="get_ticket", arguments={"key": "OPS-1"}
+    )
+
+    assert result.status == "failed" and JIRA_REFUSED in result.text and "admins have been told" in result.text
+
+
+async def test_without_slack_the_asker_is_sent_to_chatops_doctor(jira_world: World, jira: JiraServer) -> None:
+    jira.api_token = "rotated-by-the-jira-admin"
+    jira_world.deps.slack = None  # the terminal (`chatops shell`): nobody to DM
+    jira_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("never"))
+    actor = Actor(user_id=MAYA, team_id=TEAM, channel_id=CHANNEL, channel_type="public")
+
+    result = await jira_world.agent.run_turn(actor=actor, thread=ThreadRef(TEAM, CHANNEL, "1763476400.000200"), text="OPS-1?")
+
+    assert result.text == f"I can't answer right now: the assistant is misconfigured ({JIRA_REFUSED}). Ask an admin to run `chatops doctor`."
