@@ -63,7 +63,15 @@ def describe(exc: anthropic.APIStatusError) -> str:
     kind = exc.type or type(exc).__name__
     body = exc.body if isinstance(exc.body, dict) else {}
     message = exc.api_message or str(body.get("message") or "")  # Bedrock: {"message": ...}
-    return f"model API error {exc.status_code} {kind}: {message} (request id {exc.request_id})".replace(": (", " (")
+    return f"model API error {exc.status_code} {kind}: {message} (request id {request_id(exc)})".replace(": (", " (")
+
+
+def request_id(exc: anthropic.APIStatusError) -> str | None:
+    """The `request-id` header, else the body's top-level `request_id` (every recorded error body has one; a proxy
+    or a recorder may drop the header)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    found = exc.request_id or body.get("request_id")
+    return str(found) if found else None
 
 
 def retry_after(headers: Any) -> float | None:

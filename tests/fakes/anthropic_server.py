@@ -116,13 +116,23 @@ class ApiError:
 
 
 @dataclass
+class Raw:
+    """An answer sent exactly as given: status, headers and body bytes (a recorded response, replayed)."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
 class Disconnect:
     """Close the connection without a response."""
 
     delay: float = 0.0
 
 
-Item = Reply | ApiError | Disconnect
+Item = Reply | ApiError | Raw | Disconnect
 Responder = Callable[[dict[str, Any]], Item]
 
 
@@ -214,8 +224,16 @@ def _estimate_tokens(value: Any) -> int:
     return max(1, len(text) // 4)
 
 
+_PADDING = itertools.cycle([7, 0, 3, 15, 1, 9, 2, 22, 5, 0, 11])
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    """One SSE event as the API sends it today: compact JSON padded with spaces inside its closing brace (a few to a
+    couple of dozen, varying), except `ping`, which is `{"type": "ping"}` with a space after the colon."""
+    if event == "ping":
+        return b'event: ping\ndata: {"type": "ping"}\n\n'
+    text = json.dumps(data, separators=(",", ":"))
+    return f"event: {event}\ndata: {text[:-1]}{' ' * next(_PADDING)}}}\n\n".encode()
 
 
 class AnthropicServer(FakeServer):
@@ -354,6 +372,8 @@ class AnthropicServer(FakeServer):
             return web.Response(status=500)
         if isinstance(item, ApiError):
             return self._error_response(item)
+        if isinstance(item, Raw):
+            return web.Response(status=item.status, body=item.body, headers=item.headers)
         message = self._message(body, item)
         if body.get("stream"):
             return await self._stream(request, message, item)
@@ -419,6 +439,16 @@ class AnthropicServer(FakeServer):
             "cache_read_input_tokens": read,
         }
 
+    @staticmethod
+    def _usage_as_sent(usage: dict[str, Any]) -> dict[str, Any]:
+        """Usage with the fields the API adds today (recorded): a `cache_creation` breakdown, the service tier."""
+        return {
+            **usage,
+            "cache_creation": {"ephemeral_5m_input_tokens": usage.get("cache_creation_input_tokens", 0), "ephemeral_1h_input_tokens": 0},
+            "service_tier": "standard",
+            "inference_geo": "not_available",
+        }
+
     def _message(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
         for part in reply.content:
@@ -427,7 +457,7 @@ class AnthropicServer(FakeServer):
             else:
                 tool_id = part.id or f"toolu_01{next(self._ids):022d}"
                 part.id = tool_id
-                content.append({"type": "tool_use", "id": tool_id, "name": part.name, "input": part.input})
+                content.append({"type": "tool_use", "id": tool_id, "name": part.name, "input": part.input, "caller": {"type": "direct"}})
         return {
             "id": f"msg_01{next(self._ids):022d}",
             "type": "message",
@@ -437,7 +467,7 @@ class AnthropicServer(FakeServer):
             "stop_reason": reply.stop_reason,
             "stop_sequence": None,
             "stop_details": reply.stop_details,
-            "usage": self._usage(body, reply, content),
+            "usage": self._usage_as_sent(self._usage(body, reply, content)),
         }
 
     async def _stream(self, request: web.Request, message: dict[str, Any], reply: Reply) -> web.StreamResponse:
@@ -446,9 +476,9 @@ class AnthropicServer(FakeServer):
         )
         await response.prepare(request)
         usage = message["usage"]
-        start = {**message, "content": [], "stop_reason": None, "stop_details": None, "usage": {**usage, "output_tokens": 1}}
+        # message_start's output_tokens is an early estimate, often well above 1 (recorded: 62, 88).
+        start = {**message, "content": [], "stop_reason": None, "stop_details": None, "usage": {**usage, "output_tokens": min(62, usage["output_tokens"])}}
         await response.write(_sse("message_start", {"type": "message_start", "message": start}))
-        await response.write(_sse("ping", {"type": "ping"}))
         if reply.cut_after == 0:
             return await self._cut(request, response, reply)
         first_delta = True
@@ -459,13 +489,15 @@ class AnthropicServer(FakeServer):
                 deltas = [{"type": "text_delta", "text": c} for c in chunks]
             else:
                 assert isinstance(part, ToolUse)
-                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}, "caller": {"type": "direct"}}
                 raw = part.raw_json if part.raw_json is not None else json.dumps(block["input"])
                 pieces = [""] + [raw[i : i + reply.chunk_size] for i in range(0, len(raw), reply.chunk_size)]
                 deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
             await response.write(
                 _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": opening})
             )
+            if index == 0:  # recorded streams ping between the first block's start and its first delta
+                await response.write(_sse("ping", {"type": "ping"}))
             for delta in deltas:
                 await response.write(
                     _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
@@ -474,7 +506,9 @@ class AnthropicServer(FakeServer):
                     first_delta = False
                     gate = reply.gate
                     await asyncio.to_thread(gate.wait, 10)
-            await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+            cut_in_tool = reply.stop_reason == "max_tokens" and block["type"] == "tool_use" and index == len(message["content"]) - 1
+            if not cut_in_tool:  # the output limit hit inside a tool call: no content_block_stop (recorded)
+                await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
             if reply.stream_error is not None:
                 err = reply.stream_error
                 await response.write(_sse("error", error_body(err.type, err.message, self._request_id())))
@@ -485,7 +519,12 @@ class AnthropicServer(FakeServer):
         delta_event = {
             "type": "message_delta",
             "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": reply.stop_details},
-            "usage": {"output_tokens": usage["output_tokens"]},
+            # message_delta repeats the input and cache counters, not only output_tokens (recorded).
+            "usage": {
+                **{k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens") if k in usage},
+                "output_tokens": usage["output_tokens"],
+                "output_tokens_details": {"thinking_tokens": 0},
+            },
         }
         await response.write(_sse("message_delta", delta_event))
         if reply.cut_after == "message_delta":
