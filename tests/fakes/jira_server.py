@@ -525,7 +525,7 @@ class JiraServer(FakeServer):
         start = 0
         if token := params.get("nextPageToken"):
             try:
-                decoded = json.loads(base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4)))
+                decoded = json.loads(base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4))[2:])
                 start, same = int(decoded["o"]), decoded["q"] == digest
             except (ValueError, KeyError, TypeError):
                 same = False
@@ -543,8 +543,11 @@ class JiraServer(FakeServer):
                 for i in page
             ]
         if not body["isLast"]:
-            raw = json.dumps({"o": start + len(page), "q": digest}).encode()
-            body["nextPageToken"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            # Like the recorded token: URL-safe base64 of binary data (so `-`/`_` occur), `=` padding kept; the
+            # client must URL-encode it in a GET query string.
+            raw = b"\xfb\xff" + json.dumps({"o": start + len(page), "q": digest}).encode()
+            raw += b" " * ((1 - len(raw)) % 3)
+            body["nextPageToken"] = base64.urlsafe_b64encode(raw).decode()
         return web.json_response(body)
 
     async def search_classic(self, request: web.Request) -> web.Response:
