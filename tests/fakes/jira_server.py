@@ -331,6 +331,7 @@ class JiraServer(FakeServer):
         r.add_route("*", f"{API}/search", self.search_classic)
         r.add_get(f"{API}/user", self.user)
         r.add_get(f"{API}/user/search", self.user_search)
+        r.add_get(f"{API}/user/assignable/search", self.assignable_search)
         r.add_get(f"{API}/mypermissions", self.my_permissions)
         return app
 
@@ -602,6 +603,22 @@ class JiraServer(FakeServer):
             ]
             v = request.match_info["v"]
             return web.json_response([self.state.user_json(u, v) for u in found[start : start + limit]])
+
+    async def assignable_search(self, request: web.Request) -> web.Response:
+        """People who may be assigned in a project or issue: a JSON ARRAY, as the real endpoint answers (the spec's
+        example shows a single object; the recorded answer is a list)."""
+        project = request.query.get("project") or str(request.query.get("issueKey", "")).rsplit("-", 1)[0]
+        if not project:
+            raise ApiError(400, ["One of 'issueKey' or 'project' is required."])
+        self.state.project(project)  # 404 / 403 like Jira
+        needle = str(request.query.get("query") or request.query.get("username") or "").lower()
+        with self.state.lock:
+            found = [
+                u for u in self.state.users.values()
+                if u.get("active", True) and (not needle or needle in u["displayName"].lower())
+            ]  # fmt: skip
+            limit = int(request.query.get("maxResults", 50))
+            return web.json_response([self.state.user_json(u, request.match_info["v"]) for u in found[:limit]])
 
     async def my_permissions(self, request: web.Request) -> web.Response:
         wanted = request.query.get("permissions")

@@ -160,6 +160,7 @@ CASES = [
         None,
     ),
     ("GET", "/rest/api/3/user/search", "/rest/api/3/user/search?query=maya", None),
+    ("GET", "/rest/api/3/user/assignable/search", "/rest/api/3/user/assignable/search?project=OPS&query=maya", None),
     ("GET", "/rest/api/3/user", "/rest/api/3/user?accountId=5b10a2844c20165700ede21g", None),
     (
         "GET",

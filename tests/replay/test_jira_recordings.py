@@ -185,3 +185,16 @@ async def test_a_recorded_refusal_of_an_edit_is_invalid_arguments_with_jiras_wor
         await backend.update_ticket("OPS-1", TicketChanges(summary="New title"), actor=None)
 
     assert says in str(refused.value)
+
+
+async def test_assignable_people_come_as_an_array_like_the_recording_not_the_specs_example(jira_for: Any) -> None:
+    recorded = jira_file("jira-cli-trimmed/users.json")
+    spec_example = jira_file("spec-examples-cloud-v3/user_assignable_search_get.200.json")
+    server, backend = jira_for("Cloud")
+    server.add_user("Maya Chen", "maya@example.com")
+
+    users = await backend.client.read(lambda j: j.search_assignable_users_for_issues(query="maya", project="OPS"), what="find people")
+
+    assert isinstance(recorded, list) and isinstance(spec_example, dict)
+    assert [u.displayName for u in users] == ["Maya Chen"]
+    assert {"accountId", "displayName", "active"} <= set(recorded[0]) and hasattr(users[0], "accountId")
