@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import Field
 
 from bot import messages
-from bot.errors import ModelError
+from bot.alerts import report_misconfiguration
+from bot.errors import Misconfigured, ModelError, ModelNotFound
 from bot.logs import get_logger
 from bot.tools import results as out
 from bot.tools.base import Effect, ToolArgs, ToolContext, tool
@@ -193,6 +194,18 @@ async def summarize_ticket(ctx: ToolContext, args: SummarizeArgs) -> dict[str, A
     return out.fit_list(result, "latest_comments", out.budget(ctx), hint="Use list_comments to read them.")
 
 
+def _for_summaries(ctx: ToolContext, exc: Misconfigured) -> Misconfigured:
+    """An unknown summary model names the setting that chose it."""
+    model = ctx.deps.settings.chatops_summary_model
+    if isinstance(exc, ModelNotFound) and model:
+        return ModelNotFound(
+            f"the model API does not know the model {model!r}: check CHATOPS_SUMMARY_MODEL",
+            problem=f"model.not_found:{model}",
+            detail=exc.detail,
+        )
+    return exc
+
+
 async def _model_summary(ctx: ToolContext, facts: TicketFacts) -> str | None:
     """The model's summary, or None when the model fails or returns nothing (the caller condenses instead)."""
     assert ctx.deps.llm is not None
@@ -209,6 +222,8 @@ async def _model_summary(ctx: ToolContext, facts: TicketFacts) -> str | None:
         response = await asyncio.wait_for(request, limit)
     except (ModelError, TimeoutError) as exc:
         _log.warning("ticket summary model call failed", extra={"fields": {"error": type(exc).__name__}})
+        if isinstance(exc, Misconfigured):  # the asker still gets a condensed ticket; the admins hear what to fix
+            await report_misconfiguration(ctx.deps, _for_summaries(ctx, exc), asker=ctx.actor.user_id, channel=ctx.actor.channel_id)
         return None
     text = response.message.text.strip()
     if response.stop_reason == "refusal" or not text:

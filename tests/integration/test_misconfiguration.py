@@ -159,3 +159,23 @@ async def test_without_slack_the_asker_is_sent_to_chatops_doctor(jira_world: Wor
     result = await jira_world.agent.run_turn(actor=actor, thread=ThreadRef(TEAM, CHANNEL, "1763476400.000200"), text="OPS-1?")
 
     assert result.text == f"I can't answer right now: the assistant is misconfigured ({JIRA_REFUSED}). Ask an admin to run `chatops doctor`."
+
+
+async def test_an_unknown_summary_model_still_answers_and_names_its_own_setting(
+    world: World, database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock
+) -> None:
+    from bot.tools.summaries import MODEL_THRESHOLD
+
+    for n in range(MODEL_THRESHOLD + 1):
+        await world.deps.tickets.add_comment("OPS-1", f"Update {n}: still rotating", author=None, via="test")
+    summarizing = await make_world(database, slack, model, clock, chatops_summary_model="claude-haiku-9")
+    model.models = {"claude-sonnet-4-6"}  # the summary model is unknown to the API
+    model.queue(tool_use_reply([tool_use("summarize_ticket", {"key": "OPS-1"})]), text_reply("OPS-1: certificates still rotating."))
+    try:
+        result, _ = await summarizing.ask(MAYA, "Summarize OPS-1")
+    finally:
+        await close_world(summarizing)
+
+    assert result.status == "answered" and result.text == "OPS-1: certificates still rotating."
+    [dm] = admin_dms(slack)
+    assert "the model API does not know the model 'claude-haiku-9': check CHATOPS_SUMMARY_MODEL" in dm
