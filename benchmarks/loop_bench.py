@@ -33,7 +33,7 @@ from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor, Effect, Tool, ToolArgs, ToolContext, tool
 from integrations.llm.anthropic import AnthropicLLM
-from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
+from integrations.llm.base import LLM, Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 from integrations.tickets.local import LocalTickets
 from tests.fakes.anthropic_server import AnthropicServer, Item, text_reply, tool_use, tool_use_reply
 
@@ -53,7 +53,7 @@ class LookupArgs(ToolArgs):
 class TimedLLM:
     """Wraps the real adapter and adds up the time spent inside `complete` (model latency + HTTP + SDK)."""
 
-    def __init__(self, inner: AnthropicLLM) -> None:
+    def __init__(self, inner: LLM) -> None:
         self.inner = inner
         self.seconds = 0.0
         self.calls: list[float] = []

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.loop_bench import TimedLLM
 from bot.agent.loop import Agent, ThreadRef
 from bot.deps import Deps, utcnow
 from bot.settings import Settings
@@ -30,7 +31,6 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor
-from integrations.llm.base import LLM, Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 from integrations.tickets.local import LocalTickets
 from tests.contract.providers import PROVIDERS, provider_rig
 from tests.fakes.messages_events import Call, Turn
@@ -38,38 +38,6 @@ from tests.unit.test_agent_harness import Recorder, ScriptedAuthorizer, build_to
 
 ACTOR = Actor(user_id="UBENCH", team_id="TB", channel_id="CB", channel_type="public", name="Bench")
 REPO = Path(__file__).resolve().parents[1]
-
-
-class TimedLLM:
-    """Adds up the time spent inside `complete` (HTTP + SDK + the fake's answer)."""
-
-    def __init__(self, inner: LLM) -> None:
-        self.inner = inner
-        self.calls: list[float] = []
-
-    async def complete(
-        self,
-        *,
-        system: str,
-        messages: list[Message],
-        tools: list[ToolSpec],
-        tool_choice: ToolChoice | None = None,
-        max_tokens: int,
-        on_text: TextCallback | None = None,
-        user_hash: str | None = None,
-        model: str | None = None,
-    ) -> ModelResponse:
-        started = time.perf_counter()
-        try:
-            return await self.inner.complete(
-                system=system, messages=messages, tools=tools, tool_choice=tool_choice, max_tokens=max_tokens,
-                on_text=on_text, user_hash=user_hash, model=model,
-            )
-        finally:
-            self.calls.append(time.perf_counter() - started)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def bench_provider(name: str, tmp: Path, *, turns: int = 25, steps: int = 3) -> tuple[list[float], list[float]]:
