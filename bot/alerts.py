@@ -29,10 +29,11 @@ logger = get_logger("alerts")
 
 
 async def report_misconfiguration(
-    deps: Deps, problem: Misconfigured, *, asker: str | None = None, channel: str | None = None
+    deps: Deps, problem: Misconfigured, *, asker: str | None = None, channel: str | None = None, job: str | None = None
 ) -> bool:
     """Log `problem` and DM the admins unless some process did within the window. True when the admins know
-    (told now, or within the window); False when nobody can be told (no Slack client, no admin, Slack failed)."""
+    (told now, or within the window); False when nobody can be told (no Slack client, no admin, Slack failed).
+    `job` names the scheduled job that met the problem when no one asked (a digest)."""
     log_event(
         logger, "misconfigured", logging.ERROR, problem=problem.problem, summary=problem.summary, detail=problem.detail
     )
@@ -51,7 +52,7 @@ async def report_misconfiguration(
         logger.exception("could not decide whether to alert the admins")
         return False
     seen = (asker if asker and _SLACK_ID.match(asker) else None, channel if channel and _SLACK_ID.match(channel) else None)
-    text = messages.misconfiguration_alert(problem.summary, problem.detail, asker=seen[0], channel=seen[1])
+    text = messages.misconfiguration_alert(problem.summary, problem.detail, asker=seen[0], channel=seen[1], job=job)
     told = False
     for admin in admins:
         try:

@@ -141,14 +141,19 @@ def misconfigured(summary: str, *, told: bool) -> str:
     return f"I can't answer right now: the assistant is misconfigured ({summary}). {who}"
 
 
-def misconfiguration_alert(summary: str, detail: str, *, asker: str | None, channel: str | None) -> str:
-    """The admins' DM about a misconfiguration (at most one per problem per hour)."""
+def misconfiguration_alert(
+    summary: str, detail: str, *, asker: str | None, channel: str | None, job: str | None = None
+) -> str:
+    """The admins' DM about a misconfiguration (at most one per problem per hour); `job` names a scheduled job
+    that met it (no one asked)."""
     lines = [f":warning: chatops is misconfigured: {summary}."]
     if detail:
         lines.append(f"The service answered: {detail}.")
     if asker and channel:
         where = "a direct message" if channel.startswith("D") else f"<#{channel}>"
         lines.append(f"Seen when <@{asker}> asked in {where}.")
+    elif job:
+        lines.append(f"Seen by {job}" + (f" for <#{channel}>." if channel else "."))
     lines.append("`chatops doctor` on the bot's host checks the fix. You get this at most once an hour per problem.")
     return "\n".join(lines)
 
@@ -430,6 +435,13 @@ def digest_failed_final(reason: str, what: str, next_run: str | None) -> str:
     """Posted when the last retry failed too."""
     tail = f" The next digest is due {next_run}." if next_run else ""
     return f":warning: The {what} digest failed again ({reason}); I've stopped retrying this one.{tail}"
+
+
+def digest_misconfigured(what: str, summary: str, *, admins_told: bool, next_run: str | None) -> str:
+    """Posted to the channel when a digest failed on a setting only an admin can fix (not retried)."""
+    told = "The admins have been told." if admins_told else "Please tell an admin."
+    tail = f" The next digest is due {next_run}." if next_run else ""
+    return f":warning: The {what} digest failed: the assistant is misconfigured ({summary}). {told}{tail}"
 
 
 def failure_backend() -> str:

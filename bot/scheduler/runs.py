@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Literal
 from slack_sdk.errors import SlackClientError
 
 from bot import messages
-from bot.errors import BackendError
+from bot.alerts import report_misconfiguration
+from bot.errors import BackendError, Misconfigured
 from bot.logs import get_logger, log_event
 from bot.scheduler import jobs
 from bot.scheduler.spec import ScheduleSpecError, Timing, build_timing, parse_timezone
@@ -197,6 +198,8 @@ class RunCoordinator:
             return RunResult(schedule.id, slot, "done")
         except jobs.DigestProblem as problem:
             return await self._pause(schedule, claim, problem)
+        except Misconfigured as problem:  # before the BackendError below: Jira refusing the bot's credential is both
+            return await self._misconfigured(schedule, claim, problem)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure becomes a recorded run, never a crash loop
@@ -222,6 +225,31 @@ class RunCoordinator:
                 messages.failure_backend() if isinstance(exc, BackendError) else messages.failure_internal()
             )
             return await self._retry_or_fail(schedule, claim, _short(exc), reason)
+
+    async def _misconfigured(self, schedule: ScheduleRow, claim: RunClaim, problem: Misconfigured) -> RunResult:
+        """A setting only an admin can fix (Jira refusing the bot's credential, say): the admins get the same DM as
+        from a turn (at most one per problem per hour), the run is recorded as failed with the problem's wording,
+        and the channel hears why. No retry (a retry in minutes would meet the same refusal) and no pause (the
+        next slot runs as usual once the setting is fixed)."""
+        store, slot = self.deps.store, claim.scheduled_for
+        error = f"misconfigured: {problem.summary}"
+        if not await store.finish_run(claim, status="failed", error=error):
+            return RunResult(schedule.id, slot, "lost")
+        log_event(
+            _log, "run failed: misconfigured", logging.ERROR, schedule=schedule.id, slot=slot.isoformat(),
+            problem=problem.problem,
+        )  # fmt: skip
+        job = f"the scheduled {schedule.kind} {schedule.name!r} (`{schedule.id}`)"
+        told = await report_misconfiguration(self.deps, problem, channel=schedule.channel_id, job=job)
+        if schedule.kind == "digest" and schedule.channel_id:
+            following = _next_slot(schedule, slot)
+            zone = parse_timezone(schedule.timezone)
+            text = messages.digest_misconfigured(
+                schedule.project_key or schedule.name, problem.summary, admins_told=told,
+                next_run=_local(following, zone) if following else None,
+            )  # fmt: skip
+            await self._notify(schedule.channel_id, text)
+        return RunResult(schedule.id, slot, "failed", error=error)
 
     async def _outcome_unknown(self, schedule: ScheduleRow, claim: RunClaim, exc: BaseException) -> RunResult:
         """Unknown whether the message went out (5xx, timeout, dropped connection): record it, never re-post."""
