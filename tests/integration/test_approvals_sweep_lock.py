@@ -4,7 +4,6 @@ the same thread instead of writing beside it (one table of per-thread locks in t
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Iterator
 
@@ -18,32 +17,15 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply
 from tests.integration.test_approvals_slack import request_comment
 from tests.integration.test_approvals_world import CHANNEL, MAYA, TEAM, World, model, slack, world
+from tests.log_events import log_seen
 
 __all__ = ["model", "slack", "world"]
 
 
-class _Seen(logging.Handler):
-    """Sets `event` when a log record with this message is emitted (from any thread)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message, self.event = message, threading.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == self.message:
-            self.event.set()
-
-
 @pytest.fixture
 def busy_thread_seen() -> Iterator[threading.Event]:
-    handler = _Seen("thread busy: waiting for its current turn")
-    root = logging.getLogger("chatops")
-    root.addHandler(handler)
-    level = root.level
-    root.setLevel(logging.INFO)  # setLevel, not `.level =`: loggers cache whether a level is enabled
-    yield handler.event
-    root.removeHandler(handler)
-    root.setLevel(level)
+    with log_seen("thread busy: waiting for its current turn") as seen:
+        yield seen
 
 
 def test_the_slack_surface_and_the_sweep_share_the_process_agent(world: World) -> None:

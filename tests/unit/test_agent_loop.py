@@ -29,6 +29,7 @@ from tests.fakes.anthropic_server import (
     tool_use,
     tool_use_reply,
 )
+from tests.log_events import log_seen
 from tests.unit.test_agent_harness import Harness, harness_fixture, make_harness, server_fixture  # noqa: F401
 
 
@@ -175,8 +176,16 @@ async def test_turns_in_one_thread_run_one_at_a_time(harness: Harness) -> None:
     gate = threading.Event()
     harness.server.queue(text_reply("one", gate=gate), text_reply("two"))
     first = asyncio.create_task(harness.ask("first"))
-    await harness.server.await_messages(1)
-    second = asyncio.create_task(harness.ask("second"))
+    await harness.server.await_messages(1)  # the first turn is at the model, held there
+    with log_seen("thread busy: waiting for its current turn") as queued:
+        second = asyncio.create_task(harness.ask("second"))
+        # Whichever comes first: the second turn queues behind the first, or (without the lock) reaches the model.
+        waits = {
+            asyncio.create_task(asyncio.to_thread(queued.wait, 10)),
+            asyncio.create_task(harness.server.await_messages(2)),
+        }
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    assert len(harness.server.bodies()) == 1, "the second turn reached the model while the first was running"
     gate.set()
     await first
     await second

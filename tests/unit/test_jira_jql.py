@@ -22,6 +22,8 @@ from integrations.tickets.jira_search import (
 )
 from tests.fakes import jira_jql
 from tests.fakes.jira_jql import BoolOp, Clause
+from tests.fakes.jira_seed import seed_issues
+from tests.fakes.jira_state import JiraState
 
 
 def clauses(jql: str) -> list[Clause]:
@@ -146,10 +148,16 @@ def test_dates_are_written_in_the_jira_users_time_zone() -> None:
     assert [c.op for c in clauses(jql) if c.field == "updated"] == [">="]
 
 
-def test_a_query_without_filters_is_still_bounded() -> None:
-    query = jira_jql.parse(build_jql(TicketQuery()))
+def test_a_query_without_filters_is_accepted_by_cloud_and_still_matches_every_ticket() -> None:
+    # Jira Cloud refuses a query with no restriction; the one added must not drop any ticket either.
+    state = JiraState(deployment="cloud")
+    state.add_project("OPS", "Operations")
+    for issue in seed_issues(12):
+        state.add_issue(issue)
 
-    assert query.where is not None
+    hits = state.search(build_jql(TicketQuery()), bounded=True)
+
+    assert sorted(i["number"] for i in hits) == list(range(1, 13))
 
 
 @pytest.mark.parametrize(

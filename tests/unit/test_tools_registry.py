@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +15,7 @@ from bot.tools.base import Effect, Tool
 from bot.tools.registry import all_tools
 
 TOOLS = all_tools()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_tools_come_in_a_stable_order_reads_first() -> None:
@@ -17,7 +23,18 @@ def test_the_tools_come_in_a_stable_order_reads_first() -> None:
         "search_tickets", "get_ticket", "list_comments", "summarize_ticket", "workload_digest", "read_slack_thread",
         "create_ticket", "update_ticket", "transition_ticket", "assign_ticket", "add_comment",
     ]  # fmt: skip
-    assert [t.name for t in all_tools()] == [t.name for t in TOOLS]
+
+
+def test_the_catalogue_is_byte_identical_in_a_fresh_process_with_another_hash_seed() -> None:
+    # The catalogue is the prompt cache's prefix: nothing in it may depend on set or dict iteration order.
+    script = (
+        "import json; from bot.tools.registry import all_tools; "
+        "print(json.dumps([t.spec().model_dump() for t in all_tools()], separators=(',', ':')))"
+    )
+    here = json.dumps([t.spec().model_dump() for t in TOOLS], separators=(",", ":"))
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # this process's seed is random: the two differ
+    fresh = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == here
 
 
 def test_exactly_the_changing_tools_are_writes() -> None:
