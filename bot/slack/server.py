@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import messages
@@ -30,6 +29,7 @@ from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
 from bot.slack.inbound import Rejection, read_body, verify
 from bot.slack.payloads import shape_problem
+from bot.slack.socket_mode import SocketModeHandler
 from bot.slack.work_objects import ticket_page_text
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ async def serve(
     from bot.slack.app import surface_of
 
     runner: web.AppRunner | None = None
-    socket: AsyncSocketModeHandler | None = None
+    socket: SocketModeHandler | None = None
     try:
         if http:
             runner = await _serve(build_http_app(app, deps), host=host, port=port, reuse_port=reuse_port)
@@ -209,7 +209,7 @@ async def serve(
         else:
             token = deps.settings.slack_app_token
             assert token is not None
-            socket = AsyncSocketModeHandler(app, token.get_secret_value())
+            socket = SocketModeHandler(app, token.get_secret_value())  # malformed frames screened
             await socket.connect_async()
             log_event(_log, "connected over Socket Mode")
             try:

@@ -361,6 +361,27 @@ class FakeSlack(AgentMethods, FakeServer):
         future.result(10)
         return envelope_id
 
+    def socket_send_frame(self, frame: str | bytes | dict[str, Any] | list[Any]) -> None:
+        """Push one raw frame to the connected client as Slack could (text as given, bytes as a binary frame,
+        anything else as JSON): malformed envelopes, a `disconnect` message."""
+        if not self._socket_ready.wait(10):
+            raise AssertionError("no Socket Mode client connected")
+        ws = self._sockets[-1]
+        if isinstance(frame, bytes):
+            send: Any = ws.send_bytes(frame)
+        elif isinstance(frame, str):
+            send = ws.send_str(frame)
+        else:
+            send = ws.send_json(frame)
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(send, self._loop).result(10)
+
+    def socket_wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until `count` Socket Mode connections were opened in all (a reconnect opens another)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._sockets) >= count, timeout=timeout):
+                raise AssertionError(f"{len(self._sockets)} Socket Mode connections within {timeout}s, wanted {count}")
+
     def socket_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
         """Wait for the client's acknowledgement of an envelope."""
         with self._cond:
@@ -477,13 +498,15 @@ class FakeSlack(AgentMethods, FakeServer):
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        self._sockets.append(ws)
         await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": self.APP_ID}})
+        with self._cond:
+            self._sockets.append(ws)
+            self._cond.notify_all()
         self._socket_ready.set()
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 data = json.loads(msg.data)
-                if "envelope_id" in data:
+                if isinstance(data, dict) and "envelope_id" in data:
                     with self._cond:
                         self._socket_acks[data["envelope_id"]] = data
                         self._cond.notify_all()
