@@ -1,8 +1,9 @@
 """The authorization seam: one decision point before every tool call, and the per-actor tool filter.
 
-The loop calls `Authorizer.authorize` once per call, before execution, from one place
-(`bot/agent/executor.py`); a call that waited for Approve is authorized again when approved. The policy implementation lives in `bot/policy/`; `AllowAll` is the default
-until a policy is configured.
+`Authorizer.authorize` is called from one place, `bot.agent.checks.authorize_call` (an authorizer that breaks
+denies): once per call before it runs, again when a call that waited for Approve is approved, and for the surfaces'
+checks (a slash command's pre-check, the approvals' re-check at the click, link unfurls). The policy
+implementation lives in `bot/policy/`; `AllowAll` is the default until a policy is configured.
 """
 
 from __future__ import annotations

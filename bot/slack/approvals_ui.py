@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from bot import messages
+from bot.agent.checks import decide_call
 from bot.errors import ChatopsError
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import channel_type_from_info, error_code
 from bot.slack.markdown import neutralize_broadcasts
-from bot.tools.base import Actor, ToolContext
+from bot.tools.base import Actor
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -273,15 +274,10 @@ async def still_permitted(deps: Deps, row: PendingApprovalRow) -> bool:
     if tool is None:
         return False
     try:
-        args = tool.args_model.model_validate(row.arguments or {})
-    except ValidationError:
-        return False
-    ctx = ToolContext(
-        actor=await _requester_here(deps, row), deps=deps, conversation_id=row.conversation_id, thread_ts=row.thread_ts
-    )
-    try:
-        decision = await deps.authorizer.authorize(ctx, tool, args)
-    except ChatopsError:
+        decision = await decide_call(
+            deps, await _requester_here(deps, row), tool, row.arguments or {}, conversation_id=row.conversation_id, thread_ts=row.thread_ts
+        )
+    except (ValidationError, ChatopsError):
         return False
     return decision.outcome in ("allow", "confirm")
 

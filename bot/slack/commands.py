@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot import messages
+from bot.agent.checks import decide_call
 from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent, TurnResult
 from bot.logs import get_logger, log_event
@@ -32,7 +33,7 @@ from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
-from bot.tools.base import Actor, ToolContext
+from bot.tools.base import Actor
 from integrations.llm.base import ToolChoice
 from integrations.tickets.keys import ticket_key
 
@@ -148,12 +149,9 @@ async def _may_show_here(surface: Surface, actor: Actor, tool: Tool, arguments: 
     Arguments that do not validate, and a check that fails (ticket system down), are no allowance: those answers
     repeat the arguments too, so they go to the asker only."""
     try:
-        args = tool.args_model.model_validate(arguments)
+        decision = await decide_call(surface.deps, actor, tool, arguments, conversation_id="slash-precheck")
     except ValidationError:
         return False
-    ctx = ToolContext(actor=actor, deps=surface.deps, conversation_id="slash-precheck")
-    try:
-        decision = await surface.deps.authorizer.authorize(ctx, tool, args)
     except Exception as exc:  # noqa: BLE001 - the run itself reports the failure, to the asker only
         log_event(_log, "command pre-check failed", logging.WARNING, tool=tool.name, error=type(exc).__name__)
         return False

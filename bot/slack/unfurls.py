@@ -1,7 +1,7 @@
 """Ticket links unfurl as Work Objects (`link_shared` → `chat.unfurl`); opening one shows a per-viewer flexpane
 (`entity_details_requested` → `entity.presentDetails`).
 
-Authorization goes through the one Authorizer (`deps.authorizer.authorize`, the policy's `decide`), as a
+Authorization goes through the one Authorizer (`bot.agent.checks.decide_call`, the policy's `decide`), as a
 `get_ticket` call:
 
 - **Unfurl: the channel decides.** An unfurl is visible to everyone in the conversation, so it is authorized as
@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from bot.agent.checks import decide_call
 from bot.errors import ChatopsError, NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.work_objects import TicketLink, task_entity, ticket_link
-from bot.tools.base import Actor, ToolContext
+from bot.tools.base import Actor
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -48,9 +49,7 @@ async def readable(surface: Surface, actor: Actor, tool_name: str, arguments: di
     if tool is None:
         return False
     try:
-        args = tool.args_model.model_validate(arguments)
-        ctx = ToolContext(actor=actor, deps=surface.deps, conversation_id=f"work-object:{actor.user_id}")
-        decision = await surface.deps.authorizer.authorize(ctx, tool, args)
+        decision = await decide_call(surface.deps, actor, tool, arguments, conversation_id=f"work-object:{actor.user_id}")
     except (ValidationError, ChatopsError) as exc:
         log_event(_log, "work object check failed", logging.WARNING, tool=tool_name, error=type(exc).__name__)
         return False
