@@ -15,31 +15,27 @@ change in the config modal applies from the next request, in every process, with
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import messages as say
 from bot.agent import history as hist
-from bot.agent.abandoned import abandon, paused_state
+from bot.agent.approvals import apply_decision, claim_decision, pause
 from bot.agent.executor import Executor
-from bot.agent.leasing import leases_of, turn_request
+from bot.agent.leasing import turn_request
 from bot.agent.opening import opening_text, user_hash
-from bot.agent.results import redact, render_markdown
-from bot.agent.state import Paused, ThreadRef, TurnState
-from bot.agent.types import DeclineReason, PendingAction, ProgressCallback, ProgressEvent, TurnResult
+from bot.agent.results import render_markdown
+from bot.agent.state import ThreadRef, TurnState
+from bot.agent.turns import Turns, turn_result
+from bot.agent.types import DeclineReason, ProgressCallback, ProgressEvent, TurnResult
 from bot.alerts import report_misconfiguration
 from bot.errors import Misconfigured, ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
 from bot.mcp.catalogue import turn_tools
-from bot.policy.live import effective_settings
-from bot.storage.conversations import TurnEnd
 from bot.tools.base import Actor, Tool, ToolContext
 from integrations.llm.base import LLM, Message, TextBlock, ToolCall, ToolChoice, ToolSpec
 from prompts import load_prompt
@@ -65,7 +61,7 @@ class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.system = load_prompt("system")
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.turns = Turns(deps)
         self._specs: dict[tuple[str, int], ToolSpec] = {}
 
     # ---------------------------------------------------------------- public API
@@ -83,14 +79,14 @@ class Agent:
         """Answer one message of a thread (see the module docstring)."""
         if not text.strip():
             return TurnResult(status="failed", text=say.empty_question())
-        settings = await self._settings()
+        settings = await self.turns.settings()
         if len(text) > settings.chatops_max_message_chars:
             return TurnResult(status="failed", text=say.message_too_long(len(text), settings.chatops_max_message_chars))
         if self.deps.llm is None:
             return TurnResult(status="failed", text=say.missing_api_key())
-        async with self._lock(thread):
+        async with self.turns.lock(thread):
             request = turn_request(actor, text=text, context=context, tool_choice=tool_choice)
-            state = await self._begin(actor, thread, settings, request)
+            state = await self.turns.begin(actor, thread, settings, request)
             if state is None:
                 return TurnResult(status="failed", text=say.database_unavailable())
             state.history = hist.prepare(state.history, settings.chatops_history_chars)
@@ -130,9 +126,9 @@ class Agent:
         on_progress: ProgressCallback | None = None,
     ) -> TurnResult:
         """The slash-command fast path: one call with the same checks, trace and audit, and no model."""
-        settings = await self._settings()
-        async with self._lock(thread):
-            state = await self._begin(actor, thread, settings, turn_request(actor, tool_name=tool_name, arguments=arguments))
+        settings = await self.turns.settings()
+        async with self.turns.lock(thread):
+            state = await self.turns.begin(actor, thread, settings, turn_request(actor, tool_name=tool_name, arguments=arguments))
             if state is None:
                 return TurnResult(status="failed", text=say.database_unavailable())
             state.history, state.direct = [], True
@@ -141,8 +137,8 @@ class Agent:
             async def direct(executor: Executor) -> TurnResult:
                 paused = await executor.run([call])
                 if paused is not None:
-                    return await self._pause(state, executor, paused)
-                return self._direct_result(state, executor, call)
+                    return await pause(self.deps, state, executor, paused)
+                return _direct_result(state, executor, call)
 
             return await self._guarded(state, settings, on_progress, direct)
 
@@ -170,7 +166,7 @@ class Agent:
                     await _emit(on_progress, ProgressEvent(kind="interim", text=message.text.strip()))
                 paused = await executor.run(message.tool_calls)
                 if paused is not None:
-                    return await self._pause(state, executor, paused)
+                    return await pause(self.deps, state, executor, paused)
                 self._answer_calls(state)
                 _stop_if_misconfigured(executor)
             elif reason in ("end_turn", "stop_sequence"):
@@ -180,14 +176,14 @@ class Agent:
                     message = _text_only(message)
                 if message.text.strip():
                     state.new.append(message)
-                    return self._result(state, "answered", message.text.strip())
-                return self._result(state, "failed", say.empty_answer())
+                    return turn_result(state, "answered", message.text.strip())
+                return turn_result(state, "failed", say.empty_answer())
             elif reason == "max_tokens":
                 partial = _text_only(message)
                 if partial.text.strip():
                     state.new.append(partial)  # never the truncated tool calls: they are not run
                 if state.truncations >= 1:
-                    return self._result(state, "failed", (partial.text.strip() + say.answer_truncated()).strip())
+                    return turn_result(state, "failed", (partial.text.strip() + say.answer_truncated()).strip())
                 state.truncations += 1
                 state.max_tokens = min(state.max_tokens * 2, MAX_OUTPUT_TOKENS)
                 state.new.append(Message(role="user", content=[TextBlock(text=TRUNCATION_NUDGE)]))
@@ -196,13 +192,13 @@ class Agent:
                     state.new.append(message)
             elif reason == "refusal":
                 log_event(logger, "model refused", logging.WARNING, turn_id=state.turn_id, detail=response.refusal_detail)
-                return self._result(state, "refused", say.model_refused())
+                return turn_result(state, "refused", say.model_refused())
             elif reason == "context_exceeded":
                 if state.context_retries >= 1 or not state.history:
-                    return self._result(state, "failed", say.context_too_long())
+                    return turn_result(state, "failed", say.context_too_long())
                 state.context_retries += 1
                 state.history = hist.trim(state.history, hist.size(state.history) // 4, drop_all=True)
-        return self._result(state, "capped", say.step_cap_reached(state.steps))
+        return turn_result(state, "capped", say.step_cap_reached(state.steps))
 
     async def _complete(
         self,
@@ -255,37 +251,7 @@ class Agent:
         state.new.append(Message(role="user", content=list(results)))
         state.results = {}
 
-    # ---------------------------------------------------------------- approvals
-
-    async def _pause(self, state: TurnState, executor: Executor, paused: Paused) -> TurnResult:
-        state.paused = paused
-        arguments = paused.call.input
-        snapshot = state.to_json()
-        snapshot["stored_new"] = len(state.new)  # _finish stores them right after
-        row = await self.deps.store.create_approval(
-            conversation_id=state.conversation_id,
-            turn_id=state.turn_id,
-            tool=paused.call.name,
-            tool_use_id=paused.call.id,
-            arguments=arguments,
-            requester_id=state.actor.user_id,
-            channel_id=state.thread.channel_id,
-            thread_ts=state.thread.thread_ts,
-            team_id=state.thread.team_id,
-            ttl=timedelta(minutes=executor.settings.chatops_approval_timeout_minutes),
-            state=snapshot,
-        )
-        description = say.action_description(paused.call.name, redact(arguments))
-        result = self._result(state, "paused", say.approval_needed(description))
-        result.pending = PendingAction(
-            approval_id=row.id,
-            tool=paused.call.name,
-            arguments=redact(arguments),
-            description=description,
-            requester_id=state.actor.user_id,
-            expires_at_iso=row.expires_at.isoformat(),
-        )
-        return result
+    # ---------------------------------------------------------------- approvals (bot/agent/approvals.py)
 
     async def _decide(
         self,
@@ -297,77 +263,30 @@ class Agent:
         reason: DeclineReason,
         on_progress: ProgressCallback | None,
     ) -> TurnResult:
-        store = self.deps.store
-        row = await store.get_approval(approval_id)
+        row = await self.deps.store.get_approval(approval_id)
         if row is None:
             return TurnResult(status="failed", text=say.approval_unknown())
-        settings = await self._settings()
-        async with self._lock(ThreadRef(row.team_id, row.channel_id, row.thread_ts)):
-            claimed = await (store.expire_approval(approval_id) if expire else store.claim_approval(approval_id, approved=approved, decided_by=decided_by))
-            if claimed is None and approved and not expire:
-                claimed = await store.expire_approval(approval_id)  # too late to run: close it as expired
-            if claimed is None:
-                current = await store.get_approval(approval_id)
-                return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
-            leases = leases_of(self.deps)
-            await store.lease_turn(row.turn_id, leases.owner, leases.lease)  # running again, held by this process
-            expired = claimed.status == "expired"
-            self.deps.metrics.approval(row.tool, claimed.status)
-            state = paused_state(row)
-            if state is None or state.paused is None:
-                return await abandon(self.deps, row, claimed.status, decided_by=decided_by)
-            paused = state.paused
-            state.paused = None
-            state.rows = []
+        settings = await self.turns.settings()
+        async with self.turns.lock(ThreadRef(row.team_id, row.channel_id, row.thread_ts)):
+            decided = await claim_decision(self.deps, row, approved=approved, decided_by=decided_by, expire=expire)
+            if isinstance(decided, TurnResult):
+                return decided
+            state, paused = decided.state, decided.paused
 
             async def continue_turn(executor: Executor) -> TurnResult:
-                if claimed.status == "approved":
-                    ok = await executor.run_approved(paused.call, approval_id=approval_id, decided_by=decided_by)
-                    await store.finish_approval(approval_id, ok=ok)
-                else:
-                    waited = round((row.expires_at - row.created_at).total_seconds() / 60)  # the request's own timeout
-                    await executor.decline(paused.call, reason="expired" if expired else reason, decided_by=decided_by, waited_minutes=waited)
+                await apply_decision(self.deps, executor, decided, decided_by=decided_by, reason=reason)
                 again = await executor.run(paused.remaining, counted=True, deferred=frozenset(paused.deferred))
                 if again is not None:
-                    return await self._pause(state, executor, again)
+                    return await pause(self.deps, state, executor, again)
                 if state.direct:
-                    return self._direct_result(state, executor, paused.call)
+                    return _direct_result(state, executor, paused.call)
                 self._answer_calls(state)
                 _stop_if_misconfigured(executor)
                 return await self._steps(state, executor, None, on_progress)
 
             return await self._guarded(state, settings, on_progress, continue_turn)
 
-    # ---------------------------------------------------------------- turn bookkeeping
-
-    async def _settings(self) -> Settings:
-        """The settings of this request: the start-up settings with the admins' current overrides applied."""
-        try:
-            return await effective_settings(self.deps)
-        except Exception:  # authorization fails closed on its own; the limits fall back to the start-up values
-            logger.exception("could not read the live settings; using the start-up settings")
-            return self.deps.settings
-
-    async def _begin(self, actor: Actor, thread: ThreadRef, settings: Settings, request: dict[str, Any]) -> TurnState | None:
-        turn_id = uuid.uuid4().hex
-        leases = leases_of(self.deps)
-        lease = self.deps.store.lease_values(leases.owner, leases.lease) | {"request": request}
-        try:
-            start = await self.deps.store.begin_turn(
-                team_id=thread.team_id, channel_id=thread.channel_id, thread_ts=thread.thread_ts, user_id=actor.user_id, turn_id=turn_id,
-                lease=lease,
-            )
-        except Exception:
-            logger.exception("could not start a turn", extra={"fields": {"user": actor.user_id}})
-            return None
-        return TurnState(
-            turn_id=turn_id,
-            conversation_id=start.conversation_id,
-            actor=actor,
-            thread=thread,
-            history=start.messages,
-            max_tokens=settings.chatops_max_tokens,
-        )
+    # ---------------------------------------------------------------- running a turn's body
 
     async def _guarded(
         self,
@@ -384,18 +303,18 @@ class Agent:
         except Misconfigured as exc:  # before ModelError: a refused API key is both
             state.error = str(exc)
             told = await report_misconfiguration(self.deps, exc, asker=state.actor.user_id, channel=state.thread.channel_id)
-            result = self._result(state, "failed", say.misconfigured(exc.summary, told=told))
+            result = turn_result(state, "failed", say.misconfigured(exc.summary, told=told))
         except ModelError as exc:
             state.error = str(exc)
             text = say.model_busy() if isinstance(exc, ModelRateLimited) else say.model_request_failed() if isinstance(exc, ModelRequestError) else say.model_unavailable()
-            result = self._result(state, "failed", text)
+            result = turn_result(state, "failed", text)
         except Exception as exc:
             logger.exception("turn crashed", extra={"fields": {"turn_id": state.turn_id}})
             state.error = f"{type(exc).__name__}: {exc}"[:500]
-            result = self._result(state, "failed", say.internal_error())
+            result = turn_result(state, "failed", say.internal_error())
         finally:
             self.deps.metrics.in_flight.dec()
-        await self._finish(state, result)
+        await self.turns.finish(state, result)
         return result
 
     async def _executor(self, state: TurnState, settings: Settings, on_progress: ProgressCallback | None) -> Executor:
@@ -414,72 +333,6 @@ class Agent:
             deps=self.deps, settings=settings, state=state, ctx=ctx, offered={t.name: t for t in offered}, on_progress=on_progress
         )
 
-    def _result(self, state: TurnState, status: Any, text: str) -> TurnResult:
-        return TurnResult(
-            status=status,
-            text=text,
-            trace=list(state.trace),
-            usage=state.usage,
-            steps=state.steps,
-            turn_id=state.turn_id,
-            conversation_id=state.conversation_id,
-        )
-
-    def _direct_result(self, state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:
-        _stop_if_misconfigured(executor)
-        result = state.results.get(call.id)
-        if call.id in executor.values and result is not None and not result.is_error:
-            text = render_markdown(executor.values[call.id])[: executor.settings.chatops_max_result_chars] or "(empty result)"
-            return self._result(state, "answered", text)
-        return self._result(state, "failed", result.content if result else say.internal_error())
-
-    async def _finish(self, state: TurnState, result: TurnResult) -> None:
-        result.duration_ms = round(state.elapsed_ms(), 1)
-        self.deps.metrics.turn(result.status, result.duration_ms / 1000)
-        end = TurnEnd(
-            turn_id=state.turn_id,
-            conversation_id=state.conversation_id,
-            status=result.status,
-            steps=state.steps,
-            usage=state.usage,
-            messages=[] if state.direct else state.new[state.stored_new :],
-            tool_calls=state.rows,
-            stop_reason=state.stop_reason,
-            error=state.error,
-            final=result.status != "paused",
-        )
-        try:
-            await self.deps.store.end_turn(end)
-            state.stored_new, state.rows = len(state.new), []
-        except Exception:
-            logger.exception("could not store the turn", extra={"fields": {"turn_id": state.turn_id}})
-        u = state.usage
-        log_event(
-            logger,
-            "turn",
-            conversation_id=state.conversation_id,
-            turn_id=state.turn_id,
-            user=state.actor.user_id,
-            status=result.status,
-            steps=state.steps,
-            tool_calls=len(result.trace),
-            ms=result.duration_ms,
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            cache_read_tokens=u.cache_read_tokens,
-            cache_write_tokens=u.cache_write_tokens,
-        )
-
-    def _lock(self, thread: ThreadRef) -> asyncio.Lock:
-        key = f"{thread.team_id}:{thread.channel_id}:{thread.thread_ts}"
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        elif lock.locked():
-            log_event(logger, "thread busy: waiting for its current turn", thread=key)
-        return lock
-
 
 AGENT_KEY = "agent"
 
@@ -489,6 +342,16 @@ def process_agent(deps: Deps, *, default: Agent | None = None) -> Agent:
     surface starts them (a mention, a slash command, an approval click, the expiry sweep, the shell). The first
     caller's `default` (else a new Agent) becomes it."""
     return deps.shared(AGENT_KEY, Agent, lambda: default or Agent(deps))
+
+
+def _direct_result(state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:
+    """A slash command's direct call: its value rendered without the model, else its error."""
+    _stop_if_misconfigured(executor)
+    result = state.results.get(call.id)
+    if call.id in executor.values and result is not None and not result.is_error:
+        text = render_markdown(executor.values[call.id])[: executor.settings.chatops_max_result_chars] or "(empty result)"
+        return turn_result(state, "answered", text)
+    return turn_result(state, "failed", result.content if result else say.internal_error())
 
 
 def _stop_if_misconfigured(executor: Executor) -> None:
