@@ -536,7 +536,7 @@ def reminders_status(projects: dict[str, int], when: str, enabled: bool) -> str:
     return f"Reminder DMs go out {when}{state}: {rules}."
 
 
-# ---------------------------------------------------------------- approvals and the admin modal (bot/slack/approvals_ui.py, admin_modal.py)
+# ---------------------------------------------------------------- approvals and the admin modal (bot/slack/approval_blocks.py, approvals_ui.py, admin_*.py)
 
 
 def approval_title() -> str:

@@ -17,19 +17,19 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger, log_event
-from bot.mcp.admin_section import register_mcp_handlers
-from bot.scheduler import slack_ui
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
 from bot.slack.channels import register_channel_events
 from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client, build_web_client
 from bot.slack.commands import register_commands
-from bot.slack.conversation import Surface
 from bot.slack.home import register_home
 from bot.slack.identity import Directory
 from bot.slack.listeners import register_conversation_listeners
+from bot.slack.mcp_buttons import register_mcp_handlers
 from bot.slack.payloads import shape_problem
+from bot.slack.schedule_buttons import register_schedule_handlers
 from bot.slack.shortcuts import register_shortcuts
+from bot.slack.surface import Surface
 from bot.slack.unfurls import register_unfurls
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     register_unfurls(app, surface)
     approvals_ui.register_approval_handlers(app, deps, agent)
     admin_modal.register_admin_handlers(app, deps)
-    slack_ui.register_schedule_handlers(app, deps)
+    register_schedule_handlers(app, deps)
     feedback.register_feedback_handlers(app, surface)
     register_mcp_handlers(app, deps)
 

@@ -1,8 +1,5 @@
-"""Approve / Cancel for writes that need confirmation: the message, the click handlers, and the expiry sweep.
-
-The message states the exact action: the loop's one-line description, then every argument in words. Each
-button's action id carries the UI version and the approval id (`chatops.approval/v1/approve/<id>`), so buttons
-rendered by an older version are recognised and answered clearly instead of guessed at.
+"""Approve / Cancel for writes that need confirmation: the click handlers and the expiry sweep (the message
+itself is built in bot/slack/approval_blocks.py).
 
 On a click: only the requester or a chatops admin may decide (anyone else gets an ephemeral refusal and nothing
 changes); an expired request is declined, never run; Approve re-checks the policy as it is now (it may have
@@ -14,10 +11,9 @@ by the outcome and the continued answer is posted in the thread.
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,9 +22,18 @@ from bot.agent.checks import decide_call
 from bot.errors import ChatopsError
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin
+from bot.slack.approval_blocks import (
+    ACTION_PATTERN,
+    UI_VERSION,
+    Choice,
+    decided_blocks,
+    expiry,
+    parse_action_id,
+)
 from bot.slack.client import SLACK_FAILURES
+from bot.slack.feedback import record_answer
 from bot.slack.identity import channel_type_from_info, error_code
-from bot.slack.markdown import neutralize_broadcasts
+from bot.slack.replies import deliver_turn
 from bot.tools.base import Actor
 
 if TYPE_CHECKING:
@@ -36,151 +41,11 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.agent.loop import Agent
-    from bot.agent.types import DeclineReason, PendingAction, TurnResult
+    from bot.agent.types import DeclineReason, TurnResult
     from bot.deps import Deps
     from bot.storage.tables import PendingApprovalRow
 
 logger = get_logger("slack.approvals")
-
-UI_VERSION = 1
-ACTION_PREFIX = "chatops.approval"
-ACTION_PATTERN = re.compile(rf"^{re.escape(ACTION_PREFIX)}/")
-Choice = Literal["approve", "cancel"]
-
-_MAX_VALUE_CHARS = 2_600
-"""Per argument, within one section's 3,000 characters; longer values show their start and end."""
-
-
-@dataclass(frozen=True)
-class ApprovalAction:
-    """What a button's action id says."""
-
-    version: int
-    choice: Choice
-    approval_id: str
-
-
-def action_id(choice: Choice, approval_id: str, *, version: int = UI_VERSION) -> str:
-    """The action id of an Approve or Cancel button."""
-    return f"{ACTION_PREFIX}/v{version}/{choice}/{approval_id}"
-
-
-def parse_action_id(value: str) -> ApprovalAction | None:
-    """Read a button's action id; None when it is not one of ours in any version."""
-    match = re.match(rf"^{re.escape(ACTION_PREFIX)}/v(\d+)/(approve|cancel)/([A-Za-z0-9_-]{{1,64}})$", value)
-    if match is None:
-        return None
-    choice: Choice = "approve" if match.group(2) == "approve" else "cancel"
-    return ApprovalAction(version=int(match.group(1)), choice=choice, approval_id=match.group(3))
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _escape(text: str) -> str:
-    """Slack control characters out (no mentions, links or broadcasts smuggled in through arguments)."""
-    return neutralize_broadcasts(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-
-
-def _label(name: str) -> str:
-    return {"key": "Ticket", "body": "Comment", "issue_type": "Issue type"}.get(name, name.replace("_", " ").capitalize())
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value) or "(none)"
-    text = str(value)
-    if len(text) > _MAX_VALUE_CHARS:
-        head, tail = text[: _MAX_VALUE_CHARS - 600], text[-500:]
-        omitted = len(text) - len(head) - len(tail)
-        return f"{head}\n… [{omitted} more characters, not shown here] …\n{tail}"
-    return text
-
-
-def argument_lines(arguments: dict[str, Any]) -> list[str]:
-    """Every argument as `*Label:* value`, escaped; multi-line values are quoted."""
-    lines = []
-    for name, value in arguments.items():
-        shown = _escape(_value(value))
-        if "\n" in shown:
-            quoted = "\n".join(f"> {line}" for line in shown.splitlines())
-            lines.append(f"*{_label(name)}:*\n{quoted}")
-        else:
-            lines.append(f"*{_label(name)}:* {shown}")
-    return lines
-
-
-def describe_blocks(*, tool: str, arguments: dict[str, Any], description: str) -> list[dict[str, Any]]:
-    """The blocks that state the action: title, the loop's one-line description, tool, every argument."""
-    head = f"*{messages.approval_title()}*\n{_escape(description)}\nTool: `{tool}`"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head[:2900]}}]
-    chunk: list[str] = []
-    for line in argument_lines(arguments):
-        # As few sections as the 3,000-character limit allows: the message also carries the answer and trace.
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-            chunk = []
-        chunk.append(line[:2990])
-    if chunk:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-    return blocks
-
-
-def _expiry(expires: datetime) -> tuple[int, str]:
-    at = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-    return int(at.timestamp()), at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def approval_blocks(pending: PendingAction) -> list[dict[str, Any]]:
-    """Blocks that state the exact action and carry Approve / Cancel buttons."""
-    epoch, iso = _expiry(datetime.fromisoformat(pending.expires_at_iso))
-    blocks = describe_blocks(tool=pending.tool, arguments=pending.arguments, description=pending.description)
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": messages.approval_footer(pending.requester_id, epoch, iso)}],
-        }
-    )
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": f"approval:{pending.approval_id}"[:255],
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": action_id("approve", pending.approval_id),
-                    "text": {"type": "plain_text", "text": "Approve"},
-                    "style": "primary",
-                    "value": pending.approval_id,
-                },
-                {
-                    "type": "button",
-                    "action_id": action_id("cancel", pending.approval_id),
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                    "style": "danger",
-                    "value": pending.approval_id,
-                },
-            ],
-        }
-    )
-    return blocks
-
-
-def decided_blocks(row: PendingApprovalRow) -> list[dict[str, Any]]:
-    """The request as decided: the same statement of the action, the buttons replaced by the outcome."""
-    from bot.agent.results import redact
-    from bot.messages import action_description
-
-    arguments = redact(dict(row.arguments or {}))  # the stored call is unredacted; the channel never sees secrets
-    blocks = describe_blocks(
-        tool=row.tool, arguments=arguments, description=action_description(row.tool, arguments)
-    )
-    _, at_iso = _expiry(row.decided_at or row.expires_at)
-    outcome = messages.approval_outcome(row.status, row.decided_by, at_iso)
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]})
-    return blocks
 
 
 # ---------------------------------------------------------------- deciding
@@ -207,7 +72,7 @@ async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: 
     ts = ts or (row.message_ts if row is not None else None)
     if client is None or row is None or not ts:
         return
-    text = messages.approval_outcome(row.status, row.decided_by, _expiry(row.decided_at or row.expires_at)[1])
+    text = messages.approval_outcome(row.status, row.decided_by, expiry(row.decided_at or row.expires_at)[1])
     try:
         await client.chat_update(channel=row.channel_id, ts=ts, text=text, blocks=decided_blocks(row))
     except SLACK_FAILURES as exc:
@@ -222,8 +87,6 @@ async def refresh_approval_message(client: AsyncWebClient | None, deps: Deps, ap
 async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprovalRow, result: TurnResult) -> None:
     if client is None:
         return
-    from bot.slack.replies import deliver_turn
-
     try:
         posted = await deliver_turn(
             client, deps, channel=row.channel_id, thread_ts=row.thread_ts, result=result,
@@ -235,8 +98,6 @@ async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprov
     await remember_approval_message(deps, result, posted)
     if posted and result.turn_id:
         await deps.store.set_answer_ts(result.turn_id, posted[-1])
-    from bot.slack.feedback import record_answer
-
     await record_answer(
         deps, team_id=row.team_id or None, user_id=row.requester_id, channel=row.channel_id, thread_ts=row.thread_ts,
         result=result, posted=posted,
@@ -316,7 +177,7 @@ async def decide_approval(
         return "already-decided"
     expired = row.expires_at <= deps.clock()
     if expired:
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_expired(_expiry(row.expires_at)[1]))
+        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_expired(expiry(row.expires_at)[1]))
     approve = choice == "approve" and not expired
     reason: DeclineReason = "cancelled"
     if approve and not await still_permitted(deps, row):

@@ -29,9 +29,9 @@ from bot.logs import get_logger, log_event
 from bot.policy.authorizer import project_catalog
 from bot.slack import agent_texts as say
 from bot.slack.client import SLACK_FAILURES
-from bot.slack.conversation import Surface
 from bot.slack.identity import error_code
 from bot.slack.markdown import shorten
+from bot.slack.surface import Surface
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

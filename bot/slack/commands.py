@@ -25,14 +25,15 @@ from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent, TurnResult
 from bot.logs import get_logger, log_event
 from bot.policy.roles import is_admin, role_of
-from bot.scheduler.slack_ui import handle_digest_command
 from bot.slack import admin_modal
 from bot.slack.client import SLACK_FAILURES
-from bot.slack.conversation import Surface, Where, answer
+from bot.slack.conversation import Where, answer
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
+from bot.slack.schedule_commands import handle_digest_command
+from bot.slack.surface import Surface
 from bot.tools.base import Actor
 from integrations.llm.base import ToolChoice
 from integrations.tickets.keys import ticket_key

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot import messages
@@ -19,12 +19,12 @@ from bot.agent.types import ProgressCallback, TurnResult
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
 from bot.slack import approvals_ui
-from bot.slack.client import SLACK_FAILURES, close_web_client
+from bot.slack.client import SLACK_FAILURES
 from bot.slack.feedback import record_answer
-from bot.slack.identity import Directory, error_code
+from bot.slack.identity import error_code
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
-from bot.slack.tasks import Background
+from bot.slack.surface import Surface
 from bot.storage.events import event_key, message_key
 from bot.storage.wait import is_unavailable
 from bot.tools.base import Actor, ChannelType
@@ -32,31 +32,13 @@ from bot.tools.base import Actor, ChannelType
 if TYPE_CHECKING:
     from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream
     from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
-    from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.agent.loop import Agent
     from bot.deps import Deps
 
 Runner = Callable[[Actor, ProgressCallback], Awaitable[TurnResult]]
 """Runs the turn (run_turn, run_tool, ...) for the actor, with the given progress callback."""
 
 _log = get_logger("slack.conversation")
-
-
-@dataclass
-class Surface:
-    """What every Slack listener shares: dependencies, the agent, the client, lookups and background tasks."""
-
-    deps: Deps
-    agent: Agent
-    client: AsyncWebClient
-    directory: Directory
-    tasks: Background = field(default_factory=Background)
-
-    async def aclose(self) -> None:
-        """Cancel conversations still running (drain first: `tasks.join`), close the Slack client's connections."""
-        await self.tasks.cancel_all()
-        await close_web_client(self.client)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from bot.agent.types import TurnResult
     from bot.deps import Deps
-    from bot.slack.conversation import Surface
+    from bot.slack.surface import Surface
 
 FEEDBACK_ACTION = "answer_feedback"
 COMMENT_CALLBACK = "answer_feedback_comment"

@@ -14,10 +14,10 @@ from bot.policy.roles import is_admin, role_of
 from bot.slack import agent_texts
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import COMMAND_TOOLS, TOOL_COMMANDS
-from bot.slack.conversation import Surface
 from bot.slack.feedback import summary_blocks
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
+from bot.slack.surface import Surface
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

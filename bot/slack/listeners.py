@@ -21,9 +21,10 @@ from bot.agent.loop import ThreadRef
 from bot.logs import get_logger, log_event
 from bot.slack import assistant
 from bot.slack.client import SLACK_FAILURES
-from bot.slack.conversation import Asker, Surface, Where, answer, claim, say_in_thread
+from bot.slack.conversation import Asker, Where, answer, claim, say_in_thread
 from bot.slack.identity import error_code
 from bot.slack.payloads import EventFields
+from bot.slack.surface import Surface
 from bot.slack.view_context import view_context
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from bot.storage.wait import is_unavailable
 from integrations.llm.base import ToolChoice
 
 if TYPE_CHECKING:
-    from bot.slack.conversation import Surface
+    from bot.slack.surface import Surface
 
 _log = get_logger("slack.recovery")
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
-from bot.slack import approvals_ui
+from bot.slack.approval_blocks import approval_blocks
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts
@@ -46,7 +46,7 @@ def remaining_answer(streamed: str, answer: str) -> str | None:
 def approval_for(result: TurnResult) -> list[dict[str, Any]] | None:
     """Approve / Cancel blocks when the turn waits for confirmation."""
     if result.status == "paused" and result.pending is not None:
-        return approvals_ui.approval_blocks(result.pending)
+        return approval_blocks(result.pending)
     return None
 
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.agent.loop import ThreadRef
-from bot.slack.conversation import Surface, Where, answer
+from bot.slack.conversation import Where, answer
 from bot.slack.markdown import shorten
+from bot.slack.surface import Surface
 from integrations.llm.base import ToolChoice
 
 if TYPE_CHECKING:

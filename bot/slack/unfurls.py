@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
     from slack_bolt.context.async_context import AsyncBoltContext
 
-    from bot.slack.conversation import Surface
+    from bot.slack.surface import Surface
     from integrations.tickets.base import Comment, Ticket
 
 MAX_LINKS = 5

@@ -20,7 +20,7 @@ from bot.slack.identity import error_code
 from bot.slack.markdown import shorten
 
 if TYPE_CHECKING:
-    from bot.slack.conversation import Surface
+    from bot.slack.surface import Surface
 
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")

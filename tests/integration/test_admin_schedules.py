@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.scheduler.config_section import ScheduleVerb, action_id
-from bot.scheduler.slack_ui import CALLBACK_ID as EDITOR
+from bot.slack.schedule_editor import CALLBACK_ID as EDITOR
+from bot.slack.schedules_section import ScheduleVerb, action_id
 from bot.storage.tables import ScheduleRow
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_admin_modal import open_modal
@@ -316,7 +316,7 @@ async def test_with_many_schedules_the_modal_stays_within_slacks_block_limit(wor
 
 
 async def test_text_commands_still_manage_the_same_schedules(world: World) -> None:
-    from bot.scheduler.slack_ui import handle_digest_command
+    from bot.slack.schedule_commands import handle_digest_command
 
     await add_schedule(world, "d0000001")
     reply = await handle_digest_command(

@@ -6,7 +6,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.agent.types import PendingAction
 from bot.messages import action_description
-from bot.slack.approvals_ui import approval_blocks, parse_action_id
+from bot.slack.approval_blocks import approval_blocks, parse_action_id
 
 
 def pending(arguments: dict[str, object], tool: str = "create_ticket") -> PendingAction:

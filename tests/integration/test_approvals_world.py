@@ -26,7 +26,8 @@ from bot.deps import Deps
 from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
 from bot.slack.app import create_app
-from bot.slack.approvals_ui import action_id, remember_approval_message
+from bot.slack.approval_blocks import action_id
+from bot.slack.approvals_ui import remember_approval_message
 from bot.slack.client import close_web_client
 from bot.slack.replies import deliver_turn
 from bot.storage.db import Database

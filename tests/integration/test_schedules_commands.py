@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.scheduler.slack_ui import handle_digest_command
 from bot.settings import Settings
+from bot.slack.schedule_commands import handle_digest_command
 from bot.storage.db import Database
 from bot.storage.tables import AuditRow, ScheduleRow
 from tests.fakes.slack_server import FakeSlack

@@ -9,7 +9,8 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 
 from bot import messages
-from bot.scheduler.slack_ui import handle_digest_command, register_schedule_handlers
+from bot.slack.schedule_buttons import register_schedule_handlers
+from bot.slack.schedule_commands import handle_digest_command
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_schedules_modal import _form, _submission, _submit
 from tests.integration.test_schedules_world import (

@@ -9,8 +9,10 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.scheduler.slack_ui import CALLBACK_ID, handle_digest_command, register_schedule_handlers
 from bot.settings import Settings
+from bot.slack.schedule_buttons import register_schedule_handlers
+from bot.slack.schedule_commands import handle_digest_command
+from bot.slack.schedule_editor import CALLBACK_ID
 from bot.storage.db import Database
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_schedules_world import (

@@ -32,8 +32,8 @@ from bot.deps import Deps
 from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
 from bot.slack.app import create_app, surface_of
-from bot.slack.conversation import Surface
 from bot.slack.server import build_http_app
+from bot.slack.surface import Surface
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from bot.storage.store import Store

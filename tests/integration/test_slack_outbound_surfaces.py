@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bot.scheduler.slack_ui import CALLBACK_ID as SCHEDULE_EDITOR
+from bot.slack.schedule_editor import CALLBACK_ID as SCHEDULE_EDITOR
 from bot.storage.tables import ScheduleRow
 from integrations.tickets.base import NewTicket
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply

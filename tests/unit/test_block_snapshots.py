@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.agent.types import PendingAction, TraceEntry, TurnResult
-from bot.slack.approvals_ui import approval_blocks
+from bot.slack.approval_blocks import approval_blocks
 from bot.slack.rendering import render_turn
 from integrations.llm.base import Usage
 from tests.snapshot import assert_snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scheduler.commands import CommandError, parse_changes, tokenize
+from bot.slack.schedule_commands import CommandError, parse_changes, tokenize
 
 
 def _parse(text: str) -> tuple[list[str], dict[str, str]]:

@@ -1,11 +1,10 @@
-"""Slack side of schedules: `/chatops digest ...`, the schedule editor modal, the Schedules buttons of the
-`/chatops config` modal, and the reminders Mute button.
+"""The digest schedule editor modal: opening it, its view, reading and saving a submission.
 
-The editor and the text commands share one validation (`bot/scheduler/editor.py`); the editor shows its errors
-next to each input (`response_action="errors"`). The editor opens on its own (`/chatops digest add`) or is
-pushed on top of the config modal (its Edit and Add buttons); then saving it refreshes the config modal.
-Pause, Resume and Delete act at once and refresh the modal. Admin status is checked from the Slack user id of
-every request: opening, each button, each submission. A refused attempt changes nothing, is logged and audited.
+The editor and the text commands (bot/slack/schedule_commands.py) share one validation
+(`bot/scheduler/drafts.py`); the editor shows its errors next to each input (`response_action="errors"`). The
+editor opens on its own (`/chatops digest add`) or is pushed on top of the config modal (its Edit and Add buttons,
+bot/slack/schedule_buttons.py); then saving it refreshes the config modal. Admin status is checked from the Slack
+user id of every request: opening and each submission. A refused attempt changes nothing, is logged and audited.
 """
 
 from __future__ import annotations
@@ -30,18 +29,15 @@ from slack_sdk.models.views import View
 
 from bot import messages
 from bot.logs import get_logger, log_event
-from bot.policy.roles import is_admin, role_of
-from bot.scheduler.commands import run_command
-from bot.scheduler.config_section import ACTION_PATTERN, ScheduleVerb, verb_of
-from bot.scheduler.editor import Draft, new_schedule_id, save_digest, validate_draft
-from bot.scheduler.jobs import MUTE_ACTION_ID, slack_refused
+from bot.policy.roles import role_of
+from bot.scheduler.drafts import Draft, new_schedule_id, save_digest, validate_draft
+from bot.scheduler.jobs import slack_refused
 from bot.scheduler.spec import DAYS, describe, name_of
-from bot.slack.admin_modal import notice_view, opened_version, refresh_config_view
+from bot.slack.admin_view import refresh_config_view
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
 from bot.slack.payloads import view_metadata
-from bot.storage.schedules import ScheduleAction
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -70,15 +66,6 @@ EVERY_LABELS = {
 }
 
 
-async def handle_digest_command(
-    client: Any, deps: Deps, *, user_id: str, channel_id: str, text: str, trigger_id: str | None = None
-) -> str:
-    """Handle `/chatops digest <args>`; return the ephemeral reply text (`trigger_id` lets add/edit open the modal)."""
-    return await run_command(
-        deps, client, user_id=user_id, channel_id=channel_id, text=text, trigger_id=trigger_id
-    )
-
-
 async def open_schedule_modal(
     client: Any,
     deps: Deps,
@@ -91,7 +78,7 @@ async def open_schedule_modal(
     """Open the editor (empty, or filled from `schedule_id`) for an admin; the ephemeral reply text."""
     if await role_of(deps, user_id) != "admin":
         return messages.schedule_admin_only()
-    view = await _editor(client, deps, user_id=user_id, schedule_id=schedule_id, channel_id=channel_id)
+    view = await editor_view(client, deps, user_id=user_id, schedule_id=schedule_id, channel_id=channel_id)
     if isinstance(view, str):
         return view
     try:
@@ -102,7 +89,7 @@ async def open_schedule_modal(
     return messages.schedule_modal_opened()
 
 
-async def _editor(
+async def editor_view(
     client: Any,
     deps: Deps,
     *,
@@ -122,73 +109,6 @@ async def _editor(
     else:
         draft = Draft(channel=channel_id or "", timezone=await _user_timezone(client, user_id))
     return schedule_view(draft, schedule_id=schedule_id, origin=channel_id, parent=parent)
-
-
-async def handle_config_button(deps: Deps, client: Any, *, body: dict[str, Any]) -> None:
-    """A Schedules button in the config modal: Pause/Resume/Delete at once, Edit/Add push the editor."""
-    action = (body.get("actions") or [{}])[0]
-    verb = verb_of(str(action.get("action_id") or ""))
-    view = body.get("view") or {}
-    view_id = str(view.get("id") or "")
-    if verb is None or not view_id:
-        return
-    user_id = str((body.get("user") or {}).get("id") or "")
-    schedule_id = None if verb == "add" else str(action.get("value") or "")
-    if not await is_admin(deps, user_id):
-        log_event(_log, "schedule change refused: not an admin", logging.WARNING, user=user_id, action=verb)
-        await deps.store.record_config_denial(
-            user_id=user_id,
-            reason="not an admin",
-            details={"action": f"schedule.{verb}", "schedule_id": schedule_id},
-        )
-        await _update(client, view_id, notice_view(messages.schedule_admin_only_logged()))
-        return
-    parent = Parent(view_id=view_id, opened_at=opened_version(view))
-    if verb in ("add", "edit"):
-        editor = await _editor(client, deps, user_id=user_id, schedule_id=schedule_id, parent=parent)
-        note = (
-            editor
-            if isinstance(editor, str)
-            else await _push(client, str(body.get("trigger_id") or ""), editor)
-        )
-    else:
-        note = await _change(deps, verb, str(schedule_id), by=user_id)
-    if note is not None:
-        await refresh_config_view(client, deps, view_id=view_id, opened_at=parent.opened_at, note=note)
-
-
-async def _push(client: Any, trigger_id: str, view: dict[str, Any]) -> str | None:
-    """Push the editor over the config modal; None when it opened, else what to tell the admin."""
-    try:
-        await client.views_push(trigger_id=trigger_id, view=view)
-    except SLACK_FAILURES as exc:
-        log_event(_log, "schedule editor not pushed", logging.WARNING, error=error_code(exc))
-        return messages.schedule_modal_failed()
-    return None
-
-
-async def _change(deps: Deps, verb: ScheduleVerb, schedule_id: str, *, by: str) -> str:
-    """Pause, resume or delete (audited by the store); the note shown in the refreshed modal."""
-    if verb == "delete":
-        deleted = await deps.store.delete_schedule(schedule_id, by=by)
-        if deleted is None:
-            return messages.schedule_unknown(escape_mrkdwn(schedule_id))
-        return messages.schedule_deleted(deleted.id, escape_mrkdwn(deleted.name))
-    action: ScheduleAction = "resume" if verb == "resume" else "pause"
-    changed = await deps.store.set_schedule_enabled(schedule_id, action == "resume", by=by, action=action)
-    if changed is None:
-        return messages.schedule_unknown(escape_mrkdwn(schedule_id))
-    name = escape_mrkdwn(changed.name)
-    if action == "pause":
-        return messages.schedule_paused_here(changed.id, name)
-    return messages.schedule_resumed(changed.id, name)
-
-
-async def _update(client: Any, view_id: str, view: dict[str, Any]) -> None:
-    try:
-        await client.views_update(view_id=view_id, view=view)
-    except SLACK_FAILURES as exc:
-        log_event(_log, "views.update failed", logging.WARNING, error=error_code(exc))
 
 
 async def _user_timezone(client: Any, user_id: str) -> str:
@@ -274,8 +194,8 @@ def draft_from_state(values: dict[str, Any]) -> Draft:
                                                     "timezone", "name", "stale_days")})  # fmt: skip
 
 
-def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
-    """Register the schedule editor's submission and the reminders Mute button."""
+def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
+    """Register the schedule editor's submission."""
 
     @app.view(CALLBACK_ID)
     async def _on_submit(ack: Any, body: dict[str, Any], client: Any, view: dict[str, Any]) -> None:
@@ -339,16 +259,6 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
             return
         await _tell(client, channel=meta.get("origin") or user_id, user=user_id, text=text)
 
-    @app.action(ACTION_PATTERN)
-    async def _on_config_button(ack: Any, body: dict[str, Any], client: Any) -> None:
-        await ack()
-        await handle_config_button(deps, client, body=body)
-
-    @app.action(MUTE_ACTION_ID)
-    async def _on_mute(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        await deps.store.mute_reminders(body["user"]["id"], until=None)
-        await respond(text=messages.reminders_muted(None), replace_original=False, response_type="ephemeral")
 
 
 def schedule_id_for_view(body: dict[str, Any], view: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """`/chatops digest ...` as text commands: list, preview, add, edit, pause, resume, delete, runs, reminders,
-mute, unmute. Each returns the ephemeral reply text; admin-only commands check the role first, in code.
+mute, unmute. Each returns the ephemeral reply text; admin-only commands check the role first, in code. `add`
+and `edit` without changes open the editor modal (bot/slack/schedule_editor.py) when Slack gave a trigger.
 
     add PROJECT [#channel] daily 09:00 | weekdays 09:00 | weekly mon 09:00 | cron "0 9 * * 1-5"
         [tz=Europe/Berlin] [name="Ops morning"] [stale=3]
@@ -9,17 +10,18 @@ mute, unmute. Each returns the ephemeral reply text; admin-only commands check t
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.errors import ChatopsError
 from bot.policy.roles import role_of
+from bot.scheduler.descriptions import local_time, next_run_of, target_of, when_of
 from bot.scheduler.digest import collect_digest, digest_text
-from bot.scheduler.editor import Draft, save_digest, validate_draft
+from bot.scheduler.drafts import Draft, save_digest, validate_draft
 from bot.scheduler.jobs import DEFAULT_STALE_DAYS, REMINDERS_ID, channel_info, stale_days_of
-from bot.scheduler.spec import ScheduleSpecError, build_timing, describe, parse_timezone, to_cron
-from bot.storage.retention import as_utc
+from bot.scheduler.spec import ScheduleSpecError, build_timing, to_cron
+from bot.slack.schedule_editor import open_schedule_modal
 from bot.storage.schedules import ScheduleAction
 from bot.storage.tables import ScheduleRow, ScheduleRunRow
 from bot.tools.base import Actor
@@ -91,6 +93,13 @@ def _arg(args: list[str], index: int, after: str) -> str:
     return args[index]
 
 
+async def handle_digest_command(
+    client: Any, deps: Deps, *, user_id: str, channel_id: str, text: str, trigger_id: str | None = None
+) -> str:
+    """Handle `/chatops digest <args>`; return the ephemeral reply text (`trigger_id` lets add/edit open the modal)."""
+    return await run_command(deps, client, user_id=user_id, channel_id=channel_id, text=text, trigger_id=trigger_id)
+
+
 async def run_command(
     deps: Deps, client: Any, *, user_id: str, channel_id: str, text: str, trigger_id: str | None = None
 ) -> str:
@@ -109,8 +118,6 @@ async def run_command(
         if await role_of(deps, user_id) != "admin":
             return messages.schedule_admin_only()
         if sub in ("add", "edit") and trigger_id and len(args) <= (0 if sub == "add" else 1):
-            from bot.scheduler.slack_ui import open_schedule_modal
-
             schedule_id = args[0] if args else None
             return await open_schedule_modal(
                 client,
@@ -199,7 +206,7 @@ async def list_schedules(deps: Deps) -> str:
     lines = []
     for row in rows:
         runs = await deps.store.list_runs(row.id, limit=1)
-        last = f"{runs[0].status} ({_local(runs[0].scheduled_for, row.timezone)})" if runs else None
+        last = f"{runs[0].status} ({local_time(runs[0].scheduled_for, row.timezone)})" if runs else None
         line = messages.schedule_line(
             schedule_id=row.id, name=row.name, target=target_of(row), when=when_of(row), enabled=row.enabled,
             next_run=next_run_of(row, now), last=last,
@@ -208,35 +215,16 @@ async def list_schedules(deps: Deps) -> str:
     return "\n".join(lines)
 
 
-def target_of(row: ScheduleRow) -> str:
-    """Where a schedule posts: 'OPS in <#C…>' for a digest, 'DMs to assignees' for reminders."""
-    return f"{row.project_key} in <#{row.channel_id}>" if row.kind == "digest" else "DMs to assignees"
-
-
-def next_run_of(row: ScheduleRow, now: datetime) -> str | None:
-    """The next slot after `now` in the schedule's own time zone; None when paused or invalid."""
-    try:
-        following = build_timing(row.cron, row.timezone).next_after(now) if row.enabled else None
-    except ScheduleSpecError:
-        following = None
-    return _local(following, row.timezone) if following else None
 
 
 def _runs_text(row: ScheduleRow, runs: list[ScheduleRunRow]) -> str:
     if not runs:
         return messages.schedule_no_runs(row.id)
     return "\n".join(
-        messages.schedule_run_line(_local(r.scheduled_for, row.timezone), r.status, r.error, r.attempts)
+        messages.schedule_run_line(local_time(r.scheduled_for, row.timezone), r.status, r.error, r.attempts)
         for r in runs
     )
 
-
-def _local(moment: datetime, zone: str) -> str:
-    try:
-        tz = parse_timezone(zone)
-    except ScheduleSpecError:
-        tz = UTC
-    return as_utc(moment).astimezone(tz).strftime("%a %d %b %H:%M %Z")
 
 
 async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, args: list[str]) -> str:
@@ -347,8 +335,3 @@ async def _digest(deps: Deps, schedule_id: str) -> ScheduleRow:
     if row.kind != "digest":
         raise CommandError(messages.schedule_not_digest(schedule_id))
     return row
-
-
-def when_of(row: ScheduleRow) -> str:
-    """When a schedule fires, in words, with its time zone ('weekdays at 09:00 Europe/Berlin')."""
-    return f"{describe(row.cron)} {row.timezone}"

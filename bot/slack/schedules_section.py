@@ -1,7 +1,7 @@
 """The "Schedules" section of the `/chatops config` modal: every schedule with Edit, Pause/Resume and Delete
 buttons, and an Add button.
 
-Rendering only. The buttons' handlers are in `bot/scheduler/slack_ui.py` (they act at once and rebuild the
+Rendering only. The buttons' handlers are in `bot/slack/schedule_buttons.py` (they act at once and rebuild the
 modal with `views.update`; Edit and Add push the digest editor). A modal holds at most 100 blocks, so the
 section shows as many schedules as fit and counts the rest.
 """
@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import messages
-from bot.scheduler.commands import next_run_of, target_of, when_of
+from bot.scheduler.descriptions import next_run_of, target_of, when_of
 from bot.slack.markdown import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The "MCP servers" section of the `/chatops config` modal, and its buttons.
+"""The "MCP servers" section of the `/chatops config` modal (rendering; the buttons act in bot/slack/mcp_buttons.py).
 
 Each configured server shows its state (connected or not, tool count, last error), which approved tools changed
 since approval (and what changed), which listed tools are not approved yet, and buttons: Enable (approves the
@@ -9,7 +9,6 @@ on its next request.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -26,19 +25,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.errors import ConfigError
-from bot.logs import get_logger, log_event
 from bot.mcp.hub import McpHub, changed_tools
-from bot.mcp.trust import Action, change_trust
 from bot.slack.markdown import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
-    from slack_bolt.async_app import AsyncApp
-
-    from bot.deps import Deps
     from bot.policy.model import Policy
-
-logger = get_logger("mcp.admin")
 
 ACTION_PATTERN = re.compile(r"^chatops\.mcp\.(enable|disable|approve|tool)$")
 _PER_SERVER = 3
@@ -86,45 +77,3 @@ def _server_blocks(name: str, status: Any, policy: Policy) -> list[Block]:
         SectionBlock(block_id=f"mcp-info:{name}", text=MarkdownTextObject(text=shorten("\n".join(lines), 3000))),
         ActionsBlock(block_id=f"mcp:{name}", elements=elements),
     ]
-
-
-async def handle_mcp_button(deps: Deps, client: Any, *, body: dict[str, Any]) -> None:
-    """Apply one click (admins only; a refused click is logged and audited) and refresh the modal."""
-    from bot.policy.live import live_policy
-    from bot.slack.admin_modal import notice_view, opened_version, refresh_config_view
-
-    action = (body.get("actions") or [{}])[0]
-    match = ACTION_PATTERN.match(str(action.get("action_id") or ""))
-    view = body.get("view") or {}
-    user_id = str((body.get("user") or {}).get("id") or "")
-    if match is None or not view.get("id"):
-        return
-    verb = match.group(1)
-    value = str((action.get("selected_option") or {}).get("value") if verb == "tool" else action.get("value") or "")
-    server, _, tool = value.partition("|")
-    state = await live_policy(deps).current()
-    if not state.is_admin(user_id):
-        log_event(logger, "mcp change refused: not an admin", logging.WARNING, user=user_id, action=verb)
-        await deps.store.record_config_denial(user_id=user_id, reason="not an admin", details={"action": f"mcp.{verb}", "server": server})
-        await client.views_update(view_id=view["id"], view=notice_view("Only chatops admins can change MCP servers. This attempt was logged."))
-        return
-    kind: Action = verb  # type: ignore[assignment]
-    if verb == "tool":
-        trust = state.policy.mcp_trust.get(server)
-        current = trust.tools.get(tool) if trust else None
-        kind = "tool_off" if current is not None and current.enabled else "tool_on"
-    try:
-        note = await change_trust(deps, actor_id=user_id, server=server, action=kind, tool=tool or None)
-    except ConfigError as exc:
-        note = str(exc)
-    log_event(logger, "mcp change", user=user_id, server=server, action=kind, tool=tool or None, result=note)
-    await refresh_config_view(client, deps, view_id=str(view["id"]), opened_at=opened_version(view), note=note)
-
-
-def register_mcp_handlers(app: AsyncApp, deps: Deps) -> None:
-    """The MCP section's buttons and menu."""
-
-    @app.action(ACTION_PATTERN)
-    async def _on_mcp_action(ack: Any, body: dict[str, Any], client: Any) -> None:
-        await ack()
-        await handle_mcp_button(deps, client, body=body)
