@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 examples:
-  chatops eval --provider scripted -k 4                      # checks the harness itself (what `make test` runs)
+  chatops eval --provider scripted -k 4                      # checks the harness itself: a local server replays
+                                                             # each task's script over the Messages API (make test)
   ANTHROPIC_API_KEY=sk-ant-... chatops eval --provider anthropic --model claude-sonnet-4-6 -k 4 \\
       --concurrency 4 --report eval-report.json --min-pass 0.8   # a real model: writes eval-report.json and .md
   chatops eval --provider openai --model qwen2.5-7b-instruct --tasks 'create-*'   # OPENAI_BASE_URL + OPENAI_API_KEY set
@@ -84,14 +85,20 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
     directory = task_dir(args.dir)
     tasks = load_tasks(directory, args.tasks)
     provider = args.provider or settings.chatops_provider
+    script_server = None
     if provider == "scripted":
-        from bot.evals.scripted import MODEL, scripted_llm
+        from bot.evals.scripted import MODEL, ScriptServer
 
-        model = MODEL
-        llm_for: LLMFactory = scripted_llm
-        per_try, shared = True, None
         if missing := [t.id for t in tasks if not t.script]:
             raise ConfigError(f"--provider scripted needs a `script:` in every task; missing in: {', '.join(missing)}")
+        model = MODEL
+        server = script_server = ScriptServer()
+        base_settings = settings
+
+        def llm_for(task: Task, index: int) -> LLM:
+            return server.llm(base_settings, task, index)
+
+        per_try, shared = False, None  # the tries share the server's client; it closes it
     else:
         from integrations.llm.providers import build_llm
 
@@ -102,20 +109,25 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
             raise ConfigError("no model API key: set ANTHROPIC_API_KEY (or pick another --provider)")
         per_try, shared = False, built
 
-        def llm_for(task: Task) -> LLM:
+        def llm_for(task: Task, index: int) -> LLM:
             return built
 
     beside = directory / "prices.yaml"
     price = load_price(settings.chatops_price_table or (beside if beside.is_file() else REPO / "evals" / "prices.yaml"), model)
     settings = settings.model_copy(update={"chatops_model": model})
-    runner = Runner(settings, llm_for, per_try=per_try, concurrency=args.concurrency, now=datetime.now(UTC))
+    factory: LLMFactory = llm_for
+    runner = Runner(settings, factory, per_try=per_try, concurrency=args.concurrency, now=datetime.now(UTC))
     try:
+        if script_server is not None:
+            await script_server.start()
         await runner.prepare()
         tries = await runner.run(tasks, args.k)
     finally:
         runner.close()
         if shared is not None:
             await shared.aclose()
+        if script_server is not None:
+            await script_server.aclose()
     summary = summarize(tries, model=model, provider=provider, k=args.k, price=price, min_pass=args.min_pass)
     print(text_report(summary), file=out)
     if args.report is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.agent.loop import Agent, ThreadRef
-from bot.agent.types import TurnResult
+from bot.agent.types import ProgressEvent, TurnResult
 from bot.deps import build_deps
 from bot.evals.tasks import Task
 from bot.evals.world import Score, apply_setup, score, snapshot
@@ -36,8 +36,9 @@ from integrations.tickets.seed import PEOPLE, seed_demo
 TEAM = "TEVAL"
 CHANNELS = {"public": "CEVALPUB1", "private": "GEVALPRV1", "im": "DEVALDM01"}
 
-LLMFactory = Callable[[Task], LLM]
-"""The model for one try: the shared real client, or a fresh scripted one per try."""
+LLMFactory = Callable[[Task, int], LLM]
+"""The model for one try (the task, the try's index): the shared real client, or a client of its own per try (the
+scripted provider's, pointed at the try's script)."""
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Runner:
         await asyncio.to_thread(shutil.copyfile, self.template, path)
         settings = self._settings(task, path)
         started = time.perf_counter()
-        llm = self.llm_for(task)
+        llm = self.llm_for(task, index)
         deps = await build_deps(settings, llm=llm, clock=lambda: self.now, seed=False)
         try:
             await apply_setup(deps.db, task.setup, now=self.now)
@@ -146,11 +147,13 @@ class Runner:
         thread = ThreadRef(TEAM, CHANNELS[task.user.channel], "1763476200.000100")
         results: list[TurnResult] = []
         for turn in task.turns:
-            result = await agent.run_turn(actor=actor, thread=thread, text=turn.say)
+            result = await agent.run_turn(actor=actor, thread=thread, text=turn.say, on_progress=_progress)
             for decision in turn.approvals:
                 if result.status != "paused" or result.pending is None:
                     break
-                result = await agent.resume(approval_id=result.pending.approval_id, approved=decision == "approve", decided_by=actor.user_id)
+                result = await agent.resume(
+                    approval_id=result.pending.approval_id, approved=decision == "approve", decided_by=actor.user_id, on_progress=_progress
+                )
             results.append(result)
         return results
 
@@ -175,6 +178,11 @@ class Runner:
         """Remove the working directory."""
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+async def _progress(event: ProgressEvent) -> None:
+    """Progress is asked for as in Slack, so the provider streams its answers (the path `chatops run` takes);
+    the eval scores the final result only."""
 
 
 async def _turn_error(db: Database, turn_id: str) -> str | None:
