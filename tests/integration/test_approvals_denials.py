@@ -55,7 +55,7 @@ async def test_a_denied_write_never_reaches_the_ticket_store_and_is_audited(worl
         tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Keys rotated"}, id="toolu_sec")]),
         text_reply("I am not allowed to do that."),
     )
-    result, _ = await world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_type="im")
+    result, _ = await world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_kind="im")
 
     assert result.status == "answered"
     assert (await world.deps.tickets.list_comments("SEC-1")).comments == ()
@@ -78,7 +78,7 @@ async def test_an_unknown_ticket_and_a_forbidden_one_look_the_same_to_the_model(
         ),
         text_reply("Neither is available."),
     )
-    await world.ask(MAYA, "Show SEC-1 and SEC-77", channel=DM, channel_type="im")
+    await world.ask(MAYA, "Show SEC-1 and SEC-77", channel=DM, channel_kind="im")
 
     results = tool_results(world.model.bodies()[-1])
     assert results["toolu_forbidden"]["content"] == results["toolu_missing"]["content"]
@@ -91,7 +91,7 @@ async def test_a_private_ticket_is_never_shown_in_a_public_channel_even_to_an_ad
     assert in_channel["is_error"] is True and "HSM" not in str(in_channel["content"])
 
     world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_dm")]), text_reply("Here."))
-    await world.ask(ADMIN, "Show SEC-1", channel="D0ADMIN", channel_type="im")
+    await world.ask(ADMIN, "Show SEC-1", channel="D0ADMIN", channel_kind="im")
     in_dm = tool_results(world.model.bodies()[-1])["toolu_dm"]
     assert not in_dm.get("is_error") and "Rotate the HSM keys" in str(in_dm["content"])
 
@@ -153,7 +153,7 @@ async def test_a_denied_write_never_reaches_jira(jira_world: World, jira: JiraSe
         tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Keys rotated"}, id="toolu_j")]),
         text_reply("Not allowed."),
     )
-    await jira_world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_type="im")
+    await jira_world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_kind="im")
 
     assert jira_requests(jira, "POST", "comment") == []
     assert jira_requests(jira, "GET", "/issue/SEC-1") != []  # looked up only to learn its real project

@@ -21,19 +21,19 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.agent.loop import Agent, ThreadRef
-from bot.agent.types import TurnResult
+from bot.agent.types import ProgressCallback, TurnResult
 from bot.deps import Deps
 from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
-from bot.slack.app import create_app
+from bot.slack.app import create_app, surface_of
 from bot.slack.approval_blocks import action_id
-from bot.slack.approvals_ui import remember_approval_message
 from bot.slack.client import close_web_client
-from bot.slack.replies import deliver_turn
+from bot.slack.conversation import Asker, Where, answer
+from bot.slack.surface import Surface
 from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
-from bot.tools.base import Actor, ChannelType
+from bot.tools.base import Actor
 from bot.tools.registry import all_tools
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.base import NewTicket, TicketBackend
@@ -106,18 +106,31 @@ class World:
         """Deliver an interactive payload to the app as Socket Mode does (listeners finish before it returns)."""
         return await self.app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
 
+    @property
+    def surface(self) -> Surface:
+        """What the app's listeners share (the agent, the Slack client, lookups, background tasks)."""
+        return surface_of(self.deps)
+
     async def ask(
-        self, user: str, text: str, *, channel: str = CHANNEL, channel_type: ChannelType = "public", thread_ts: str | None = None
+        self, user: str, text: str, *, channel: str = CHANNEL, channel_kind: str | None = None, thread_ts: str | None = None
     ) -> tuple[TurnResult, ThreadRef]:
-        """Run a turn as `user` and post it into the thread the way the Slack surface does."""
-        thread_ts = thread_ts or self.slack.post_user_message(channel, user=user, text=text)
-        thread = ThreadRef(team_id=TEAM, channel_id=channel, thread_ts=thread_ts)
-        actor = Actor(user_id=user, team_id=TEAM, channel_id=channel, channel_type=channel_type)
-        result = await self.agent.run_turn(actor=actor, thread=thread, text=text)
-        posted = await deliver_turn(
-            self.deps.slack, self.deps, channel=channel, thread_ts=thread_ts, result=result, channel_type=channel_type
+        """`user` asks in `channel` (a new thread unless `thread_ts`); the turn is answered on the production
+        delivery path, `bot.slack.conversation.answer` (live progress, the reply, the approval buttons remembered),
+        with who is asking and the channel's kind looked up in Slack by id. `channel_kind` is the kind the event
+        states, as a DM's message event does."""
+        message_ts = self.slack.post_user_message(channel, user=user, text=text, thread_ts=thread_ts)
+        thread = ThreadRef(team_id=TEAM, channel_id=channel, thread_ts=thread_ts or message_ts)
+
+        async def run(actor: Actor, progress: ProgressCallback) -> TurnResult:
+            return await self.agent.run_turn(actor=actor, thread=thread, text=text, on_progress=progress)
+
+        result = await answer(
+            self.surface,
+            who=Asker(user_id=user, team_id=TEAM, channel_kind=channel_kind),
+            where=Where(channel=channel, thread_ts=thread.thread_ts, message_ts=message_ts),
+            run=run,
         )
-        await remember_approval_message(self.deps, result, posted)
+        assert result is not None, "the turn was not answered in its thread"
         return result, thread
 
     async def press(self, approval_id: str, choice: str, *, user: str, version: int = 1) -> BoltResponse:
