@@ -19,6 +19,7 @@ from bot.policy.model import ALL, USER_ID
 from bot.policy.text import parse_channel_scopes, parse_scope
 from bot.slack.admin_view import VALUE
 from bot.slack.client import SLACK_FAILURES
+from bot.slack.payloads import ViewFields
 
 if TYPE_CHECKING:
     from bot.tools.base import Tool
@@ -30,20 +31,16 @@ USER_CHECK_SECONDS = 0.8
 within 3 s). They run while the project list is fetched, so Slack and the ticket system wait together."""
 
 
-def _state_value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
-    return dict((values.get(block_id) or {}).get(VALUE) or {})
+def _text(view: ViewFields, block_id: str) -> str:
+    return (view.element(block_id, VALUE).value or "").strip()
 
 
-def _text(values: dict[str, Any], block_id: str) -> str:
-    return str(_state_value(values, block_id).get("value") or "").strip()
-
-
-def _multi(values: dict[str, Any], block_id: str) -> list[str]:
-    return [str(o.get("value")) for o in _state_value(values, block_id).get("selected_options") or []]
+def _multi(view: ViewFields, block_id: str) -> list[str]:
+    return [o.value for o in view.element(block_id, VALUE).selected_options]
 
 
 def read_proposal(
-    state: PolicyState, values: dict[str, Any], tools: Sequence[Tool]
+    state: PolicyState, view: ViewFields, tools: Sequence[Tool]
 ) -> tuple[Proposal, dict[str, str]]:
     """The submitted form as a complete Proposal, plus parse errors keyed by block id."""
     errors: dict[str, str] = {}
@@ -52,12 +49,11 @@ def read_proposal(
     for name, role in state.policy.roles.items():
         roles[name] = {
             "description": role.description,
-            "tools": _multi(values, f"tools:{name}"),
-            "projects": parse_scope(_text(values, f"projects:{name}")),
-            "confirm": _multi(values, f"confirm:{name}"),
+            "tools": _multi(view, f"tools:{name}"),
+            "projects": parse_scope(_text(view, f"projects:{name}")),
+            "confirm": _multi(view, f"confirm:{name}"),
         }
-        for user_id in _state_value(values, f"assign:{name}").get("selected_users") or []:
-            user_id = str(user_id)
+        for user_id in view.element(f"assign:{name}", VALUE).selected_users:
             if user_id in state.env_admins:
                 # Always admins, never stored: picking them under admin is harmless, anywhere else is refused.
                 if name != "admin":
@@ -66,20 +62,21 @@ def read_proposal(
             if user_id in assignments and assignments[user_id] != name:
                 errors.setdefault(f"assign:{name}", f"<@{user_id}> is also given the {assignments[user_id]} role")
             assignments[user_id] = name
-    scopes, problem = parse_channel_scopes(_text(values, "channel_scopes"))
+    scopes, problem = parse_channel_scopes(_text(view, "channel_scopes"))
     if problem:
         errors["channel_scopes"] = problem
-    default_role = str((_state_value(values, "default_role").get("selected_option") or {}).get("value") or "")
-    enabled = _multi(values, "enabled_tools")
-    overrides: dict[str, Any] = {"chatops_model": _text(values, "model")}
+    selected_role = view.element("default_role", VALUE).selected_option
+    default_role = selected_role.value if selected_role is not None else ""
+    enabled = _multi(view, "enabled_tools")
+    overrides: dict[str, Any] = {"chatops_model": _text(view, "model")}
     for name in LIMIT_SETTINGS:
-        raw = _text(values, f"limit:{name}")
+        raw = _text(view, f"limit:{name}")
         overrides[name] = raw if raw else getattr(state.settings, name)
     policy = {
         "default_role": default_role,
         # Keep "every tool" meaning every tool (including ones added later) when nothing was deselected.
         "enabled_tools": list(state.policy.enabled_tools) if _all_kept(state, enabled, tools) else enabled,
-        "private_projects": parse_scope(_text(values, "private_projects")),
+        "private_projects": parse_scope(_text(view, "private_projects")),
         "roles": roles,
         "channel_scopes": scopes or state.policy.channel_scopes.model_dump(mode="json"),
     }

@@ -28,6 +28,7 @@ from bot.policy.live import live_policy
 from bot.slack.admin_form import block_for, check_new_users, read_proposal
 from bot.slack.admin_view import CALLBACK_ID, build_config_view, notice_view, opened_version
 from bot.slack.client import SLACK_FAILURES
+from bot.slack.payloads import ViewFields, ViewPayload
 from bot.slack.schedules_section import schedule_lines
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ CATALOG_SECONDS = 1.0
 
 
 async def handle_config_submission(
-    deps: Deps, client: Any, *, user_id: str, view: dict[str, Any]
+    deps: Deps, client: Any, *, user_id: str, view: ViewFields
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Check and save one submission. Returns (ack arguments or None to close the modal, fields changed)."""
     live = live_policy(deps)
@@ -50,14 +51,13 @@ async def handle_config_submission(
     if not state.is_admin(user_id):
         log_event(logger, "config submission refused: not an admin", logging.WARNING, user=user_id)
         await deps.store.record_config_denial(
-            user_id=user_id, reason="not an admin", details={"callback_id": view.get("callback_id")}
+            user_id=user_id, reason="not an admin", details={"callback_id": view.callback_id}
         )
         return {"response_action": "update", "view": notice_view(messages.config_admin_only())}, []
     opened_at = opened_version(view)
     if opened_at != state.version:
         return {"response_action": "errors", "errors": {"model": messages.config_stale(opened_at, state.version)}}, []
-    values = (view.get("state") or {}).get("values") or {}
-    proposal, errors = read_proposal(state, values, deps.tools)
+    proposal, errors = read_proposal(state, view, deps.tools)
     if errors:
         return {"response_action": "errors", "errors": errors}, []
     # Slack and the ticket system are asked at once: the slower of the two bounds the wait before the ack.
@@ -102,9 +102,14 @@ def register_admin_handlers(app: AsyncApp, deps: Deps) -> None:
     """Register the modal's view_submission / block_actions handlers."""
 
     @app.view(CALLBACK_ID)
-    async def on_config_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
-        user_id = str((body.get("user") or {}).get("id", ""))
-        response, fields = await handle_config_submission(deps, client, user_id=user_id, view=view)
+    async def on_config_submit(ack: Any, body: dict[str, Any], client: Any) -> None:
+        payload = ViewPayload.of(body)
+        if payload is None:  # the app's middleware already ignores these
+            log_event(logger, "malformed config submission ignored", logging.WARNING)
+            await ack()
+            return
+        user_id = payload.user.id
+        response, fields = await handle_config_submission(deps, client, user_id=user_id, view=payload.view)
         if response is not None:
             await ack(**response)
             return

@@ -38,6 +38,7 @@ from bot.policy.text import channel_scopes_text, scope_text
 from bot.settings import Settings
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.mcp_section import section_blocks as mcp_section
+from bot.slack.payloads import ViewFields
 from bot.slack.schedules_section import MAX_VIEW_BLOCKS, ScheduleLine, schedule_lines, section_blocks
 
 if TYPE_CHECKING:
@@ -213,11 +214,11 @@ async def config_view(deps: Deps, *, opened_at: int | None = None, note: str | N
     return build_config_view(state, deps.tools, schedules=lines, note=note, opened_at=opened_at, mcp=deps.mcp, mcp_note=mcp_note)
 
 
-def opened_version(view: dict[str, Any]) -> int:
+def opened_version(view: ViewFields) -> int:
     """The configuration version a modal was opened at (-1 when its metadata is missing or forged)."""
     try:
-        return int(json.loads(view.get("private_metadata") or "{}").get("version"))
-    except (TypeError, ValueError, AttributeError):
+        return int(view.metadata().get("version"))  # type: ignore[arg-type]  # anything else: -1
+    except (TypeError, ValueError, OverflowError):
         return -1
 
 

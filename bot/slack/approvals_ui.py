@@ -33,6 +33,7 @@ from bot.slack.approval_blocks import (
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.feedback import record_answer
 from bot.slack.identity import channel_type_from_info, error_code
+from bot.slack.payloads import BlockActions
 from bot.slack.replies import deliver_turn
 from bot.tools.base import Actor
 
@@ -235,12 +236,14 @@ def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
     """Register the Approve / Cancel action handlers."""
 
     @app.action(ACTION_PATTERN)
-    async def on_approval_click(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    async def on_approval_click(ack: Any, body: dict[str, Any], client: Any) -> None:
         await ack()
-        clicker = str((body.get("user") or {}).get("id", ""))
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        message_ts = (body.get("container") or {}).get("message_ts")
-        parsed = parse_action_id(str(action.get("action_id", "")))
+        payload = BlockActions.of(body)
+        if payload is None:  # the app's middleware already ignores these; never guess at a click
+            log_event(logger, "malformed approval click ignored", logging.WARNING)
+            return
+        clicker, channel = payload.user.id, payload.channel_id
+        parsed = parse_action_id(payload.action.action_id)
         if parsed is None or parsed.version != UI_VERSION:
             await _ephemeral(client, channel=channel, user=clicker, text=messages.approval_stale_button())
             return
@@ -252,6 +255,6 @@ def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
             choice=parsed.choice,
             clicker=clicker,
             channel=channel,
-            message_ts=message_ts,
+            message_ts=payload.message_ts,
         )
         log_event(logger, "approval click", approval=parsed.approval_id, user=clicker, outcome=outcome)

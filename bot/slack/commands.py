@@ -30,6 +30,7 @@ from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Where, answer
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
+from bot.slack.payloads import SlashCommand
 from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
 from bot.slack.schedule_commands import handle_digest_command
@@ -110,10 +111,10 @@ def _runner(surface: Surface, *, actor: Actor, thread: ThreadRef, plan: CommandP
     )
 
 
-async def run_tool_command(surface: Surface, *, payload: dict[str, Any], plan: CommandPlan, respond: AsyncRespond) -> None:
+async def run_tool_command(surface: Surface, *, payload: SlashCommand, plan: CommandPlan, respond: AsyncRespond) -> None:
     """Run a tool command after the ack: post that it was used, answer in its thread (or ephemerally)."""
-    command, text = payload["command"], payload.get("text", "").strip()
-    user_id, channel_id, team_id = payload["user_id"], payload["channel_id"], payload.get("team_id")
+    command, text = payload.command, payload.text.strip()
+    user_id, channel_id, team_id = payload.user_id, payload.channel_id, payload.team_id
     # the channel's kind comes from Slack by id: `channel_name` is whatever someone named the channel
     actor = await surface.directory.actor(user_id=user_id, team_id=team_id, channel_id=channel_id)
     offered = {t.name: t for t in await offered_tools(surface, actor)}
@@ -193,24 +194,27 @@ async def help_blocks(surface: Surface, actor: Actor, *, bot_user_id: str | None
     return blocks
 
 
-async def run_chatops(surface: Surface, *, payload: dict[str, Any], respond: AsyncRespond, bot_user_id: str | None) -> None:
+async def run_chatops(surface: Surface, *, payload: SlashCommand, respond: AsyncRespond, bot_user_id: str | None) -> None:
     """`/chatops help | whoami | config | digest ...` after the ack."""
-    sub, _, rest = payload.get("text", "").strip().partition(" ")
-    user_id, channel_id = payload["user_id"], payload["channel_id"]
+    sub, _, rest = payload.text.strip().partition(" ")
+    user_id, channel_id = payload.user_id, payload.channel_id
     if sub.lower() == "config":
+        if not payload.trigger_id:  # Slack always sends one; without it no modal can open
+            await respond(text=messages.config_modal_failed(), response_type="ephemeral")
+            return
         refusal = await admin_modal.open_config_modal(
-            surface.client, surface.deps, user_id=user_id, trigger_id=payload["trigger_id"]
+            surface.client, surface.deps, user_id=user_id, trigger_id=payload.trigger_id
         )
         if refusal:
             await respond(text=refusal, response_type="ephemeral")
         return
     if sub.lower() == "digest":
         reply = await handle_digest_command(
-            surface.client, surface.deps, user_id=user_id, channel_id=channel_id, text=rest, trigger_id=payload.get("trigger_id")
+            surface.client, surface.deps, user_id=user_id, channel_id=channel_id, text=rest, trigger_id=payload.trigger_id
         )
         await respond(text=reply, response_type="ephemeral")
         return
-    actor = await surface.directory.actor(user_id=user_id, team_id=payload.get("team_id"), channel_id=channel_id)
+    actor = await surface.directory.actor(user_id=user_id, team_id=payload.team_id, channel_id=channel_id)
     if sub.lower() == "whoami":
         role = await role_of(surface.deps, user_id)
         tools = await offered_tools(surface, actor)
@@ -224,23 +228,33 @@ def register_commands(app: AsyncApp, surface: Surface) -> None:
     """The slash command listeners."""
 
     async def on_tool_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        plan = plan_command(command["command"], command.get("text", ""))
+        payload = SlashCommand.of(command)
+        if payload is None:  # the app's middleware already ignores these
+            log_event(_log, "malformed command ignored", logging.WARNING)
+            await ack()
+            return
+        plan = plan_command(payload.command, payload.text)
         if plan.kind == "usage":
-            await ack(text=messages.slash_usage(command["command"]), response_type="ephemeral")
+            await ack(text=messages.slash_usage(payload.command), response_type="ephemeral")
             return
         await ack()
         surface.tasks.spawn(
-            run_tool_command(surface, payload=command, plan=plan, respond=respond), name=f"command:{command['command']}"
+            run_tool_command(surface, payload=payload, plan=plan, respond=respond), name=f"command:{payload.command}"
         )
 
     async def on_chatops(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
-        sub = command.get("text", "").strip().partition(" ")[0].lower()
+        payload = SlashCommand.of(command)
+        if payload is None:  # the app's middleware already ignores these
+            log_event(_log, "malformed command ignored", logging.WARNING)
+            await ack()
+            return
+        sub = payload.text.strip().partition(" ")[0].lower()
         if sub not in ("", "help", "whoami", "config", "digest"):
             await ack(text=messages.slash_usage("/chatops"), response_type="ephemeral")
             return
         await ack()
         surface.tasks.spawn(
-            run_chatops(surface, payload=command, respond=respond, bot_user_id=context.bot_user_id), name="command:/chatops"
+            run_chatops(surface, payload=payload, respond=respond, bot_user_id=context.bot_user_id), name="command:/chatops"
         )
 
     for name in TOOL_COMMANDS:

@@ -16,6 +16,7 @@ from bot.mcp.trust import Action, change_trust
 from bot.policy.live import live_policy
 from bot.slack.admin_view import notice_view, opened_version, refresh_config_view
 from bot.slack.mcp_section import ACTION_PATTERN
+from bot.slack.payloads import BlockActions
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -27,20 +28,22 @@ logger = get_logger("mcp.admin")
 
 async def handle_mcp_button(deps: Deps, client: Any, *, body: dict[str, Any]) -> None:
     """Apply one click (admins only; a refused click is logged and audited) and refresh the modal."""
-    action = (body.get("actions") or [{}])[0]
-    match = ACTION_PATTERN.match(str(action.get("action_id") or ""))
-    view = body.get("view") or {}
-    user_id = str((body.get("user") or {}).get("id") or "")
-    if match is None or not view.get("id"):
+    payload = BlockActions.of(body)
+    if payload is None or payload.view is None:
+        return
+    action, view, user_id = payload.action, payload.view, payload.user.id
+    match = ACTION_PATTERN.match(action.action_id)
+    if match is None:
         return
     verb = match.group(1)
-    value = str((action.get("selected_option") or {}).get("value") if verb == "tool" else action.get("value") or "")
+    chosen = action.selected_option.value if action.selected_option is not None else None
+    value = str(chosen if verb == "tool" else action.value or "")
     server, _, tool = value.partition("|")
     state = await live_policy(deps).current()
     if not state.is_admin(user_id):
         log_event(logger, "mcp change refused: not an admin", logging.WARNING, user=user_id, action=verb)
         await deps.store.record_config_denial(user_id=user_id, reason="not an admin", details={"action": f"mcp.{verb}", "server": server})
-        await client.views_update(view_id=view["id"], view=notice_view("Only chatops admins can change MCP servers. This attempt was logged."))
+        await client.views_update(view_id=view.id, view=notice_view("Only chatops admins can change MCP servers. This attempt was logged."))
         return
     kind: Action = verb  # type: ignore[assignment]
     if verb == "tool":
@@ -52,7 +55,7 @@ async def handle_mcp_button(deps: Deps, client: Any, *, body: dict[str, Any]) ->
     except ConfigError as exc:
         note = str(exc)
     log_event(logger, "mcp change", user=user_id, server=server, action=kind, tool=tool or None, result=note)
-    await refresh_config_view(client, deps, view_id=str(view["id"]), opened_at=opened_version(view), note=note)
+    await refresh_config_view(client, deps, view_id=view.id, opened_at=opened_version(view), note=note)
 
 
 def register_mcp_handlers(app: AsyncApp, deps: Deps) -> None:

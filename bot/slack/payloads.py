@@ -4,14 +4,15 @@
 `actions: []`, a view submission whose `user` is a string, ...), or None when every field a listener reads is
 there with its type. The app's first middleware runs it on every request (HTTP and Socket Mode) and answers a
 malformed one 200 and ignores it, logged once with the reason: listeners never see a payload they would crash
-on. Listeners read through the models (`EventFields.of(event)`, `view_metadata(view)`) instead of `dict.get` on
-whatever arrived. Fields are checked strictly (an int is not a user id); unknown fields are kept.
+on. Listeners read through the same models (`EventFields.of(event)`, `SlashCommand.of(command)`,
+`BlockActions.of(body)`, `ViewPayload.of(body)`, `view.element(block, action)`, `view.metadata()`) instead of
+`dict.get` on whatever arrived. Fields are checked strictly (an int is not a user id); unknown fields are kept.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
@@ -20,6 +21,9 @@ MESSAGE_EVENTS = frozenset({"message", "app_mention"})
 
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+_S = TypeVar("_S", bound=_Shape)
 
 
 class _Id(_Shape):
@@ -44,10 +48,7 @@ class EventFields(_Shape):
     @classmethod
     def of(cls, event: Any) -> EventFields | None:
         """The typed view of an event (None when it is not one; the middleware already refused those)."""
-        try:
-            return cls.model_validate(event)
-        except ValidationError:
-            return None
+        return _parse(cls, event)
 
 
 class _EventCallback(_Shape):
@@ -62,7 +63,9 @@ class _MessageEvent(EventFields):
     ts: StrictStr
 
 
-class _SlashCommand(_Shape):
+class SlashCommand(_Shape):
+    """A slash command's form fields our listeners read."""
+
     command: StrictStr
     text: StrictStr = ""
     user_id: StrictStr
@@ -71,26 +74,111 @@ class _SlashCommand(_Shape):
     trigger_id: StrictStr | None = None
     response_url: StrictStr | None = None
 
+    @classmethod
+    def of(cls, payload: Any) -> SlashCommand | None:
+        """The typed view of a command (None when it is not one; the middleware already refused those)."""
+        return _parse(cls, payload)
 
-class _Action(_Shape):
+
+class UserRef(_Id):
+    """Who sent an interaction."""
+
+    team_id: StrictStr | None = None
+
+
+class OptionValue(_Shape):
+    """A selected option: only its value is read."""
+
+    value: StrictStr
+
+
+class ActionFields(_Shape):
+    """One element of a block_actions payload's `actions`."""
+
     action_id: StrictStr
+    value: StrictStr | None = None
+    selected_option: OptionValue | None = None
 
 
-class _BlockActions(_Shape):
-    user: _Id
-    actions: list[_Action] = Field(min_length=1)
+class ElementState(_Shape):
+    """An input's state in a submitted view (`view.state.values[block_id][action_id]`)."""
+
+    value: StrictStr | None = None
+    selected_option: OptionValue | None = None
+    selected_options: list[OptionValue] = Field(default_factory=list)
+    selected_users: list[StrictStr] = Field(default_factory=list)
+    selected_conversation: StrictStr | None = None
+    selected_time: StrictStr | None = None
 
 
-class _View(_Shape):
+_EMPTY = ElementState()
+
+
+class ViewFields(_Shape):
+    """The fields of a view (modal) our listeners read."""
+
     id: StrictStr
     callback_id: StrictStr = ""
     private_metadata: StrictStr = ""
-    state: dict[StrictStr, dict[StrictStr, dict[StrictStr, Any]]] = Field(default_factory=dict)
+    state: dict[StrictStr, dict[StrictStr, dict[StrictStr, ElementState]]] = Field(default_factory=dict)
+
+    def element(self, block_id: str, action_id: str) -> ElementState:
+        """The state of one input (empty when the view has no such input)."""
+        return self.state.get("values", {}).get(block_id, {}).get(action_id, _EMPTY)
+
+    def metadata(self) -> dict[str, Any]:
+        """The private_metadata as the object we wrote into it ({} when missing, forged or not an object)."""
+        return view_metadata({"private_metadata": self.private_metadata})
 
 
-class _ViewPayload(_Shape):
-    user: _Id
-    view: _View
+class _Container(_Shape):
+    channel_id: StrictStr | None = None
+    message_ts: StrictStr | None = None
+
+
+class BlockActions(_Shape):
+    """A block_actions payload (a button click, a menu choice)."""
+
+    user: UserRef
+    actions: list[ActionFields] = Field(min_length=1)
+    channel: _Id | None = None
+    container: _Container | None = None
+    view: ViewFields | None = None
+    team: _Id | None = None
+    trigger_id: StrictStr | None = None
+
+    @classmethod
+    def of(cls, body: Any) -> BlockActions | None:
+        """The typed view of a block_actions payload (None when it is not one)."""
+        return _parse(cls, body)
+
+    @property
+    def action(self) -> ActionFields:
+        """The action that was taken (Slack sends one per payload)."""
+        return self.actions[0]
+
+    @property
+    def channel_id(self) -> str | None:
+        """The channel of the message clicked (None in a modal)."""
+        return (self.channel.id if self.channel else None) or (self.container.channel_id if self.container else None)
+
+    @property
+    def message_ts(self) -> str | None:
+        """The ts of the message clicked (None in a modal)."""
+        return self.container.message_ts if self.container else None
+
+
+class ViewPayload(_Shape):
+    """A view_submission or view_closed payload."""
+
+    user: UserRef
+    view: ViewFields
+    team: _Id | None = None
+
+    @classmethod
+    def of(cls, body: Any) -> ViewPayload | None:
+        """The typed view of a view payload (None when it is not one)."""
+        return _parse(cls, body)
 
 
 class _Shortcut(_Shape):
@@ -104,10 +192,17 @@ class _MessageShortcut(_Shortcut):
     message_ts: StrictStr
 
 
+def _parse(model: type[_S], value: Any) -> _S | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
 _SHAPES: dict[str, type[_Shape]] = {
-    "block_actions": _BlockActions,
-    "view_submission": _ViewPayload,
-    "view_closed": _ViewPayload,
+    "block_actions": BlockActions,
+    "view_submission": ViewPayload,
+    "view_closed": ViewPayload,
     "shortcut": _Shortcut,
     "message_action": _MessageShortcut,
 }
@@ -132,7 +227,7 @@ def shape_problem(body: Any) -> str | None:
             if envelope.event.type == "app_home_opened" and envelope.event.user is None:
                 return "event.user: missing"
         elif "command" in body:
-            _SlashCommand.model_validate(body)
+            SlashCommand.model_validate(body)
         elif isinstance(kind, str) and kind in _SHAPES:
             _SHAPES[kind].model_validate(body)
         elif kind is not None and not isinstance(kind, str):

@@ -18,6 +18,7 @@ from bot.slack.admin_view import notice_view, opened_version, refresh_config_vie
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
+from bot.slack.payloads import BlockActions
 from bot.slack.schedule_editor import Parent, editor_view, register_schedule_editor
 from bot.slack.schedules_section import ACTION_PATTERN, ScheduleVerb, verb_of
 from bot.storage.schedules import ScheduleAction
@@ -32,14 +33,14 @@ _log = get_logger("scheduler.slack")
 
 async def handle_config_button(deps: Deps, client: Any, *, body: dict[str, Any]) -> None:
     """A Schedules button in the config modal: Pause/Resume/Delete at once, Edit/Add push the editor."""
-    action = (body.get("actions") or [{}])[0]
-    verb = verb_of(str(action.get("action_id") or ""))
-    view = body.get("view") or {}
-    view_id = str(view.get("id") or "")
+    payload = BlockActions.of(body)
+    if payload is None or payload.view is None:
+        return
+    verb = verb_of(payload.action.action_id)
+    view, view_id, user_id = payload.view, payload.view.id, payload.user.id
     if verb is None or not view_id:
         return
-    user_id = str((body.get("user") or {}).get("id") or "")
-    schedule_id = None if verb == "add" else str(action.get("value") or "")
+    schedule_id = None if verb == "add" else (payload.action.value or "")
     if not await is_admin(deps, user_id):
         log_event(_log, "schedule change refused: not an admin", logging.WARNING, user=user_id, action=verb)
         await deps.store.record_config_denial(
@@ -55,7 +56,7 @@ async def handle_config_button(deps: Deps, client: Any, *, body: dict[str, Any])
         note = (
             editor
             if isinstance(editor, str)
-            else await _push(client, str(body.get("trigger_id") or ""), editor)
+            else await _push(client, payload.trigger_id or "", editor)
         )
     else:
         note = await _change(deps, verb, str(schedule_id), by=user_id)
@@ -109,5 +110,9 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
     @app.action(MUTE_ACTION_ID)
     async def _on_mute(ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        await deps.store.mute_reminders(body["user"]["id"], until=None)
+        payload = BlockActions.of(body)
+        if payload is None:  # the app's middleware already ignores these
+            log_event(_log, "malformed mute click ignored", logging.WARNING)
+            return
+        await deps.store.mute_reminders(payload.user.id, until=None)
         await respond(text=messages.reminders_muted(None), replace_original=False, response_type="ephemeral")

@@ -37,7 +37,7 @@ from bot.slack.admin_view import refresh_config_view
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
-from bot.slack.payloads import view_metadata
+from bot.slack.payloads import ViewFields, ViewPayload
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -179,16 +179,39 @@ def schedule_view(
     return view.to_dict()
 
 
-def draft_from_state(values: dict[str, Any]) -> Draft:
+@dataclass(frozen=True)
+class EditorMetadata:
+    """What the editor keeps in its private_metadata: the schedule edited, where it was opened, the config modal
+    under it. A field that is missing or of the wrong type (a forged view) reads as None."""
+
+    schedule_id: str | None = None
+    origin: str | None = None
+    parent: Parent | None = None
+
+    @classmethod
+    def of(cls, view: ViewFields) -> EditorMetadata:
+        meta = view.metadata()
+        schedule_id, origin, parent = meta.get("schedule_id"), meta.get("origin"), meta.get("parent")
+        parent_view = parent.get("view_id") if isinstance(parent, dict) else None
+        opened_at = parent.get("opened_at", -1) if isinstance(parent, dict) else -1
+        return cls(
+            schedule_id=schedule_id if isinstance(schedule_id, str) else None,
+            origin=origin if isinstance(origin, str) else None,
+            parent=Parent(view_id=parent_view, opened_at=opened_at if type(opened_at) is int else -1)
+            if isinstance(parent_view, str) and parent_view
+            else None,
+        )
+
+
+def draft_from_state(view: ViewFields) -> Draft:
     """Read a submitted editor's state into a draft."""
 
     def get(block: str) -> str:
-        element = (values.get(block) or {}).get(VALUE) or {}
-        for key in ("value", "selected_conversation", "selected_time"):
-            if element.get(key):
-                return str(element[key])
-        selected = element.get("selected_option") or {}
-        return str(selected.get("value") or "")
+        element = view.element(block, VALUE)
+        for value in (element.value, element.selected_conversation, element.selected_time):
+            if value:
+                return value
+        return element.selected_option.value if element.selected_option is not None else ""
 
     return Draft(**{field: get(field) for field in ("project", "channel", "every", "time", "day", "cron",
                                                     "timezone", "name", "stale_days")})  # fmt: skip
@@ -198,9 +221,14 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
     """Register the schedule editor's submission."""
 
     @app.view(CALLBACK_ID)
-    async def _on_submit(ack: Any, body: dict[str, Any], client: Any, view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        meta = view_metadata(view)  # {} when missing or forged
+    async def _on_submit(ack: Any, body: dict[str, Any], client: Any) -> None:
+        payload = ViewPayload.of(body)
+        if payload is None:  # the app's middleware already ignores these
+            log_event(_log, "malformed schedule submission ignored", logging.WARNING)
+            await ack()
+            return
+        user_id, view = payload.user.id, payload.view
+        meta = EditorMetadata.of(view)  # None fields when missing or forged
         if await role_of(deps, user_id) != "admin":
             await ack(response_action="errors", errors={"project": messages.schedule_admin_only()})
             log_event(
@@ -209,15 +237,15 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
             await deps.store.record_config_denial(
                 user_id=user_id,
                 reason="not an admin",
-                details={"action": "schedule.save", "schedule_id": meta.get("schedule_id")},
+                details={"action": "schedule.save", "schedule_id": meta.schedule_id},
             )
             return
-        schedule_id = meta.get("schedule_id") if isinstance(meta.get("schedule_id"), str) else None
+        schedule_id = meta.schedule_id
         existing = await deps.store.get_schedule(schedule_id) if schedule_id else None
         if schedule_id and existing is None:
             await ack(response_action="errors", errors={"project": messages.schedule_unknown(schedule_id)})
             return
-        draft = draft_from_state(view["state"]["values"])
+        draft = draft_from_state(view)
         scope_user = existing.created_by if existing is not None and existing.created_by else user_id
         checked, errors = await validate_draft(deps, client, draft, scope_user=scope_user)
         if checked is None:
@@ -225,7 +253,7 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
             return
         # A new schedule's id comes from the modal's view id: when our ack missed Slack's 3 s and the admin submits
         # the same modal again, the second submission finds the first one's row instead of adding a duplicate.
-        new_id = None if existing is not None else schedule_id_for_view(body, view)
+        new_id = None if existing is not None else schedule_id_for_view(payload.team.id if payload.team else None, view.id)
         if new_id is not None and (taken := await deps.store.get_schedule(new_id)) is not None:
             if taken.created_by == user_id:
                 await ack()
@@ -246,29 +274,22 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
         text = messages.schedule_saved(
             row.id, escape_mrkdwn(row.name), row.channel_id or "", when, "updated" if existing else "added"
         )
-        parent = meta.get("parent")
-        if isinstance(parent, dict) and parent.get("view_id"):
+        if meta.parent is not None:
             # Pushed over the config modal: the ack closed the editor; the list underneath shows the change.
             await refresh_config_view(
-                client,
-                deps,
-                view_id=str(parent["view_id"]),
-                opened_at=int(parent.get("opened_at", -1)),
-                note=text,
+                client, deps, view_id=meta.parent.view_id, opened_at=meta.parent.opened_at, note=text
             )
             return
-        await _tell(client, channel=meta.get("origin") or user_id, user=user_id, text=text)
+        await _tell(client, channel=meta.origin or user_id, user=user_id, text=text)
 
 
 
-def schedule_id_for_view(body: dict[str, Any], view: dict[str, Any]) -> str:
+def schedule_id_for_view(team_id: str | None, view_id: str) -> str:
     """The id a new schedule gets from the modal that creates it: 'd' + 7 hex digits of its team and view id (the
     same for every submission of that modal), or a fresh id when the view has none."""
-    team = body.get("team") if isinstance(body.get("team"), dict) else {}
-    view_id = view.get("id")
-    if not isinstance(view_id, str) or not view_id:
+    if not view_id:
         return new_schedule_id()
-    return "d" + hashlib.sha256(f"{(team or {}).get('id')}:{view_id}".encode()).hexdigest()[:7]
+    return "d" + hashlib.sha256(f"{team_id}:{view_id}".encode()).hexdigest()[:7]
 
 
 async def _saved_by_earlier_submission(deps: Deps, schedule_id: str, user_id: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot import messages
 from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
@@ -167,6 +168,17 @@ async def test_config_opens_the_admin_modal_for_an_admin_only(sqlite_bot: SlackB
     await bot.settle()
     [opened] = bot.slack.calls("views.open")
     assert opened.args["trigger_id"] and opened.args["view"]["type"] == "modal"
+
+
+async def test_config_without_a_trigger_id_tells_the_admin_the_modal_could_not_open(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    fields = slash_command("/chatops", "config", user=ALICE, channel=OPS_CHANNEL, response_url=bot.slack.response_url())
+    del fields["trigger_id"]
+    assert await bot.send_command(fields) == (200, "")
+    await bot.settle()
+    [reply] = _responses(bot)
+    assert reply["text"] == messages.config_modal_failed() and reply["response_type"] == "ephemeral"
+    assert bot.slack.calls("views.open") == [] and bot.surface.tasks.failures == 0
 
 
 async def test_digest_is_handed_to_the_schedules(sqlite_bot: SlackBot) -> None:

@@ -39,6 +39,14 @@ def _interactive(payload: Any) -> bytes:
 
 
 VIEW = {"id": "V1", "callback_id": "chatops.schedule", "private_metadata": "{}", "state": {"values": {}}}
+CONFIG_VIEW = {"id": "V2", "callback_id": "chatops.config", "private_metadata": '{"version": 1}', "state": {"values": {}}}
+
+
+def _click(action: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"type": "block_actions", "user": {"id": ALICE}, "team": {"id": "T1"}, "trigger_id": "1.2.3",
+            "container": {"type": "message", "channel_id": OPS_CHANNEL, "message_ts": "1763476299.000002"},
+            "actions": [{"type": "button", "block_id": "b", **action}], **more}  # fmt: skip
+
 MENTION_EVENT = mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} hi", ts="1763476299.000001")
 CASES: list[tuple[str, bytes, str, int]] = [
     ("invalid UTF-8", b'{"type": "event_callback", "event": "\xff\xfe"}', JSON, 400),
@@ -60,6 +68,23 @@ CASES: list[tuple[str, bytes, str, int]] = [
     ("command without user", urlencode({k: v for k, v in slash_command(
         "/ticket", "OPS-1", user=ALICE, channel=OPS_CHANNEL, response_url="https://x").items() if k != "user_id"}).encode(), FORM, 200),
     ("empty body", b"", JSON, 400),
+    # the listeners that read payloads through bot/slack/payloads.py: a field of the wrong type is ignored, never a crash
+    ("config submission with a forged version",
+     _interactive({"type": "view_submission", "user": {"id": ALICE}, "view": {**CONFIG_VIEW, "private_metadata": '{"version": "x"}'}}), FORM, 200),
+    ("config submission with an input's state a string",
+     _interactive({"type": "view_submission", "user": {"id": ALICE},
+                   "view": {**CONFIG_VIEW, "state": {"values": {"default_role": {"value": "admin"}}}}}), FORM, 200),
+    ("config submission with a selected option a string",
+     _interactive({"type": "view_submission", "user": {"id": ALICE},
+                   "view": {**CONFIG_VIEW, "state": {"values": {"default_role": {"value": {"selected_option": "admin"}}}}}}), FORM, 200),
+    ("schedule button outside a modal", _interactive(_click({"action_id": "chatops.schedule.pause", "value": "d1"})), FORM, 200),
+    ("schedule button with a view id a number",
+     _interactive(_click({"action_id": "chatops.schedule.pause", "value": "d1"}, view={**CONFIG_VIEW, "id": 7})), FORM, 200),
+    ("MCP menu with a selected option a string",
+     _interactive(_click({"action_id": "chatops.mcp.tool", "selected_option": "srv|tool"}, view=CONFIG_VIEW)), FORM, 200),
+    ("approval click with a container a string",
+     _interactive({**_click({"action_id": "chatops.approval/v1/approve/a1", "value": "a1"}), "container": "C1"}), FORM, 200),
+    ("mute click with the user's id a number", _interactive({**_click({"action_id": "chatops_reminders_mute"}), "user": {"id": 7}}), FORM, 200),
 ]  # fmt: skip
 
 

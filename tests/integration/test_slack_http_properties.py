@@ -65,12 +65,32 @@ def _ours() -> list[Base]:
         "response_urls": [],
     }  # fmt: skip
     command = slash_command("/ticket", "OPS-1", user=ALICE, channel=OPS_CHANNEL, response_url="https://hooks.slack.com/commands/1")
+    # The admin (Alice) submitting the config modal and the schedule editor, clicking their buttons: the
+    # listeners that read payloads through bot/slack/payloads.py.
+    config_view = {"id": "V0002", "type": "modal", "callback_id": "chatops.config", "private_metadata": '{"version": 1}',
+                   "state": {"values": {"model": {"value": {"type": "plain_text_input", "value": "claude-x"}},
+                                        "default_role": {"value": {"type": "static_select", "selected_option": {"value": "member"}}},
+                                        "enabled_tools": {"value": {"type": "multi_static_select", "selected_options": [{"value": "get_ticket"}]}},
+                                        "assign:member": {"value": {"type": "multi_users_select", "selected_users": ["U0BOB"]}}}}}  # fmt: skip
+    editor_view = {"id": "V0003", "type": "modal", "callback_id": "chatops_schedule_modal",
+                   "private_metadata": json.dumps({"schedule_id": None, "origin": OPS_CHANNEL, "parent": {"view_id": "V0002", "opened_at": 1}}),
+                   "state": {"values": {"project": {"value": {"type": "plain_text_input", "value": "OPS"}},
+                                        "channel": {"value": {"type": "conversations_select", "selected_conversation": OPS_CHANNEL}},
+                                        "every": {"value": {"type": "static_select", "selected_option": {"value": "cron"}}},
+                                        "cron": {"value": {"type": "plain_text_input", "value": "0 9 * * 1-5"}}}}}  # fmt: skip
+    modal_click = {**block_actions, "container": {"type": "view", "view_id": "V0002"}, "view": config_view}
+    del modal_click["channel"]
     return [
         ("event", event_callback(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} hi", ts="1763476201.000009"))),
         ("event", event_callback(message(channel=ALICE_DM, user=ALICE, text="hi", ts="1763476201.000010"))),
         ("interactive", block_actions),
         ("interactive", view_submission),
         ("command", dict(command)),
+        ("interactive", {**view_submission, "view": config_view}),
+        ("interactive", {**view_submission, "view": editor_view}),
+        ("interactive", {**modal_click, "actions": [{"action_id": "chatops.schedule.pause", "value": "d1234567", "type": "button"}]}),
+        ("interactive", {**modal_click, "actions": [{"action_id": "chatops.mcp.tool", "type": "static_select",
+                                                     "selected_option": {"value": "srv|tool"}}]}),  # fmt: skip
     ]
 
 
