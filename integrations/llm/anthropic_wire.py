@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from typing import Any
 
 from bot.errors import ModelUnavailable
@@ -33,6 +34,9 @@ logger = get_logger("llm")
 PROVIDER = "anthropic"
 EPHEMERAL = {"type": "ephemeral"}
 MIN_THINKING_BUDGET = 1024
+INTERLEAVED_THINKING_BETA = "interleaved-thinking-2025-05-14"
+"""Lets a Claude 4 model think between tool calls (after each tool result) with manual extended thinking."""
+_CLAUDE_4 = re.compile(r"claude-(?:opus|sonnet|haiku)-4(?:-(\d{1,2}))?(?=$|[-@:._])")
 MAX_OUTPUT_TOKENS = 64_000
 """The largest max_tokens sent with thinking on (the answer's room grows after a truncation; the budget stays)."""
 _NO_CACHE_CONTROL = {"thinking", "redacted_thinking"}
@@ -87,7 +91,21 @@ def build_params(
         params["tool_choice"] = choice
     if user_hash:
         params["metadata"] = {"user_id": user_hash}
+    if thinking and tools and needs_interleaved_beta(model):
+        # the SDK sends it as the `anthropic-beta` header (Bedrock's client moves it into the body's `anthropic_beta`)
+        params["extra_headers"] = {"anthropic-beta": INTERLEAVED_THINKING_BETA}
     return params
+
+
+def needs_interleaved_beta(model: str) -> bool:
+    """True for the models on which manual extended thinking interleaves with tool calls only with the
+    `interleaved-thinking-2025-05-14` beta: Claude 4 up to 4.6 (Opus 4, 4.1, 4.5, 4.6; Sonnet 4, 4.5, 4.6; Haiku
+    4.5), named as the API, Bedrock (`us.anthropic.claude-sonnet-4-5-20250929-v1:0`) or Vertex
+    (`claude-sonnet-4-5@20250929`) name them. Not Claude 3.x (the API refuses the header there) and not Opus 4.7
+    or later (adaptive thinking only, interleaved built in; manual thinking is refused there anyway). On the 4.6
+    models interleaving is built into adaptive thinking and the header is ignored, so sending it is harmless."""
+    found = _CLAUDE_4.search(model)
+    return found is not None and int(found.group(1) or 0) <= 6
 
 
 def messages_param(messages: list[Message]) -> list[dict[str, Any]]:
