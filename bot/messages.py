@@ -863,3 +863,106 @@ def write_outcome_fact(description: str, outcome: str, link: str | None) -> str:
     if outcome == "not_done":
         return f"This was not done: {description}{where}."
     return f"I could not tell whether this was done: {description} — please check{where or ' the ticket'}."
+
+
+# ---------------------------------------------------------------- the config modal's fields and MCP section (bot/slack/admin_*.py, mcp_*.py)
+
+
+def config_intro(version: int, env_admins: list[str]) -> str:
+    """The first lines of the configuration modal."""
+    admins = ", ".join(f"<@{u}>" for u in env_admins) or "none"
+    return (
+        f"Configuration version {version}. Saved changes apply from the next request, in every "
+        f"bot process. Admins through CHATOPS_ADMINS (always admins): {admins}."
+    )
+
+
+def config_audited() -> str:
+    """The configuration modal's last line."""
+    return "Every change is audited: who, when, field, before, after."
+
+
+def config_role_twice(user_id: str, role: str) -> str:
+    """Field error: one person picked under two roles."""
+    return f"<@{user_id}> is also given the {role} role"
+
+
+def config_not_a_user(text: str) -> str:
+    """Field error: a person picker returned something that is not a Slack user id."""
+    return f"{text!r} is not a Slack user id"
+
+
+def config_user_unknown(user_id: str) -> str:
+    """Field error: Slack does not know the person given a role."""
+    return f"Unknown user {user_id}"
+
+
+def config_user_deactivated(user_id: str) -> str:
+    """Field error: the person given a role is deactivated."""
+    return f"<@{user_id}> is deactivated"
+
+
+def config_user_is_bot(user_id: str) -> str:
+    """Field error: a bot was given a role."""
+    return f"<@{user_id}> is a bot; roles are for people"
+
+
+def mcp_admin_only() -> str:
+    """Replaces the modal when someone who is not an admin clicks an MCP button."""
+    return "Only chatops admins can change MCP servers. This attempt was logged."
+
+
+def mcp_section_intro() -> str:
+    """The line under the config modal's "MCP servers" header."""
+    return "Enable a server to approve its tools as listed now. A tool whose definition changes is withheld until you approve the change."
+
+
+def mcp_server_lines(
+    name: str, *, enabled: bool, state: str, tools: int, last_error: str | None, changed: list[tuple[str, str]],
+    not_approved: str | None, switched_off: str | None,
+) -> list[str]:
+    """One MCP server in the config modal (every argument already escaped for mrkdwn)."""
+    lines = [f"*{name}* — {'enabled' if enabled else 'not enabled'}; {state}, {tools} tools"]
+    if last_error:
+        lines.append(f"Last error: {last_error}")
+    lines += [f"• {tool} changed ({what}): withheld" for tool, what in changed]
+    if not_approved:
+        lines.append(f"• not approved yet: {not_approved}")
+    if switched_off:
+        lines.append(f"• switched off: {switched_off}")
+    return lines
+
+
+def help_chatops_commands(*, admin: bool) -> list[str]:
+    """`/chatops help`'s lines about `/chatops` itself (non-admins only see what they may use)."""
+    if admin:
+        return [
+            "• `/chatops whoami` shows your role · `/chatops digest …` manages scheduled digests",
+            "• `/chatops config` opens the configuration (admins)",
+        ]
+    return [
+        "• `/chatops whoami` shows your role · `/chatops digest preview` shows today's digest to you · "
+        "`/chatops digest mute` pauses your reminders"
+    ]
+
+
+def home_config_command() -> str:
+    """The App Home's line about `/chatops config` (admins only)."""
+    return "• `/chatops config` opens the configuration"
+
+
+def suggested_prompts(offered: set[str], project: str | None) -> list[dict[str, str]]:
+    """The agent pane's suggested prompts: only for tools this person is offered, about a project they may see."""
+    prompts: list[dict[str, str]] = []
+    if "search_tickets" in offered:
+        prompts.append({"title": "My open tickets", "message": "Which tickets assigned to me are still open?"})
+        if project:
+            prompts.append({"title": f"Urgent in {project}", "message": f"Which {project} tickets are high priority or blocked?"})
+    if "workload_digest" in offered and project:
+        prompts.append({"title": f"{project} workload", "message": f"Summarize the current workload in {project}."})
+    if "create_ticket" in offered and project:
+        prompts.append({"title": f"New {project} ticket", "message": f"Help me create a ticket in {project}."})
+    elif "add_comment" in offered and "search_tickets" in offered:
+        prompts.append({"title": "Comment on a ticket", "message": "Help me add a comment to one of my tickets."})
+    prompts.append({"title": "What can you do?", "message": "What can you do for me?"})
+    return prompts

@@ -60,7 +60,7 @@ def read_proposal(
                     errors.setdefault(f"assign:{name}", messages.config_env_admin(user_id))
                 continue
             if user_id in assignments and assignments[user_id] != name:
-                errors.setdefault(f"assign:{name}", f"<@{user_id}> is also given the {assignments[user_id]} role")
+                errors.setdefault(f"assign:{name}", messages.config_role_twice(user_id, assignments[user_id]))
             assignments[user_id] = name
     scopes, problem = parse_channel_scopes(_text(view, "channel_scopes"))
     if problem:
@@ -111,7 +111,7 @@ async def check_new_users(client: Any, state: PolicyState, assignments: dict[str
         if USER_ID.match(user_id):
             checks[asyncio.create_task(_user_problem(client, user_id))] = user_id
         else:
-            errors.setdefault(f"assign:{assignments[user_id]}", f"{user_id!r} is not a Slack user id")
+            errors.setdefault(f"assign:{assignments[user_id]}", messages.config_not_a_user(user_id))
     if not checks:
         return errors
     try:
@@ -134,14 +134,14 @@ async def _user_problem(client: Any, user_id: str) -> str | None:
         user = (await client.users_info(user=user_id))["user"]
     except SlackApiError as exc:
         if (exc.response or {}).get("error") in ("user_not_found", "user_not_visible"):
-            return f"Unknown user {user_id}"
+            return messages.config_user_unknown(user_id)
         log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
         return messages.config_user_unverified(user_id)
     except SLACK_FAILURES as exc:
         log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
         return messages.config_user_unverified(user_id)
     if user.get("deleted"):
-        return f"<@{user_id}> is deactivated"
+        return messages.config_user_deactivated(user_id)
     if user.get("is_bot"):
-        return f"<@{user_id}> is a bot; roles are for people"
+        return messages.config_user_is_bot(user_id)
     return None

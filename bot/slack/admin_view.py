@@ -31,6 +31,7 @@ from slack_sdk.models.blocks.block_elements import (
 )
 from slack_sdk.models.views import View
 
+from bot import messages
 from bot.logs import get_logger, log_event
 from bot.policy.live import LIMIT_SETTINGS, PolicyState, live_policy
 from bot.policy.model import ALL, EFFECTS
@@ -98,14 +99,8 @@ def build_config_view(
     policy, settings = state.policy, state.settings
     tool_opts, selector_opts = _options(tools, effects=False), _options(tools, effects=True)
     enabled = [t.name for t in tools if policy.tool_enabled(t.name, t.effect.value)]
-    env_admins = ", ".join(f"<@{u}>" for u in sorted(state.env_admins)) or "none"
     blocks: list[Any] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"Configuration version {state.version}. Saved changes apply from the next request, in every "
-                f"bot process. Admins through CHATOPS_ADMINS (always admins): {env_admins}."
-            )
-        ),
+        SectionBlock(text=MarkdownTextObject(text=messages.config_intro(state.version, sorted(state.env_admins)))),
         InputBlock(
             block_id="model",
             label="Model",
@@ -193,7 +188,7 @@ def build_config_view(
         )
     blocks += mcp_section(mcp, policy, room=MAX_VIEW_BLOCKS - len(blocks) - 8, note=mcp_note)
     blocks += section_blocks(list(schedules), room=MAX_VIEW_BLOCKS - len(blocks) - 1, note=note)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Every change is audited: who, when, field, before, after.")]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=messages.config_audited())]))
     view = View(
         type="modal",
         callback_id=CALLBACK_ID,

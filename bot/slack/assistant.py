@@ -25,6 +25,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot import messages
 from bot.logs import get_logger, log_event
 from bot.policy.authorizer import project_catalog
 from bot.slack import agent_texts as say
@@ -76,19 +77,7 @@ async def suggested_prompts(surface: Surface, actor: Actor) -> list[dict[str, st
     offered = {t.name for t in await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)}
     projects = await prompt_projects(surface, actor)
     project = projects[0] if projects else None
-    prompts: list[dict[str, str]] = []
-    if "search_tickets" in offered:
-        prompts.append({"title": "My open tickets", "message": "Which tickets assigned to me are still open?"})
-        if project:
-            prompts.append({"title": f"Urgent in {project}", "message": f"Which {project} tickets are high priority or blocked?"})
-    if "workload_digest" in offered and project:
-        prompts.append({"title": f"{project} workload", "message": f"Summarize the current workload in {project}."})
-    if "create_ticket" in offered and project:
-        prompts.append({"title": f"New {project} ticket", "message": f"Help me create a ticket in {project}."})
-    elif "add_comment" in offered and "search_tickets" in offered:
-        prompts.append({"title": "Comment on a ticket", "message": "Help me add a comment to one of my tickets."})
-    prompts.append({"title": "What can you do?", "message": "What can you do for me?"})
-    return prompts[:MAX_PROMPTS]
+    return messages.suggested_prompts(offered, project)[:MAX_PROMPTS]
 
 
 async def on_messages_tab(surface: Surface, *, event: dict[str, Any], team_id: str | None) -> None:

@@ -180,14 +180,8 @@ async def help_blocks(surface: Surface, actor: Actor, *, bot_user_id: str | None
     tools = await offered_tools(surface, actor)
     names = {t.name for t in tools}
     commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
-    if await is_admin(surface.deps, actor.user_id):
-        commands.append("• `/chatops whoami` shows your role · `/chatops digest …` manages scheduled digests")
-        commands.append("• `/chatops config` opens the configuration (admins)")
-    else:  # restricted commands are hidden: a non-admin may only preview digests and mute their reminders
-        commands.append(
-            "• `/chatops whoami` shows your role · `/chatops digest preview` shows today's digest to you · "
-            "`/chatops digest mute` pauses your reminders"
-        )
+    # restricted commands are hidden: a non-admin may only preview digests and mute their reminders
+    commands += messages.help_chatops_commands(admin=await is_admin(surface.deps, actor.user_id))
     tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
     blocks = [_section(messages.help_intro(bot_user_id)), _section("*Commands*\n" + "\n".join(commands))]
     blocks.append(_section("*What I can do for you here*\n" + ("\n".join(tool_lines) or "_nothing in this channel_")))

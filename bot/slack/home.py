@@ -51,7 +51,7 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
     commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
     admin = await is_admin(surface.deps, user_id)
     if admin:
-        commands.append("• `/chatops config` opens the configuration")
+        commands.append(messages.home_config_command())
     tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
     recent = await surface.deps.store.recent_conversations(user_id, limit=RECENT_LIMIT)
     team_url = await surface.directory.team_url()

@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot import messages
 from bot.mcp.hub import McpHub, changed_tools
 from bot.slack.markdown import escape_mrkdwn, shorten
 
@@ -39,7 +40,7 @@ def section_blocks(hub: McpHub | None, policy: Policy, *, room: int, note: str |
     """The section in at most `room` blocks (nothing when no MCP server is configured)."""
     if hub is None or not hub.servers or room < 3 + _PER_SERVER:
         return []
-    intro = "Enable a server to approve its tools as listed now. A tool whose definition changes is withheld until you approve the change."
+    intro = messages.mcp_section_intro()
     blocks: list[Block] = [
         DividerBlock(),
         HeaderBlock(block_id="mcp", text="MCP servers"),
@@ -54,17 +55,15 @@ def _server_blocks(name: str, status: Any, policy: Policy) -> list[Block]:
     trust = policy.mcp_trust.get(name)
     enabled = bool(trust and trust.enabled)
     approved = trust.tools if trust else {}
-    lines = [f"*{escape_mrkdwn(name)}* — {'enabled' if enabled else 'not enabled'}; {status.state}, {len(status.tools)} tools"]
-    if status.last_error:
-        lines.append(f"Last error: {escape_mrkdwn(shorten(status.last_error, 200))}")
-    for d, what in changed_tools(policy, name, status.tools):
-        lines.append(f"• {escape_mrkdwn(d.name)} changed ({', '.join(what)}): withheld")
     new = [d.name for d in status.tools if d.name not in approved]
-    if enabled and new:
-        lines.append(f"• not approved yet: {escape_mrkdwn(shorten(', '.join(new), 300))}")
     off = [tool for tool, t in approved.items() if not t.enabled]
-    if off:
-        lines.append(f"• switched off: {escape_mrkdwn(shorten(', '.join(off), 300))}")
+    lines = messages.mcp_server_lines(
+        escape_mrkdwn(name), enabled=enabled, state=status.state, tools=len(status.tools),
+        last_error=escape_mrkdwn(shorten(status.last_error, 200)) if status.last_error else None,
+        changed=[(escape_mrkdwn(d.name), ", ".join(what)) for d, what in changed_tools(policy, name, status.tools)],
+        not_approved=escape_mrkdwn(shorten(", ".join(new), 300)) if enabled and new else None,
+        switched_off=escape_mrkdwn(shorten(", ".join(off), 300)) if off else None,
+    )  # fmt: skip
     elements: list[Any] = [
         ButtonElement(text="Disable" if enabled else "Enable", action_id="chatops.mcp." + ("disable" if enabled else "enable"), value=name, style=None if enabled else "primary"),
     ]
