@@ -32,6 +32,7 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor, Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import LLM, Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 from integrations.tickets.local import LocalTickets
@@ -136,7 +137,7 @@ async def _deps(url: str, db: Database, tool_latency: float, **overrides: Any) -
         chatops_log_level="WARNING",
         **overrides,
     )
-    llm = TimedLLM(AnthropicLLM.from_settings(settings))
+    llm = TimedLLM(AnthropicLLM.from_config(llm_config(settings)))
     deps = Deps(
         settings=settings,
         db=db,

@@ -71,7 +71,7 @@ class Deps:
 def build_llm(settings: Settings) -> LLM | None:
     """The configured provider's model client (`CHATOPS_PROVIDER`), or None when the Anthropic API has no key
     (the caller says what to set); a provider that cannot be configured raises ConfigError naming the setting."""
-    from integrations.llm.providers import build_llm as build_provider
+    from bot.wiring_adapters import build_llm as build_provider
 
     return build_provider(settings)
 
@@ -81,9 +81,9 @@ def build_tickets(
 ) -> TicketBackend:
     """Jira when JIRA_URL is set (its failures counted in `metrics`), else the local database store."""
     if settings.ticket_backend == "jira":
-        from integrations.tickets.jira import JiraTickets
+        from bot.wiring_adapters import jira_tickets
 
-        return JiraTickets.from_settings(settings, on_failure=metrics.jira_failure if metrics is not None else None)
+        return jira_tickets(settings, on_failure=metrics.jira_failure if metrics is not None else None)
     from integrations.tickets.local import LocalTickets
 
     return LocalTickets(db, clock=clock)

@@ -81,7 +81,7 @@ def check_model_key(settings: Settings) -> Check:
     """The model API key is set (its validity shows on the first call); other providers: the client builds."""
     if settings.chatops_provider != "anthropic":
         from bot.errors import ConfigError
-        from integrations.llm.providers import build_llm
+        from bot.wiring_adapters import build_llm
 
         name = f"Model provider ({settings.chatops_provider})"
         try:

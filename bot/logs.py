@@ -1,6 +1,8 @@
 """Structured logging: one line per turn and per tool call; `--log-format json` for production.
 
 Log records carry fields through `extra={"fields": {...}}`; values are never secrets or full tool results.
+`get_logger` and `log_event` live in `integrations/logs.py` (the adapters use them without importing `bot/`) and
+are re-exported here; this module adds the formatters and installs them on the root logger.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.settings import Settings
+from integrations.logs import LOGGER_NAME, get_logger, log_event
 
-LOGGER_NAME = "chatops"
+__all__ = ["LOGGER_NAME", "QUIET_LOGGERS", "JsonFormatter", "TextFormatter", "configure_logging", "get_logger", "log_event"]
+
 QUIET_LOGGERS = ("anthropic", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3", "jira", "slack_sdk", "slack_bolt")
 """Libraries whose DEBUG output carries request bodies or headers; kept at WARNING or above."""
 
@@ -57,13 +61,3 @@ def configure_logging(settings: Settings) -> None:
     # At DEBUG these libraries log whole requests: prompts, tool results, auth headers. Never let them.
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-def get_logger(name: str) -> logging.Logger:
-    """A logger under the `chatops` namespace."""
-    return logging.getLogger(f"{LOGGER_NAME}.{name}")
-
-
-def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log `msg` with structured fields."""
-    logger.log(level, msg, extra={"fields": fields})

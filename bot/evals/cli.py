@@ -100,7 +100,7 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
         per_try, shared = False, None  # the tries share the server's client; it closes it
     else:
-        from integrations.llm.providers import build_llm
+        from bot.wiring_adapters import build_llm
 
         model = args.model or settings.chatops_model
         settings = settings.model_copy(update={"chatops_provider": provider, "chatops_model": model})

@@ -1,5 +1,8 @@
 """Every table, as SQLModel classes. The schema is created and upgraded by `bot/storage/migrations.py`
-(append-only); a test checks that the migrated schema matches these classes.
+(append-only); a test checks that the migrated schema matches these classes. The local ticket store's tables
+(projects, people, tickets, comments, ticket_changes) are defined beside the local backend in
+`integrations/tickets/local_schema.py` (integrations never import bot) and re-exported here, so the migrations
+and `SQLModel.metadata` still cover every table.
 
 Timestamps are timezone-aware UTC. JSON columns hold provider-neutral data (messages, arguments, details).
 """
@@ -9,79 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# The local ticket store's tables are re-exported (`X as X`), so `bot.storage.tables` still names every table.
+from integrations.tickets.local_schema import CommentRow as CommentRow
+from integrations.tickets.local_schema import PersonRow as PersonRow
+from integrations.tickets.local_schema import ProjectRow as ProjectRow
+from integrations.tickets.local_schema import TicketChangeRow as TicketChangeRow
+from integrations.tickets.local_schema import TicketRow as TicketRow
+from integrations.tickets.local_schema import json_field as _json
+from integrations.tickets.local_schema import text_field as _text
+from integrations.tickets.local_schema import timestamp_field as _ts
 
-def _ts(nullable: bool = False) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable))
-
-
-def _json(nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
-
-
-def _text(nullable: bool = True) -> Any:
-    return Field(default=None, sa_column=Column(Text, nullable=nullable))
-
-
-# ---------------------------------------------------------------- local ticket store
-
-
-class ProjectRow(SQLModel, table=True):
-    __tablename__ = "projects"
-    key: str = Field(primary_key=True, max_length=20)
-    name: str = Field(max_length=200)
-    private: bool = False
-    next_number: int = 1
-    created_at: datetime = _ts()
-
-
-class PersonRow(SQLModel, table=True):
-    __tablename__ = "people"
-    id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=320, index=True)
-    slack_user_id: str | None = Field(default=None, max_length=32, unique=True)
-
-
-class TicketRow(SQLModel, table=True):
-    __tablename__ = "tickets"
-    key: str = Field(primary_key=True, max_length=40)
-    project_key: str = Field(foreign_key="projects.key", index=True, max_length=20)
-    number: int
-    summary: str = Field(max_length=255)
-    description: str = _text(nullable=False)
-    status: str = Field(max_length=60, index=True)
-    priority: str | None = Field(default=None, max_length=20)
-    issue_type: str = Field(default="Task", max_length=40)
-    assignee_id: str | None = Field(default=None, foreign_key="people.id", index=True, max_length=64)
-    reporter_id: str | None = Field(default=None, foreign_key="people.id", max_length=64)
-    labels: list[str] | None = _json()
-    custom: dict[str, Any] | None = _json()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    version: int = 1
-
-
-class CommentRow(SQLModel, table=True):
-    __tablename__ = "comments"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_key: str = Field(foreign_key="tickets.key", index=True, max_length=40)
-    author_id: str | None = Field(default=None, foreign_key="people.id", max_length=64)
-    body: str = _text(nullable=False)
-    created_at: datetime = _ts()
-
-
-class TicketChangeRow(SQLModel, table=True):
-    __tablename__ = "ticket_changes"
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_key: str = Field(foreign_key="tickets.key", index=True, max_length=40)
-    at: datetime = _ts()
-    author_id: str | None = Field(default=None, max_length=64)
-    field_name: str = Field(max_length=60)
-    from_value: str | None = _text()
-    to_value: str | None = _text()
+# ---------------------------------------------------------------- summaries
 
 
 class SummaryCacheRow(SQLModel, table=True):

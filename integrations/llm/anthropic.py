@@ -23,14 +23,14 @@ import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, AsyncAnthropicBedrock, AsyncAnthropicVertex
 
-from bot.errors import Misconfigured, ModelError, ModelRequestError, ModelUnavailable
-from bot.logs import get_logger, log_event
+from integrations.errors import Misconfigured, ModelError, ModelRequestError, ModelUnavailable
 from integrations.llm.anthropic_errors import classify, retry_after
 from integrations.llm.anthropic_wire import StreamBuilder, build_params, parse_message
 from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
+from integrations.logs import get_logger, log_event
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from integrations.llm.config import LLMConfig
 
 __all__ = ["AnthropicLLM", "build_params", "parse_message"]
 
@@ -66,24 +66,23 @@ class AnthropicLLM:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, client: AnthropicClient | None = None) -> AnthropicLLM:
-        """Build the first-party client from settings (SDK retries off; our timeout), or wrap the given one
+    def from_config(cls, config: LLMConfig, *, client: AnthropicClient | None = None) -> AnthropicLLM:
+        """Build the first-party client from the config (SDK retries off; our timeout), or wrap the given one
         (a Bedrock or Vertex client from `integrations.llm.providers`)."""
         if client is None:
-            key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
             client = AsyncAnthropic(
-                api_key=key,
-                base_url=settings.anthropic_base_url,
+                api_key=config.anthropic_api_key,
+                base_url=config.anthropic_base_url,
                 max_retries=0,
-                timeout=settings.chatops_llm_timeout_seconds,
+                timeout=config.timeout_seconds,
             )
         return cls(
             client=client,
-            model=settings.chatops_model,
-            max_retries=settings.chatops_llm_max_retries,
-            retry_base_seconds=settings.chatops_llm_retry_base_seconds,
-            retry_max_seconds=settings.chatops_llm_retry_max_seconds,
-            thinking_budget=settings.chatops_thinking_budget,
+            model=config.model,
+            max_retries=config.max_retries,
+            retry_base_seconds=config.retry_base_seconds,
+            retry_max_seconds=config.retry_max_seconds,
+            thinking_budget=config.thinking_budget,
         )
 
     async def complete(

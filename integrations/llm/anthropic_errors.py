@@ -12,7 +12,7 @@ from typing import Any
 
 import anthropic
 
-from bot.errors import (
+from integrations.errors import (
     ModelAuthError,
     ModelError,
     ModelNotFound,

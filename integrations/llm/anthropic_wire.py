@@ -14,8 +14,7 @@ import logging
 import re
 from typing import Any
 
-from bot.errors import ModelUnavailable
-from bot.logs import get_logger, log_event
+from integrations.errors import ModelUnavailable
 from integrations.llm.base import (
     Block,
     Message,
@@ -28,6 +27,7 @@ from integrations.llm.base import (
     ToolSpec,
     Usage,
 )
+from integrations.logs import get_logger, log_event
 
 logger = get_logger("llm")
 

@@ -23,13 +23,13 @@ import httpx2
 import openai
 from openai import AsyncOpenAI
 
-from bot.errors import ModelError, ModelRateLimited, ModelRequestError, ModelUnavailable
-from bot.logs import get_logger, log_event
+from integrations.errors import ModelError, ModelRateLimited, ModelRequestError, ModelUnavailable
 from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
 from integrations.llm.openai_wire import ChunkBuilder, build_params, parse_completion
+from integrations.logs import get_logger, log_event
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from integrations.llm.config import LLMConfig
 
 logger = get_logger("llm")
 
@@ -58,22 +58,21 @@ class OpenAICompatLLM:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, http_client: Any = None) -> OpenAICompatLLM:
+    def from_config(cls, config: LLMConfig, *, http_client: Any = None) -> OpenAICompatLLM:
         """The client from OPENAI_BASE_URL / OPENAI_API_KEY (SDK retries off; our timeout)."""
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         client = AsyncOpenAI(
-            api_key=key,
-            base_url=settings.openai_base_url,
+            api_key=config.openai_api_key,
+            base_url=config.openai_base_url,
             max_retries=0,
-            timeout=settings.chatops_llm_timeout_seconds,
+            timeout=config.timeout_seconds,
             http_client=http_client,
         )
         return cls(
             client=client,
-            model=settings.chatops_model,
-            max_retries=settings.chatops_llm_max_retries,
-            retry_base_seconds=settings.chatops_llm_retry_base_seconds,
-            retry_max_seconds=settings.chatops_llm_retry_max_seconds,
+            model=config.model,
+            max_retries=config.max_retries,
+            retry_base_seconds=config.retry_base_seconds,
+            retry_max_seconds=config.retry_max_seconds,
         )
 
     async def complete(

@@ -15,8 +15,7 @@ import logging
 import uuid
 from typing import Any
 
-from bot.errors import ModelRequestError, ModelUnavailable
-from bot.logs import get_logger, log_event
+from integrations.errors import ModelRequestError, ModelUnavailable
 from integrations.llm.base import (
     Block,
     Message,
@@ -30,6 +29,7 @@ from integrations.llm.base import (
     ToolSpec,
     Usage,
 )
+from integrations.logs import get_logger, log_event
 
 logger = get_logger("llm")
 

@@ -18,44 +18,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import ConfigError
+from integrations.errors import ConfigError
+from integrations.llm.config import PROVIDERS, LLMConfig
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
     from integrations.llm.base import LLM
 
-PROVIDERS = ("anthropic", "bedrock", "vertex", "openai")
+__all__ = ["BEDROCK_VERSION", "PROVIDERS", "VERTEX_VERSION", "LLMConfig", "build_llm"]
 BEDROCK_VERSION = "bedrock-2023-05-31"
 VERTEX_VERSION = "vertex-2023-10-16"
 
 
-def build_llm(settings: Settings, *, http_client: Any = None) -> LLM | None:
+def build_llm(config: LLMConfig, *, http_client: Any = None) -> LLM | None:
     """The configured provider's client; None when the Anthropic API has no key (callers say what to set).
 
     Raises `ConfigError` naming the setting when a provider cannot be configured (no region, no key, ...).
     `http_client` (an httpx2.AsyncClient) is for tests and benchmarks.
     """
-    provider = settings.chatops_provider
+    provider = config.provider
     if provider == "anthropic":
-        if settings.anthropic_api_key is None:
+        if config.anthropic_api_key is None:
             return None
         from anthropic import AsyncAnthropic
 
         from integrations.llm.anthropic import AnthropicLLM
 
-        key = settings.anthropic_api_key.get_secret_value()
-        client = AsyncAnthropic(api_key=key, base_url=settings.anthropic_base_url, max_retries=0, timeout=settings.chatops_llm_timeout_seconds, http_client=http_client)
-        return AnthropicLLM.from_settings(settings, client=client)
+        client = AsyncAnthropic(api_key=config.anthropic_api_key, base_url=config.anthropic_base_url, max_retries=0, timeout=config.timeout_seconds, http_client=http_client)
+        return AnthropicLLM.from_config(config, client=client)
     if provider == "bedrock":
-        return _bedrock(settings, http_client)
+        return _bedrock(config, http_client)
     if provider == "vertex":
-        return _vertex(settings, http_client)
+        return _vertex(config, http_client)
     if provider == "openai":
-        return _openai(settings, http_client)
+        return _openai(config, http_client)
     raise ConfigError(f"CHATOPS_PROVIDER: unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
 
 
-def _bedrock(settings: Settings, http_client: Any) -> LLM:
+def _bedrock(config: LLMConfig, http_client: Any) -> LLM:
     try:
         import botocore  # noqa: F401  (SigV4 signing and the event-stream decoder)
         from anthropic import AsyncAnthropicBedrock
@@ -65,9 +64,9 @@ def _bedrock(settings: Settings, http_client: Any) -> LLM:
 
     try:
         client = AsyncAnthropicBedrock(
-            aws_region=settings.aws_region,
+            aws_region=config.aws_region,
             max_retries=0,
-            timeout=settings.chatops_llm_timeout_seconds,
+            timeout=config.timeout_seconds,
             http_client=http_client,
         )
     except Exception as exc:  # the SDK raises ValueError without a region; boto3 errors on a broken profile
@@ -75,17 +74,17 @@ def _bedrock(settings: Settings, http_client: Any) -> LLM:
             f"CHATOPS_PROVIDER=bedrock: {exc}. Set AWS_REGION (e.g. us-east-1) and AWS credentials "
             "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_BEARER_TOKEN_BEDROCK)"
         ) from None
-    llm = AnthropicLLM.from_settings(settings, client=client)
+    llm = AnthropicLLM.from_config(config, client=client)
     llm.extra_body = {"anthropic_version": BEDROCK_VERSION}
     return llm
 
 
-def _vertex(settings: Settings, http_client: Any) -> LLM:
+def _vertex(config: LLMConfig, http_client: Any) -> LLM:
     from anthropic import AsyncAnthropicVertex
 
     from integrations.llm.anthropic import AnthropicLLM
 
-    missing = [name for name, value in (("CLOUD_ML_REGION", settings.cloud_ml_region), ("ANTHROPIC_VERTEX_PROJECT_ID", settings.anthropic_vertex_project_id)) if not value]
+    missing = [name for name, value in (("CLOUD_ML_REGION", config.cloud_ml_region), ("ANTHROPIC_VERTEX_PROJECT_ID", config.vertex_project_id)) if not value]
     if missing:
         raise ConfigError(
             f"CHATOPS_PROVIDER=vertex needs {' and '.join(missing)} (e.g. CLOUD_ML_REGION=us-east5 or global, "
@@ -93,24 +92,24 @@ def _vertex(settings: Settings, http_client: Any) -> LLM:
             "(gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS)"
         )
     client = AsyncAnthropicVertex(
-        region=settings.cloud_ml_region or "",
-        project_id=settings.anthropic_vertex_project_id or "",
+        region=config.cloud_ml_region or "",
+        project_id=config.vertex_project_id or "",
         max_retries=0,
-        timeout=settings.chatops_llm_timeout_seconds,
+        timeout=config.timeout_seconds,
         http_client=http_client,
     )
-    llm = AnthropicLLM.from_settings(settings, client=client)
+    llm = AnthropicLLM.from_config(config, client=client)
     llm.extra_body = {"anthropic_version": VERTEX_VERSION}
     return llm
 
 
-def _openai(settings: Settings, http_client: Any) -> LLM:
+def _openai(config: LLMConfig, http_client: Any) -> LLM:
     from integrations.llm.openai_compat import OpenAICompatLLM
 
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value().strip():
+    if config.openai_api_key is None or not config.openai_api_key.strip():
         raise ConfigError(
             "CHATOPS_PROVIDER=openai needs OPENAI_API_KEY (any non-empty value for a local server such as vLLM, "
             "Ollama or llama.cpp) and usually OPENAI_BASE_URL (e.g. http://localhost:8000/v1)"
         )
-    return OpenAICompatLLM.from_settings(settings, http_client=http_client)
+    return OpenAICompatLLM.from_config(config, http_client=http_client)
 

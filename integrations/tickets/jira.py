@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jira import JIRA, JIRAError
 
-from bot.errors import Conflict, InvalidArguments, ToolError, Unavailable
-from bot.settings import Settings
+from integrations.errors import Conflict, InvalidArguments, ToolError, Unavailable
 from integrations.tickets.base import (
     Change,
     Comment,
@@ -74,19 +73,18 @@ class JiraTickets:
         self.people = JiraPeople(client=client)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, on_failure: OnFailure | None = None) -> JiraTickets:
-        """The backend for JIRA_URL with Cloud (email + API token) or Data Center (PAT) credentials; no I/O."""
-        if not settings.jira_url:
+    def connect(
+        cls, *, url: str, email: str | None = None, api_token: str | None = None, pat: str | None = None,
+        timeout_seconds: float = 10.0, max_read_retries: int = 3, retry_max_seconds: float = 10.0,
+        on_failure: OnFailure | None = None,
+    ) -> JiraTickets:
+        """The backend for the site at `url` with Cloud (`email` + `api_token`) or Data Center (`pat`) credentials;
+        plain values (the bot maps JIRA_* settings in bot/wiring_adapters.py), no I/O."""
+        if not url:
             raise ValueError("JIRA_URL is not set")
         client = JiraClient(
-            url=settings.jira_url,
-            email=settings.jira_email,
-            api_token=settings.jira_api_token.get_secret_value() if settings.jira_api_token else None,
-            pat=settings.jira_pat.get_secret_value() if settings.jira_pat else None,
-            timeout_seconds=settings.jira_timeout_seconds,
-            max_read_retries=settings.jira_max_read_retries,
-            retry_max_seconds=settings.jira_retry_max_seconds,
-            on_failure=on_failure,
+            url=url, email=email, api_token=api_token, pat=pat, timeout_seconds=timeout_seconds,
+            max_read_retries=max_read_retries, retry_max_seconds=retry_max_seconds, on_failure=on_failure,
         )
         return cls(client=client)
 

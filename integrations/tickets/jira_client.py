@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 import requests
 from jira import JIRA, JIRAError
 
-from bot.errors import (
+from integrations.errors import (
     BackendCredentialsRejected,
     BackendError,
     Conflict,

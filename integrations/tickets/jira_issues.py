@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.errors import InvalidArguments, Unavailable
+from integrations.errors import InvalidArguments, Unavailable
 from integrations.tickets.base import (
     Change,
     Comment,

@@ -10,7 +10,7 @@ from typing import Any
 
 from jira import JIRA
 
-from bot.errors import InvalidArguments, NotFound
+from integrations.errors import InvalidArguments, NotFound
 from integrations.tickets.base import Person
 from integrations.tickets.jira_client import JiraClient
 from integrations.tickets.jira_issues import parse_person

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 
-from bot.errors import InvalidArguments
+from integrations.errors import InvalidArguments
 from integrations.tickets import keys
 from integrations.tickets.base import StatusCategory, TicketQuery
 

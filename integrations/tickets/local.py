@@ -2,8 +2,8 @@
 
 All SQL for tickets lives here. The `*_in(session, ...)` functions work inside a caller-owned transaction (the
 demo seed builds everything in one); `LocalTickets` wraps them as the async `TicketBackend`, one transaction
-per call in a worker thread via `Database.run`. Writers first take the row's write lock with an UPDATE, which
-serialises them the same way on PostgreSQL (row lock) and SQLite (database write lock): two creates never get
+per call in a worker thread via the given `SessionRunner` (the bot's `Database`). Writers first take the row's
+write lock with an UPDATE, which serialises them the same way on PostgreSQL (row lock) and SQLite (database write lock): two creates never get
 the same key, and history rows always record the value that was really replaced."""
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.errors import Conflict, InvalidArguments, NotFound
-from bot.storage.db import Database
-from bot.storage.tables import CommentRow, PersonRow, ProjectRow, TicketChangeRow, TicketRow
+from integrations.errors import Conflict, InvalidArguments, NotFound
 from integrations.tickets import workflow
 from integrations.tickets.base import (
     Change,
@@ -44,6 +42,14 @@ from integrations.tickets.local_reads import (
     priority_name,
     search_in,
     utc,
+)
+from integrations.tickets.local_schema import (
+    CommentRow,
+    PersonRow,
+    ProjectRow,
+    SessionRunner,
+    TicketChangeRow,
+    TicketRow,
 )
 
 MAX_SUMMARY = 255
@@ -93,17 +99,13 @@ def _labels(values: Sequence[str]) -> list[str]:
 def add_project(session: Session, *, key: str, name: str, at: datetime, private: bool = False) -> Project:
     """Create a project (keys are 2-10 capitals/digits, starting with a letter)."""
     if not _PROJECT_KEY.match(key):
-        raise InvalidArguments(
-            f"project key {key!r} must be 2-10 capital letters or digits, starting with a letter"
-        )
+        raise InvalidArguments(f"project key {key!r} must be 2-10 capital letters or digits, starting with a letter")
     session.add(ProjectRow(key=key, name=name, private=private, next_number=1, created_at=utc(at)))
     session.flush()
     return Project(key=key, name=name, private=private)
 
 
-def add_person(
-    session: Session, *, id: str, name: str, email: str | None = None, slack_user_id: str | None = None
-) -> Person:
+def add_person(session: Session, *, id: str, name: str, email: str | None = None, slack_user_id: str | None = None) -> Person:
     """Create a person; `slack_user_id` links them to a Slack user for "me"."""
     session.add(PersonRow(id=id, name=name, email=email, slack_user_id=slack_user_id))
     session.flush()
@@ -301,7 +303,7 @@ class LocalTickets:
 
     name = "local"
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: SessionRunner, *, clock: Callable[[], datetime]) -> None:
         self.db = db
         self.clock = clock
 

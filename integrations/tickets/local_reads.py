@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import Text, and_, case, cast, false, func, or_
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidArguments, NotFound
-from bot.storage.tables import CommentRow, PersonRow, TicketChangeRow, TicketRow
+from integrations.errors import InvalidArguments, NotFound
 from integrations.tickets import workflow
 from integrations.tickets.base import (
     Change,
@@ -30,6 +29,7 @@ from integrations.tickets.base import (
     TicketPage,
     TicketQuery,
 )
+from integrations.tickets.local_schema import CommentRow, PersonRow, TicketChangeRow, TicketRow
 
 
 def utc(value: datetime) -> datetime:

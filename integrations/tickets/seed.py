@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.storage.db import Database
 from integrations.tickets.base import NewTicket
 from integrations.tickets.local import (
     add_person,
@@ -25,6 +24,7 @@ from integrations.tickets.local import (
     store_is_empty,
     transition_in,
 )
+from integrations.tickets.local_schema import SessionRunner
 
 VIA = "via demo seed"
 
@@ -159,7 +159,7 @@ TICKETS: tuple[DemoTicket, ...] = (
 )  # fmt: skip
 
 
-async def seed_demo(db: Database, *, now: datetime) -> bool:
+async def seed_demo(db: SessionRunner, *, now: datetime) -> bool:
     """Fill an empty local store with the demo; returns False (changing nothing) when it already has data."""
     try:
         return await db.run(lambda s: _seed(s, now))

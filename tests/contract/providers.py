@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.settings import Settings
+from bot.wiring_adapters import build_llm
 from integrations.llm.base import LLM
-from integrations.llm.providers import build_llm
 from tests.fakes.anthropic_server import AnthropicServer, Reply, ToolUse, rate_limited
 from tests.fakes.cloud_servers import BedrockServer, CloudError, VertexServer
 from tests.fakes.messages_events import Call, Turn

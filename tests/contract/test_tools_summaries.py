@@ -11,6 +11,7 @@ import pytest
 from bot import messages
 from bot.errors import NotFound
 from bot.tools.summaries import MODEL_THRESHOLD, build_digest
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from prompts import load_prompt
 from tests.fakes.anthropic_server import AnthropicServer, bad_request, text_reply
@@ -31,7 +32,7 @@ async def modeled(world: World, server: AnthropicServer) -> AsyncIterator[World]
     tuned = world.deps.settings.model_copy(
         update={"anthropic_base_url": server.url, "chatops_model": "claude-sonnet-4-6"}
     )
-    llm = AnthropicLLM.from_settings(tuned)
+    llm = AnthropicLLM.from_config(llm_config(tuned))
     world.deps.settings, world.deps.llm = tuned, llm
     yield world
     await llm.aclose()

@@ -23,6 +23,7 @@ from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor
 from bot.tools.registry import all_tools
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
 from tests.conftest import FixedClock
@@ -178,7 +179,7 @@ async def make_world(
         db=database,
         store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
-        llm=AnthropicLLM.from_settings(s, client=fake_client(s)),
+        llm=AnthropicLLM.from_config(llm_config(s), client=fake_client(s)),
         tools=all_tools(),
         clock=clock,
     )

@@ -18,6 +18,7 @@ from bot.errors import (
     ModelUnavailable,
 )
 from bot.settings import Settings
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import (
     Message,
@@ -63,7 +64,7 @@ def make_llm(settings: Settings, server: AnthropicServer, **overrides: object) -
     # Pin the model: older ones are deprecated in anthropic 2.10 and warn on every request.
     update = {"anthropic_base_url": server.url, "chatops_model": "claude-sonnet-4-6", **overrides}
     merged = settings.model_copy(update=update)
-    return AnthropicLLM.from_settings(merged)
+    return AnthropicLLM.from_config(llm_config(merged))
 
 
 @pytest.fixture(name="llm")

@@ -35,6 +35,7 @@ from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor
 from bot.tools.registry import all_tools
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.base import NewTicket, TicketBackend
 from integrations.tickets.local import LocalTickets, add_project
@@ -206,7 +207,7 @@ async def make_world(
         db=database,
         store=store,
         tickets=backend,
-        llm=AnthropicLLM.from_settings(config),
+        llm=AnthropicLLM.from_config(llm_config(config)),
         tools=all_tools(),
         clock=clock,
     )

@@ -10,10 +10,10 @@ from openai import AsyncOpenAI
 
 from bot.errors import ConfigError, ModelRequestError, ModelUnavailable
 from bot.settings import Settings, load_settings
+from bot.wiring_adapters import build_llm
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import Message, TextBlock, ToolCall, ToolSpec
 from integrations.llm.openai_compat import OpenAICompatLLM
-from integrations.llm.providers import build_llm
 from tests.contract.providers import provider_rig
 from tests.fakes.openai_server import ChatCall, ChatError, ChatReply, OpenAIServer, RawJSON
 

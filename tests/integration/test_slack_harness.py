@@ -38,6 +38,7 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.registry import all_tools
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
 from integrations.tickets.seed import seed_demo
@@ -160,7 +161,7 @@ async def start_bot(
         db=database,
         store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
-        llm=AnthropicLLM.from_settings(settings),
+        llm=AnthropicLLM.from_config(llm_config(settings)),
         tools=all_tools(),
         clock=clock,
     )

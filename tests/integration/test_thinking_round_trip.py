@@ -24,6 +24,7 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.anthropic_wire import build_params
 from integrations.llm.base import Message, NativeBlock, TextBlock, ToolChoice
@@ -65,7 +66,7 @@ def make_agent(settings: Settings, db: Database, clock: FixedClock, server: Repl
         db=db,
         store=Store(db, clock=clock),
         tickets=LocalTickets(db, clock=clock),
-        llm=AnthropicLLM.from_settings(s, client=client),
+        llm=AnthropicLLM.from_config(llm_config(s), client=client),
         tools=[*build_tools(rec), fixed_version],
         authorizer=authz or ScriptedAuthorizer(),
         clock=clock,

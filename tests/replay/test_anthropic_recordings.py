@@ -14,6 +14,7 @@ import pytest
 
 from bot.errors import ModelAuthError, ModelError, ModelNotFound, ModelRateLimited, ModelRequestError
 from bot.settings import Settings
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import Message, ModelResponse, TextBlock, ToolSpec
 from tests.fakes.anthropic_server import AnthropicServer, Raw
@@ -94,7 +95,7 @@ def llm_for(settings: Settings, server: AnthropicServer, *, retries: int = 0) ->
     merged = settings.model_copy(
         update={"anthropic_base_url": server.url, "chatops_model": "claude-sonnet-4-6", "chatops_llm_max_retries": retries}
     )
-    return AnthropicLLM.from_settings(merged)
+    return AnthropicLLM.from_config(llm_config(merged))
 
 
 async def replay(llm: AnthropicLLM, server: AnthropicServer, recording: Recording) -> tuple[ModelResponse, str]:

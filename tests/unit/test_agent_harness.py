@@ -26,6 +26,7 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor, Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
 from tests.conftest import FixedClock
@@ -227,7 +228,7 @@ def server_fixture() -> Iterator[AnthropicServer]:
 
 
 def fake_client(s: Settings) -> AsyncAnthropic:
-    """The client `from_settings` would build (SDK retries off, our timeout), sharing the SSL context."""
+    """The client `from_config` would build (SDK retries off, our timeout), sharing the SSL context."""
     http = DefaultAsyncHttpxClient(verify=SSL_CONTEXT, timeout=s.chatops_llm_timeout_seconds)
     return AsyncAnthropic(api_key="sk-ant-test-key", base_url=s.anthropic_base_url, max_retries=0, timeout=s.chatops_llm_timeout_seconds, http_client=http)
 
@@ -254,7 +255,7 @@ async def make_harness(
         db=database,
         store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
-        llm=AnthropicLLM.from_settings(s, client=fake_client(s)),
+        llm=AnthropicLLM.from_config(llm_config(s), client=fake_client(s)),
         tools=[*build_tools(rec), *extra_tools],
         authorizer=authorizer,
         clock=clock,

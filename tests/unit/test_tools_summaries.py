@@ -11,6 +11,7 @@ from bot import messages
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.tools.summaries import MODEL_THRESHOLD
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
@@ -32,7 +33,7 @@ def world(sqlite_database: Database, clock: FixedClock, settings: Settings, serv
             "chatops_tool_timeout_seconds": 0.4,
         }
     )
-    return build_world(sqlite_database, clock, tuned, llm=AnthropicLLM.from_settings(tuned))
+    return build_world(sqlite_database, clock, tuned, llm=AnthropicLLM.from_config(llm_config(tuned)))
 
 
 async def test_a_model_too_slow_for_the_tool_time_limit_is_given_up_for_the_condensation(
