@@ -27,6 +27,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.evals.tasks import ScriptStep, Task
+from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class ScriptServer:
         return f"{self.url}/tries/{slot}"
 
     def llm(self, settings: Settings, task: Task, index: int) -> AnthropicLLM:
-        """The provider as `chatops run` builds it (`AnthropicLLM.from_settings`), pointed at this try's script.
+        """The provider as `chatops run` builds it (`AnthropicLLM.from_config(llm_config(settings))`), pointed at this try's script.
         Tries share one HTTP client (`with_options` copies only the base URL): building a client costs ~75 ms.
         `aclose` closes it; the tries' own LLMs must not."""
         update = {
@@ -87,9 +88,9 @@ class ScriptServer:
         }
         scripted = settings.model_copy(update=update)
         if self._root is None:
-            self._root = AnthropicLLM.from_settings(scripted)
+            self._root = AnthropicLLM.from_config(llm_config(scripted))
         client = self._root.client.with_options(base_url=self.base_url(task, index))
-        return AnthropicLLM.from_settings(scripted, client=client)
+        return AnthropicLLM.from_config(llm_config(scripted), client=client)
 
     async def aclose(self) -> None:
         """Close the shared client; stop listening."""
