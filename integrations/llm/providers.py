@@ -111,5 +111,8 @@ def _openai(config: LLMConfig, http_client: Any) -> LLM:
             "CHATOPS_PROVIDER=openai needs OPENAI_API_KEY (any non-empty value for a local server such as vLLM, "
             "Ollama or llama.cpp) and usually OPENAI_BASE_URL (e.g. http://localhost:8000/v1)"
         )
-    return OpenAICompatLLM.from_config(config, http_client=http_client)
+    from integrations.llm.tool_choice import ForcedToolChoice
+
+    # Ollama drops `tool_choice`: a forced tool is asked for once more when the answer ignored it
+    return ForcedToolChoice(OpenAICompatLLM.from_config(config, http_client=http_client))
 
