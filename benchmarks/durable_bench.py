@@ -34,7 +34,8 @@ from bot.agent.leasing import leases_of
 from bot.agent.loop import Agent
 from bot.storage.migrations import migrate
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 ORPHANS = 8

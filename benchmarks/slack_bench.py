@@ -44,7 +44,8 @@ from typing import Any
 import aiohttp
 
 from tests.fakes.anthropic_server import AnthropicServer, Reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 
 BURST = int(os.environ.get("BENCH_BURST", "200"))
 BURSTS = int(os.environ.get("BENCH_BURSTS", "5"))

@@ -1,5 +1,6 @@
-"""Recorded answers of the real services, read from `../shared/corpus/` and served by the fakes as they were
-recorded (status, headers, body bytes), so the real SDKs and our adapters parse the service's own bytes.
+"""Recorded answers of the real services, read from `../shared/corpus/` (and our own fixtures of the same shape in
+tests/fixtures/) and served by the fakes as they were recorded (status, headers, body bytes: `Recording.raw()` for
+the fake Messages API), so the real SDKs and our adapters parse the service's own bytes.
 
 Nothing here is copied into the repository: the files are read where CI puts them (beside the clone), and tests
 that need them skip with a reason where they are absent (tests/shared_files.py). A recording's `meta.json` gives
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.anthropic_server import Raw
 from tests.shared_files import CORPUS
 
 ANTHROPIC = CORPUS / "anthropic"
@@ -39,6 +41,32 @@ class Recording:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def raw(self) -> Raw:
+        """The answer for the fake Messages API to send exactly as recorded."""
+        return Raw(self.status, self.body, dict(self.headers))
+
+    @classmethod
+    def file(cls, body: Path) -> Recording:
+        """A recorded answer body (`.sse` stream or `.json` message or error), with the status and headers of its
+        `meta.json` when it was recorded with one (else 200: the SDK's, the vendor's and our own fixtures)."""
+        stem = body.name.rsplit(".response.", 1)[0] if ".response." in body.name else body.name.rsplit(".", 1)[0]
+        meta = body.with_name(f"{stem}.meta.json")
+        if meta.exists():
+            response = json.loads(meta.read_text())["response"]
+            status, headers = int(response["status"]), _headers(response.get("headers") or {})
+        else:
+            status, headers = 200, {}
+        data = body.read_bytes()
+        if body.suffix == ".sse":
+            headers["content-type"] = "text/event-stream; charset=utf-8"
+            if not meta.exists() and not data.endswith(b"\n\n"):
+                # Hand-trimmed fixtures drop the blank line that ends the last event; real streams end with it
+                # (corpus README), and without it an SSE reader never delivers `message_stop`.
+                data = data.rstrip(b"\n") + b"\n\n"
+        else:
+            headers.setdefault("content-type", "application/json")
+        return cls(f"{body.parent.name}/{stem}", status, data, headers)
+
 
 def _headers(raw: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -51,29 +79,11 @@ def _headers(raw: dict[str, Any]) -> dict[str, str]:
 
 def anthropic_recordings() -> list[Recording]:
     """Every recorded Messages API answer (JSON, SSE, errors), in a stable order; [] when the corpus is absent."""
-    found: list[Recording] = []
-    for body in sorted(ANTHROPIC.glob("*/*")):
-        if body.suffix not in (".json", ".sse") or body.name.endswith((".meta.json", ".request.json", ".snapshot.json")):
-            continue
-        stem = body.name.rsplit(".response.", 1)[0] if ".response." in body.name else body.name.rsplit(".", 1)[0]
-        meta = body.with_name(f"{stem}.meta.json")
-        name = f"{body.parent.name}/{stem}"
-        if meta.exists():
-            response = json.loads(meta.read_text())["response"]
-            status, headers = int(response["status"]), _headers(response.get("headers") or {})
-        else:  # the SDK's and the vendor's own fixtures: bare SSE streams
-            status, headers = 200, {}
-        data = body.read_bytes()
-        if body.suffix == ".sse":
-            headers["content-type"] = "text/event-stream; charset=utf-8"
-            if not meta.exists() and not data.endswith(b"\n\n"):
-                # Hand-trimmed fixtures drop the blank line that ends the last event; real streams end with it
-                # (corpus README), and without it an SSE reader never delivers `message_stop`.
-                data = data.rstrip(b"\n") + b"\n\n"
-        else:
-            headers.setdefault("content-type", "application/json")
-        found.append(Recording(name, status, data, headers))
-    return found
+    return [
+        Recording.file(body)
+        for body in sorted(ANTHROPIC.glob("*/*"))
+        if body.suffix in (".json", ".sse") and not body.name.endswith((".meta.json", ".request.json", ".snapshot.json"))
+    ]
 
 
 def jira_file(relative: str) -> Any:

@@ -21,7 +21,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.fakes.slack_server import Channel, StoredMessage
+    from tests.fakes.slack_data import Channel, StoredMessage
 
 ENTITY_TYPES = {f"slack#/entities/{t}" for t in ("task", "file", "item", "incident", "content_item")}
 DETAIL_ERRORS = {"restricted", "internal_error", "not_found", "custom", "custom_partial_view", "timeout", "edit_error"}

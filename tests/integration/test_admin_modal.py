@@ -18,7 +18,8 @@ from bot.storage.db import Database
 from bot.tools.base import Actor, ToolContext
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
-from tests.fakes.slack_server import FakeSlack, slash_command
+from tests.fakes.slack_payloads import slash_command
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_approvals_world import (
     ADMIN,
     CHANNEL,

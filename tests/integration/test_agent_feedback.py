@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import feedback_click, feedback_note
-from tests.fakes.slack_server import app_home_opened, mention
+from tests.fakes.slack_payloads import app_home_opened, mention
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     BOB,

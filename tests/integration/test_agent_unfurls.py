@@ -14,7 +14,8 @@ from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
 from tests.fakes.slack_agent import entity_details_requested, link_shared
-from tests.fakes.slack_server import FakeSlack, mention
+from tests.fakes.slack_payloads import mention
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -13,7 +13,8 @@ from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
 from tests.fakes.slack_agent import app_context_changed, channel_entity, message_entity, messages_tab_opened
-from tests.fakes.slack_server import FakeSlack, app_home_opened, message
+from tests.fakes.slack_payloads import app_home_opened, message
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -41,7 +41,8 @@ from integrations.tickets.base import NewTicket, TicketBackend
 from integrations.tickets.local import LocalTickets, add_project
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
-from tests.fakes.slack_server import FakeSlack, StoredMessage
+from tests.fakes.slack_data import StoredMessage
+from tests.fakes.slack_server import FakeSlack
 
 ADMIN, MAYA, LEO, VIC = "U0ADMIN", "U0MAYA", "U0LEO", "U0VIC"
 TEAM = FakeSlack.TEAM_ID

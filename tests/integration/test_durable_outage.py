@@ -21,7 +21,7 @@ from bot.storage.db import Database, make_engine
 from bot.storage.store import Store
 from bot.storage.wait import wait_for_database
 from tests.fakes.anthropic_server import Reply, text_reply
-from tests.fakes.slack_server import event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
 from tests.integration.test_slack_harness import (
     ALICE,
     MENTION,

@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, text
 
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_server import JiraServer
-from tests.fakes.slack_server import FakeSlack, event_callback, interactive_body, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, interactive_body, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_run_process import ROOT, BotProcess, _free_port
 
 ALICE, BOB = "U0ALICE", "U0BOB"

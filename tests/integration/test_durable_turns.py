@@ -27,7 +27,9 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_harness import jira_backend
 from tests.fakes.jira_server import JiraServer
-from tests.fakes.slack_server import FakeSlack, StoredMessage, mention
+from tests.fakes.slack_data import StoredMessage
+from tests.fakes.slack_payloads import mention
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_approvals_world import (
     ADMIN,
     CHANNEL,

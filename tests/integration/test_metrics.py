@@ -21,7 +21,8 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, bad_request, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_harness import RecordingSleep
 from tests.fakes.jira_server import JiraServer
-from tests.fakes.slack_server import FakeSlack, mention
+from tests.fakes.slack_payloads import mention
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_approvals_world import MAYA, World, close_world, make_world, seed_tickets
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,

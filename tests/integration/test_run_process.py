@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = "U0ALICE"

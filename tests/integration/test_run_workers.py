@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, text
 
 from bot.cli import main
 from tests.fakes.anthropic_server import AnthropicServer, Reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_run_process import ALICE, ROOT, BotProcess, _free_port
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")

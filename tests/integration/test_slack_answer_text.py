@@ -4,7 +4,7 @@ the answer; text of separate steps is separated by a paragraph break; the stream
 from __future__ import annotations
 
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import mention
+from tests.fakes.slack_payloads import mention
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     MENTION,

@@ -16,7 +16,8 @@ from bot.storage.db import Database
 from bot.storage.tables import TurnRow
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, message
+from tests.fakes.slack_payloads import event_callback, mention, message
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     MENTION,

@@ -13,7 +13,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import SLACK_FAILURES, SlackClient, retry_handlers
-from tests.fakes.slack_server import FakeSlack, slash_command
+from tests.fakes.slack_payloads import slash_command
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

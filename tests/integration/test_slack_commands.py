@@ -12,7 +12,8 @@ from bot import messages
 from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import FakeSlack, slash_command
+from tests.fakes.slack_payloads import slash_command
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     BOB,

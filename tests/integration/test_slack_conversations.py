@@ -9,7 +9,8 @@ import threading
 from slack_sdk.models.blocks import Block
 
 from tests.fakes.anthropic_server import Reply, text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import block_text_length, check_blocks, event_callback, mention, message
+from tests.fakes.slack_blocks import block_text_length, check_blocks
+from tests.fakes.slack_payloads import event_callback, mention, message
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -44,13 +44,8 @@ from integrations.tickets.local import LocalTickets
 from integrations.tickets.seed import seed_demo
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
-from tests.fakes.slack_server import (
-    FakeSlack,
-    event_callback,
-    form_body,
-    interactive_body,
-    signed_headers,
-)
+from tests.fakes.slack_payloads import event_callback, form_body, interactive_body, signed_headers
+from tests.fakes.slack_server import FakeSlack
 
 ALICE = "U0ALICE"
 BOB = "U0BOB"

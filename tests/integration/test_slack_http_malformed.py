@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.fakes.anthropic_server import text_reply
-from tests.fakes.slack_server import event_callback, mention, slash_command
+from tests.fakes.slack_payloads import event_callback, mention, slash_command
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     MENTION,

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from tests.corpus import load, slack_files
 from tests.fakes.anthropic_server import text_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, message, slash_command
+from tests.fakes.slack_payloads import event_callback, mention, message, slash_command
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -11,7 +11,8 @@ import pytest
 from bot.slack.identity import CHANNEL_CACHE_TTL, channel_type_from_event
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import ChannelKind, event_callback, mention, signed_headers, slash_command
+from tests.fakes.slack_data import ChannelKind
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers, slash_command
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -19,7 +19,8 @@ from bot.slack.server import build_http_app, serve
 from bot.storage.db import Database, make_engine
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention, signed_headers
+from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     MENTION,

@@ -10,8 +10,7 @@ from bot.slack.schedule_editor import CALLBACK_ID as SCHEDULE_EDITOR
 from bot.storage.tables import ScheduleRow
 from integrations.tickets.base import NewTicket
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
-from tests.fakes.slack_server import (
-    FakeSlack,
+from tests.fakes.slack_payloads import (
     app_home_opened,
     interactive_body,
     mention,
@@ -19,6 +18,7 @@ from tests.fakes.slack_server import (
     signed_headers,
     slash_command,
 )
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     ALICE_DM,

@@ -15,7 +15,7 @@ import pytest
 from bot.slack.identity import channel_type_from_info
 from bot.slack.payloads import shape_problem
 from tests.corpus import load, slack_dir, slack_files
-from tests.fakes.slack_server import signed_headers
+from tests.fakes.slack_payloads import signed_headers
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     OPS_CHANNEL,
     SlackBot,

@@ -18,7 +18,8 @@ from bot.slack.socket_mode import screen_frame
 from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply
-from tests.fakes.slack_server import FakeSlack, event_callback, mention
+from tests.fakes.slack_payloads import event_callback, mention
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     MENTION,

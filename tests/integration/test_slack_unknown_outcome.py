@@ -19,7 +19,8 @@ from bot.slack.progress import LiveProgress
 from bot.slack.rendering import render_safely
 from bot.slack.replies import deliver_turn
 from integrations.llm.base import Usage
-from tests.fakes.slack_server import FakeSlack, StoredMessage
+from tests.fakes.slack_data import StoredMessage
+from tests.fakes.slack_server import FakeSlack
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"

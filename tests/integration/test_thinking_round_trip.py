@@ -31,12 +31,13 @@ from integrations.llm.base import Message, NativeBlock, TextBlock, ToolChoice
 from integrations.tickets.local import LocalTickets
 from tests.conftest import FixedClock
 from tests.contract.providers import provider_rig
+from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.messages_events import Call, Redacted, Think, Turn
-from tests.fakes.replay_server import Recorded, ReplayServer
+from tests.fakes.recordings import ANTHROPIC, Recording
 from tests.unit.test_agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus" / "anthropic"
+CORPUS = ANTHROPIC
 FIXTURES = REPO / "tests" / "fixtures" / "anthropic"
 
 
@@ -57,7 +58,7 @@ async def fixed_version(ctx: ToolContext, args: BaseModel) -> str:
     return "0.32a0"
 
 
-def make_agent(settings: Settings, db: Database, clock: FixedClock, server: ReplayServer, *, budget: int = 1024, authz: ScriptedAuthorizer | None = None) -> tuple[Agent, Recorder]:
+def make_agent(settings: Settings, db: Database, clock: FixedClock, server: AnthropicServer, *, budget: int = 1024, authz: ScriptedAuthorizer | None = None) -> tuple[Agent, Recorder]:
     rec = Recorder()
     s = settings.model_copy(update={"chatops_thinking_budget": budget})
     client = AsyncAnthropic(api_key="sk-ant-test-key", base_url=server.url, max_retries=0)
@@ -98,8 +99,8 @@ async def db(sqlite_database: Database) -> Database:
 async def test_recorded_signed_thinking_goes_back_unchanged_before_its_tool_use(settings: Settings, db: Database, clock: FixedClock) -> None:
     name = "llm-anthropic/test_fixed_version_tool_chain_with_thinking_display_regression"
     recorded_followup = json.loads(corpus(f"{name}.01.request.json").read_text())
-    with ReplayServer() as server:
-        server.queue(Recorded.sse(corpus(f"{name}.00.response.sse")), Recorded.sse(corpus(f"{name}.01.response.sse")))
+    with AnthropicServer() as server:
+        server.queue(Recording.file(corpus(f"{name}.00.response.sse")).raw(), Recording.file(corpus(f"{name}.01.response.sse")).raw())
         agent, _ = make_agent(settings, db, clock, server)
         progress = Progress()
 
@@ -121,8 +122,8 @@ async def test_recorded_signed_thinking_goes_back_unchanged_before_its_tool_use(
 async def test_recorded_redacted_thinking_is_sent_back_in_place_on_the_next_turn(settings: Settings, db: Database, clock: FixedClock) -> None:
     recording = corpus("pydantic-ai/test_anthropic_model_thinking_part_redacted_stream.00.response.sse")
     redacted = [json.loads(line[6:])["content_block"] for line in recording.read_text().splitlines() if '"redacted_thinking"' in line]
-    with ReplayServer() as server:
-        server.queue(Recorded.sse(recording), Recorded.sse(FIXTURES / "answer_after_write.sse"))
+    with AnthropicServer() as server:
+        server.queue(Recording.file(recording).raw(), Recording.file(FIXTURES / "answer_after_write.sse").raw())
         agent, _ = make_agent(settings, db, clock, server)
         await agent.run_turn(actor=ALICE, thread=THREAD, text="How do I cross the street?", on_progress=Progress())
 
@@ -138,8 +139,8 @@ async def test_recorded_redacted_thinking_is_sent_back_in_place_on_the_next_turn
 async def test_recorded_pause_turn_is_continued_with_the_paused_content_verbatim(settings: Settings, db: Database, clock: FixedClock) -> None:
     name = "pydantic-ai/test_pause_turn_web_search_vcr"
     recorded_followup = json.loads(corpus(f"{name}.01.request.json").read_text())
-    with ReplayServer() as server:
-        server.queue(Recorded.json(corpus(f"{name}.00.response.json")), Recorded.json(corpus(f"{name}.01.response.json")))
+    with AnthropicServer() as server:
+        server.queue(Recording.file(corpus(f"{name}.00.response.json")).raw(), Recording.file(corpus(f"{name}.01.response.json")).raw())
         agent, rec = agent_rec = make_agent(settings, db, clock, server, budget=0)
         del agent_rec
 
@@ -154,8 +155,8 @@ async def test_recorded_pause_turn_is_continued_with_the_paused_content_verbatim
 
 async def test_a_paused_turn_with_server_tools_is_continued_verbatim_and_kept(settings: Settings, db: Database, clock: FixedClock) -> None:
     paused = json.loads((FIXTURES / "pause_turn_server_tool.json").read_text())
-    with ReplayServer() as server:
-        server.queue(Recorded.json(FIXTURES / "pause_turn_server_tool.json"), Recorded.json(FIXTURES / "pause_turn_resumed.json"))
+    with AnthropicServer() as server:
+        server.queue(Recording.file(FIXTURES / "pause_turn_server_tool.json").raw(), Recording.file(FIXTURES / "pause_turn_resumed.json").raw())
         agent, rec = make_agent(settings, db, clock, server, budget=1024)
 
         result = await agent.run_turn(actor=ALICE, thread=THREAD, text="Is the CNI release out?")
@@ -174,8 +175,8 @@ async def test_a_paused_turn_with_server_tools_is_continued_verbatim_and_kept(se
 async def test_thinking_survives_an_approval_pause_and_a_restart(settings: Settings, db: Database, clock: FixedClock) -> None:
     recorded = [json.loads(line[6:]) for line in (FIXTURES / "thinking_then_write.sse").read_text().splitlines() if line.startswith("data: ")]
     signature = next(e["delta"]["signature"] for e in recorded if e.get("delta", {}).get("type") == "signature_delta")
-    with ReplayServer() as server:
-        server.queue(Recorded.sse(FIXTURES / "thinking_then_write.sse"), Recorded.sse(FIXTURES / "answer_after_write.sse"))
+    with AnthropicServer() as server:
+        server.queue(Recording.file(FIXTURES / "thinking_then_write.sse").raw(), Recording.file(FIXTURES / "answer_after_write.sse").raw())
         agent, _ = make_agent(settings, db, clock, server, authz=ScriptedAuthorizer({"add_comment": "confirm"}))
         progress = Progress()
         paused = await agent.run_turn(actor=ALICE, thread=THREAD, text="Tell OPS-3 the runner fix is deployed", on_progress=progress)

@@ -11,7 +11,7 @@ from bot.agent.types import PendingAction, TraceEntry, TurnResult
 from bot.slack.rendering import ANSWER_PART_CHARS, render_safely, render_turn
 from bot.slack.trace import trace_blocks
 from integrations.llm.base import Usage
-from tests.fakes.slack_server import block_text_length, check_blocks
+from tests.fakes.slack_blocks import block_text_length, check_blocks
 
 
 def _entry(i: int, tool: str = "get_ticket", **kw: Any) -> TraceEntry:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.scheduler.digest import Digest, DigestItem, Tag, digest_blocks, digest_text, headline
 from integrations.tickets.base import Person, Ticket
-from tests.fakes.slack_server import MAX_BLOCK_TEXT_TOTAL, _text_of, check_blocks
+from tests.fakes.slack_blocks import MAX_BLOCK_TEXT_TOTAL, block_text_length, check_blocks
 
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
 
@@ -72,7 +72,7 @@ def test_a_huge_digest_stays_within_slacks_block_limits_and_says_what_was_left_o
     blocks = digest_blocks(_digest(groups))
 
     assert check_blocks(blocks) is None
-    assert _text_of(blocks) <= MAX_BLOCK_TEXT_TOTAL
+    assert block_text_length(blocks) <= MAX_BLOCK_TEXT_TOTAL
     assert "more tickets for" in blocks[-2]["text"]["text"]
     assert all("…and" in b["text"]["text"] for b in blocks[3:-2]), "long lists are cut with a count"
 
