@@ -14,7 +14,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.errors import ChatopsError
+from bot.alerts import report_misconfiguration
+from bot.errors import ChatopsError, Misconfigured
 from bot.policy.roles import role_of
 from bot.scheduler.descriptions import local_time, next_run_of, target_of, when_of
 from bot.scheduler.digest import collect_digest, digest_text
@@ -239,8 +240,15 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
         channel_type = info.channel_type
     except Exception:  # noqa: BLE001 - channel type unknown: the policy treats "unknown" conservatively
         channel_type = "unknown"
-    # Visibility first, with one answer for "unknown" and "not allowed": a preview never tells a member
-    # whether a project they may not see exists.
+    try:  # the ticket system first: a refused credential must not read as "not allowed" (the policy fails closed)
+        known = {p.key for p in await deps.tickets.list_projects()}
+    except Misconfigured as exc:  # Jira refusing the bot's credential: the asker hears it, the admins are told
+        told = await report_misconfiguration(deps, exc, asker=user_id, channel=channel_id)
+        return messages.misconfigured(exc.summary, told=told)
+    except ChatopsError as exc:
+        return messages.preview_failed(project, str(exc))
+    # Visibility, with one answer for "unknown" and "not allowed": a preview never tells a member whether a
+    # project they may not see exists.
     actor = Actor(user_id=user_id, channel_id=channel_id, channel_type=channel_type)
     visible = await deps.authorizer.visible_projects(actor)
     if visible is not None and project not in visible:
@@ -250,13 +258,16 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
     if not PREVIEW_TOOLS <= offered:
         return messages.preview_not_allowed(project)
     now = deps.clock()
+    if project not in known:
+        return messages.preview_not_allowed(project)
     try:
-        if project not in {p.key for p in await deps.tickets.list_projects()}:
-            return messages.preview_not_allowed(project)
         stale = stale_days_of(schedule) if schedule is not None else DEFAULT_STALE_DAYS
         digest = await collect_digest(
             deps.tickets, project=project, now=now, since=now - timedelta(days=1), stale_days=stale
         )
+    except Misconfigured as exc:
+        told = await report_misconfiguration(deps, exc, asker=user_id, channel=channel_id)
+        return messages.misconfigured(exc.summary, told=told)
     except ChatopsError as exc:
         return messages.preview_failed(project, str(exc))
     return messages.preview_intro() + "\n" + digest_text(digest, title=schedule.name if schedule else None)

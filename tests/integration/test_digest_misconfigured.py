@@ -13,6 +13,7 @@ import pytest
 
 from bot.scheduler.scheduler import ChatopsScheduler
 from bot.settings import Settings
+from bot.slack.schedule_commands import handle_digest_command
 from bot.storage.db import Database
 from bot.storage.migrations import migrate_sync
 from integrations.tickets.jira import JiraTickets
@@ -23,6 +24,7 @@ from tests.integration.test_digest_jira import CRON, JIRA_SLOT, jira
 from tests.integration.test_schedules_world import (
     ADMIN,
     CHANNEL,
+    MEMBER,
     World,
     fake_slack,
     make_world,
@@ -142,3 +144,13 @@ async def test_after_the_fix_the_next_slot_posts_the_digest(
 
     assert result is not None and result.outcome == "done"
     assert world.posts(CHANNEL)[-1].startswith("Digest for OPS: ")
+
+
+async def test_a_preview_tells_the_asker_the_assistant_is_misconfigured_and_the_admins_are_told(world: World, jira: JiraServer) -> None:
+    jira.api_token = "rotated-by-the-jira-admin"
+
+    reply = await handle_digest_command(world.deps.slack, world.deps, user_id=MEMBER, channel_id=CHANNEL, text="preview OPS")
+
+    assert reply == f"I can't answer right now: the assistant is misconfigured ({JIRA_REFUSED}). The admins have been told."
+    [dm] = admin_dms(world)
+    assert JIRA_REFUSED in dm and f"Seen when <@{MEMBER}> asked in <#{CHANNEL}>." in dm
