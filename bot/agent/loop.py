@@ -158,6 +158,7 @@ class Agent:
             state.steps += 1
             state.usage = state.usage + response.usage
             state.stop_reason = response.stop_reason
+            state.model = response.model or settings.chatops_model
             message, reason = response.message, response.stop_reason
             if reason == "tool_use":
                 state.new.append(message)

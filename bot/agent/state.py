@@ -70,6 +70,8 @@ class TurnState:
     max_tokens: int = 0
     paused: Paused | None = None
     stop_reason: str | None = None
+    model: str = ""
+    """The model of the last response (as the API named it), for the turn's result."""
     error: str | None = None
     """What went wrong, for the turn row (never shown to the user)."""
     started: float = field(default_factory=time.monotonic)
@@ -103,6 +105,7 @@ class TurnState:
             "context_retries": self.context_retries,
             "direct": self.direct,
             "max_tokens": self.max_tokens,
+            "model": self.model,
             "paused": None
             if self.paused is None
             else {
@@ -139,6 +142,7 @@ class TurnState:
             context_retries=data["context_retries"],
             direct=data["direct"],
             max_tokens=data["max_tokens"],
+            model=str(data.get("model") or ""),
             paused=None
             if paused is None
             else Paused(

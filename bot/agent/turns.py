@@ -124,4 +124,5 @@ def turn_result(state: TurnState, status: Any, text: str) -> TurnResult:
         steps=state.steps,
         turn_id=state.turn_id,
         conversation_id=state.conversation_id,
+        model=state.model,
     )

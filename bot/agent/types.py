@@ -83,3 +83,6 @@ class TurnResult:
     turn_id: str = ""
     conversation_id: str = ""
     pending: PendingAction | None = None
+    model: str = ""
+    """The model that wrote the answer, as the API named it in its last response ("" when no model answered: a
+    slash command's direct call, a refusal before the model was asked)."""

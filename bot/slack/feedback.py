@@ -24,7 +24,6 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTe
 from slack_sdk.models.views import View
 
 from bot.logs import get_logger, log_event
-from bot.policy.live import effective_settings
 from bot.slack import agent_texts as say
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
@@ -72,14 +71,13 @@ async def record_answer(
     thread_ts: str,
     result: TurnResult,
     posted: list[str],
-    model: str | None = None,
 ) -> None:
-    """Store the posted answer (the last message carries the buttons) with what produced it. Failures are logged:
-    the answer is already on screen."""
+    """Store the posted answer (the last message carries the buttons) with what produced it: the model that
+    answered as the turn reports it ("" for a direct call without the model), the tools, tokens and latency.
+    Failures are logged: the answer is already on screen."""
     if not posted or not result.turn_id or result.status == "paused":
         return
     try:
-        model = model or (await effective_settings(deps)).chatops_model
         record = AnswerRecord(
             team_id=team_id or "",
             channel_id=channel,
@@ -87,7 +85,7 @@ async def record_answer(
             thread_ts=thread_ts,
             turn_id=result.turn_id,
             user_id=user_id,
-            model=model,
+            model=result.model,
             status=result.status,
             tools=[{"tool": e.tool, "outcome": e.outcome, "ms": round(e.duration_ms, 1)} for e in result.trace],
             input_tokens=result.usage.input_tokens,

@@ -31,10 +31,17 @@ async def _send(bot: SlackBot, payload: dict[str, Any]) -> int:
     return status
 
 
+ANSWERING_MODEL = "claude-sonnet-4-6-20260217"
+"""The model id the API names in its answer (the setting asks for the alias `claude-sonnet-4-6`)."""
+
+
 async def _answered(bot: SlackBot, question: str = "what is OPS-1?") -> str:
     """Ask in #ops with one get_ticket call; returns the ts of the answer message."""
     asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} {question}")
-    bot.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("OPS-1 is open."))
+    bot.model.queue(
+        tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})], model=ANSWERING_MODEL),
+        text_reply("OPS-1 is open.", model=ANSWERING_MODEL),
+    )
     await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} {question}", ts=asked))
     await bot.settle()
     [answer] = bot.slack.bot_messages(OPS_CHANNEL)
@@ -51,7 +58,8 @@ async def test_every_answer_carries_feedback_buttons_and_is_recorded_with_its_tu
     assert [b["type"] for b in answer.blocks][-1] == "container"  # the trace stays last
     stored = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=ts)
     assert stored is not None
-    assert (stored.model, stored.user_id, stored.status) == ("claude-sonnet-4-6", ALICE, "answered")
+    # the model that answered, as the API named it on the turn, not the setting read when the answer was posted
+    assert (stored.model, stored.user_id, stored.status) == (ANSWERING_MODEL, ALICE, "answered")
     assert [t["tool"] for t in stored.tools or []] == ["get_ticket"]
     assert stored.input_tokens > 0 and stored.output_tokens > 0 and stored.latency_ms >= 0
 
