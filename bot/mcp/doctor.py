@@ -4,6 +4,7 @@ out of a request and why."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
@@ -12,6 +13,7 @@ from bot.mcp.hub import McpHub, changed_tools
 from bot.policy.decide import grant_outcome, mcp_gate
 from bot.settings import environment as environ
 from bot.tools.base import Actor
+from integrations.mcp.client import ServerStatus
 from integrations.mcp.config import McpConfigError, load_mcp_config
 
 if TYPE_CHECKING:
@@ -34,10 +36,16 @@ async def mcp_report(settings: Settings, policy: Policy, *, wait: float = 20.0) 
     hub = McpHub(configs, default_timeout=settings.chatops_mcp_timeout_seconds, reserved=frozenset(t.name for t in all_tools()))
     hub.start()
     try:
-        await hub.wait_connected(wait)
+        # Each server is reported once it is connected or its first attempt failed (it is not waited for through
+        # its retries: the report says the bot keeps retrying); at most `wait` seconds for one still starting.
+        await asyncio.gather(*(s.wait_for(_settled, wait) for s in hub.servers.values()))
         return _report(hub, policy, settings)
     finally:
         await hub.stop()
+
+
+def _settled(status: ServerStatus) -> bool:
+    return status.state == "connected" or status.last_error is not None
 
 
 def _report(hub: McpHub, policy: Policy, settings: Settings) -> tuple[list[Check], list[str]]:
