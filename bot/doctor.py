@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
-from bot.errors import BackendCredentialsRejected, ChatopsError, Misconfigured, PermissionDenied
+from bot.errors import BackendCredentialsRejected, BackendPermissionMissing, ChatopsError, Misconfigured
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
-from integrations.tickets.jira_client import credentials_rejected
+from integrations.tickets.jira_errors import credentials_rejected
 
 if TYPE_CHECKING:
     from integrations.tickets.jira import JiraTickets
@@ -154,8 +154,8 @@ async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
     checks.append(Check("Jira", True, f"{url} answers: {flavour} {info.get('version', '?')}"))
     try:
         me = await client.read(lambda j: j.myself(), what="read the bot's Jira profile")
-    except (BackendCredentialsRejected, PermissionDenied) as exc:
-        rejected = exc if isinstance(exc, BackendCredentialsRejected) else credentials_rejected(client.credential_settings)
+    except (BackendCredentialsRejected, BackendPermissionMissing) as exc:  # any account may read itself: a 403 is the login
+        rejected = exc if isinstance(exc, BackendCredentialsRejected) else credentials_rejected(client.credential_settings, detail=exc.detail)
         checks.append(_rejected(client, rejected))
         return checks
     except ChatopsError as exc:

@@ -12,13 +12,17 @@ never imports `bot/`) and re-exported here: the same class objects, so `except` 
     ├── ToolError                   goes back to the model as an `is_error` tool result (its str is the text)
     │   ├── InvalidArguments        arguments failed validation (field, expected, got)
     │   ├── NotFound                unknown ticket key, comment, person or project
-    │   ├── PermissionDenied        the backend or the policy refused this call (the bot's credential works)
+    │   ├── PermissionDenied        the policy (or Slack) refused this call for this asker
     │   ├── Conflict                the request cannot apply now (status not reachable, ambiguous person, ...)
     │   └── BackendError            the ticket system failed
     │       ├── RateLimited         429; `retry_after` seconds when known
     │       ├── Unavailable         5xx, timeouts, connection errors, malformed responses
-    │       └── BackendCredentialsRejected  (M) Jira 401/403, or 404 with `X-Seraph-LoginReason` of a failed
-    │                               login (Jira Cloud answers a bad token so): never "not found", never "not permitted"
+    │       ├── BackendCredentialsRejected  (M) Jira 401, or any answer with a failed login's `X-Seraph-LoginReason`
+    │       │                       or an `X-Authentication-Denied-Reason` (Cloud's 404 for a bad token, Data Center's
+    │       │                       403 CAPTCHA): "Jira rejected the bot's credentials", never "not found"/"not permitted"
+    │       └── BackendPermissionMissing  (M) Jira 403 without a failed login (or a 400 naming a missing project
+    │                               permission): the credential works but the bot's Jira account lacks a permission
+    │                               for this call; an operator grants it (never "you may not")
     ├── ModelError                  the model provider failed after our bounded retries
     │   ├── ModelRateLimited        429 / 529 overloaded
     │   ├── ModelUnavailable        5xx, timeouts, connection errors
@@ -33,6 +37,7 @@ from __future__ import annotations
 from integrations.errors import (
     BackendCredentialsRejected,
     BackendError,
+    BackendPermissionMissing,
     ChatopsError,
     ConfigError,
     Conflict,
@@ -54,6 +59,7 @@ from integrations.errors import (
 __all__ = [
     "BackendCredentialsRejected",
     "BackendError",
+    "BackendPermissionMissing",
     "ChatopsError",
     "ConfigError",
     "Conflict",

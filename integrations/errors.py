@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "BackendCredentialsRejected",
     "BackendError",
+    "BackendPermissionMissing",
     "ChatopsError",
     "ConfigError",
     "Conflict",
@@ -86,6 +87,11 @@ class Unavailable(BackendError):
 
 class BackendCredentialsRejected(BackendError, Misconfigured):
     """The ticket system refused the bot's credentials (not this call's arguments, not this user)."""
+
+
+class BackendPermissionMissing(BackendError, Misconfigured):
+    """The ticket system accepts the bot's credentials, but the bot's account lacks a permission this call needs
+    (Jira's 403): an operator grants it (or means the bot not to have it); never worded as "you may not"."""
 
 
 class ModelError(ChatopsError):

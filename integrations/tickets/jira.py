@@ -30,8 +30,9 @@ from integrations.tickets.base import (
     TicketQuery,
     Transition,
 )
-from integrations.tickets.jira_client import JiraClient, OnFailure, jira_error_details
+from integrations.tickets.jira_client import JiraClient, OnFailure
 from integrations.tickets.jira_content import readable
+from integrations.tickets.jira_errors import jira_error_details
 from integrations.tickets.jira_issues import (
     CustomFields,
     discover_custom_fields,

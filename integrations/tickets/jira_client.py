@@ -6,34 +6,27 @@ Policy (jira.md §6-8):
   that honours Retry-After, sleeping on the event loop; writes are sent exactly once.
 - Every call runs in a worker thread (`asyncio.to_thread`), at most `max_concurrency` at a time, with a
   (connect, read) timeout, so a slow Jira costs one thread and a quick `Unavailable`, never the event loop.
-- Errors are mapped here to `bot.errors` (`map_error`); nothing from `jira`/`requests` escapes.
+- Errors are mapped to `integrations.errors` (`jira_errors.map_error`); nothing from `jira`/`requests` escapes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
 import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar
 
-import requests
-from jira import JIRA, JIRAError
+from jira import JIRA
 
-from integrations.errors import (
-    BackendCredentialsRejected,
-    BackendError,
-    Conflict,
-    InvalidArguments,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ToolError,
-    Unavailable,
+from integrations.tickets.jira_errors import (
+    RETRYABLE_STATUS,
+    is_connection_failure,
+    map_error,
+    retry_after_seconds,
+    status_of,
 )
 
 T = TypeVar("T")
@@ -45,10 +38,6 @@ server_error, connection or other). The bot counts them in its metrics."""
 
 log = logging.getLogger("chatops.jira")
 
-_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
-FAILED_LOGIN_REASONS = frozenset({"AUTHENTICATED_FAILED", "AUTHENTICATION_DENIED"})
-"""`X-Seraph-LoginReason` values of a failed login. Jira Cloud treats a request whose credentials fail as
-anonymous: an issue then answers 404 "does not exist or you do not have permission" with this header set."""
 
 
 class JiraClient:
@@ -158,7 +147,7 @@ class JiraClient:
                             "what": what,
                             "attempt": attempt,
                             "delay_s": round(delay, 3),
-                            "status": _status(exc),
+                            "status": status_of(exc),
                         }
                     },
                 )
@@ -187,8 +176,8 @@ class JiraClient:
     def _failed(self, exc: BaseException, *, retried: bool) -> None:
         if self._on_failure is None:
             return
-        status = _status(exc)
-        reason = "rate_limited" if status == 429 else "server_error" if status in _RETRYABLE_STATUS else "connection" if _is_connection_failure(exc) else "other"
+        status = status_of(exc)
+        reason = "rate_limited" if status == 429 else "server_error" if status in RETRYABLE_STATUS else "connection" if is_connection_failure(exc) else "other"
         try:
             self._on_failure(status, retried, reason)
         except Exception:  # noqa: BLE001 - counting must never change what the call does
@@ -197,13 +186,13 @@ class JiraClient:
     def _retry_delay(self, exc: BaseException, attempt: int) -> float | None:
         if attempt >= self.max_read_retries:
             return None
-        status = _status(exc)
-        if status in _RETRYABLE_STATUS:
+        status = status_of(exc)
+        if status in RETRYABLE_STATUS:
             retry_after = retry_after_seconds(exc)
             if retry_after is not None:
                 # Asked to wait longer than we allow: answer now; the model can tell the user when.
                 return retry_after if retry_after <= self.retry_max_seconds else None
-        elif not (_is_connection_failure(exc) and attempt == 0):
+        elif not (is_connection_failure(exc) and attempt == 0):
             # A refused connection gets one quick retry (a blip); a Jira that is down answers fast.
             return None
         backoff = min(self.retry_max_seconds, self.retry_base_seconds * 2**attempt)
@@ -235,160 +224,3 @@ class JiraClient:
     async def aclose(self) -> None:
         """Close the HTTP session."""
         await asyncio.to_thread(self.close)
-
-
-# -------------------------------------------------------------------- error mapping
-
-
-def _status(exc: BaseException) -> int | None:
-    return exc.status_code if isinstance(exc, JIRAError) else None
-
-
-def _is_connection_failure(exc: BaseException) -> bool:
-    # A refused or reset connection is worth a retry; a read timeout is not (Jira is slow: answer now).
-    return isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """True when the request provably did not reach Jira (so a write was not applied)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = repr(exc.args[0]) if exc.args else ""
-        return "NewConnectionError" in reason or "NameResolutionError" in reason
-    return False
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The Retry-After of a JIRAError's response in seconds (delta or HTTP date), if any."""
-    response = getattr(exc, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def jira_error_details(exc: JIRAError) -> tuple[list[str], dict[str, str]]:
-    """(errorMessages, errors by field) from a Jira error body; empty when the body is not Jira's."""
-    try:
-        body = exc.response.json() if exc.response is not None else {}
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        return [], {}
-    messages = [str(m) for m in body.get("errorMessages") or [] if m]
-    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-    return messages, {str(k): str(v) for k, v in (errors or {}).items()}
-
-
-def _summary(exc: JIRAError) -> str:
-    messages, errors = jira_error_details(exc)
-    parts = messages + [f"field {field!r}: {msg}" for field, msg in errors.items()]
-    text = "; ".join(parts) or (exc.text or "").strip()
-    if text.lstrip().startswith("<"):
-        return "no details (the answer was an HTML page, e.g. from a proxy)"  # never feed markup to the model
-    return text[:500]
-
-
-def _bad_request(exc: JIRAError, *, what: str, detail: str, sent: Mapping[str, Any]) -> ToolError:
-    _, errors = jira_error_details(exc)
-    if "project" in errors and "permission" in errors["project"].lower():
-        return PermissionDenied(f"Jira does not allow the bot to {what}: {errors['project']}")
-    if "project" in errors and sent.get("project"):
-        # Jira answers an unknown (or invisible) project on create with a 400 on the project field.
-        return NotFound(
-            f"No project {sent['project']!r} in Jira (or the bot cannot see it): {errors['project']}"
-        )
-    for field in ("assignee", "reporter"):
-        if "not exist" in errors.get(field, "") and sent.get(field):
-            return NotFound(f"No Jira user with id {sent[field]!r}: use find_people to get a person's id.")
-    shown = [f"{field}={sent[field]!r}" for field in errors if sent.get(field) not in (None, [], ())]
-    hint = f" (we sent {', '.join(shown)})" if shown else ""
-    if any("not on the appropriate screen" in msg or "cannot be set" in msg for msg in errors.values()):
-        hint += " Leave that field out, or ask a Jira admin to add it to the screen."
-    return InvalidArguments(f"Jira refused to {what}: {detail}.{hint}")
-
-
-def credentials_rejected(credentials: str, *, detail: str = "") -> BackendCredentialsRejected:
-    """The one wording for Jira refusing the bot's credential (the asker, the admins' DM and `chatops doctor`)."""
-    return BackendCredentialsRejected(
-        f"Jira rejected the bot's credentials: check {credentials}", problem="jira.credentials", detail=detail
-    )
-
-
-def failed_login(exc: JIRAError) -> str | None:
-    """The `X-Seraph-LoginReason` of a failed login on this error's response, if any."""
-    headers = exc.response.headers if exc.response is not None else {}
-    reason = str(headers.get("X-Seraph-LoginReason") or "").strip().upper()
-    return reason if reason in FAILED_LOGIN_REASONS else None
-
-
-def map_error(
-    exc: BaseException,
-    *,
-    what: str,
-    subject: str | None = None,
-    write: bool,
-    sent: Mapping[str, Any] | None = None,
-    credentials: str = "JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)",
-) -> ToolError:
-    """Map a jira/requests failure (or a malformed response) to the bot's error tree.
-
-    A failed login is recognised before any status meaning: 401, or any answer carrying a failed
-    `X-Seraph-LoginReason` (Cloud's 404 for a bad token, the 403 of a login that needs a CAPTCHA), is
-    `BackendCredentialsRejected`, never "not found" or "not permitted"."""
-    if isinstance(exc, ToolError):
-        return exc
-    maybe = (
-        " The change may or may not have been applied: check the ticket before trying again."
-        if write and not _never_sent(exc)
-        else (" Nothing was changed." if write else "")
-    )
-    if isinstance(exc, JIRAError):
-        status = exc.status_code
-        detail = _summary(exc)
-        if status is None:
-            return BackendError(f"Jira could not {what}: {detail}")
-        login = failed_login(exc)
-        if status == 401 or login is not None:
-            return credentials_rejected(credentials, detail=f"HTTP {status}" + (f", {login}" if login else ""))
-        if status == 400:
-            return _bad_request(exc, what=what, detail=detail, sent=sent or {})
-        if status == 403:
-            return PermissionDenied(f"Jira does not allow the bot to {what} (403): {detail}")
-        if status == 404:
-            name = subject or "the item"
-            return NotFound(
-                f"{name} was not found in Jira (it does not exist, was deleted, or is hidden): {detail}"
-            )
-        if status in (409, 413, 422):
-            return Conflict(f"Jira could not {what} ({status}): {detail}")
-        if status == 429:
-            wait = retry_after_seconds(exc)
-            when = f" Try again in {wait:.0f} s." if wait is not None else " Try again shortly."
-            applied = " Nothing was changed." if write else ""
-            return RateLimited(f"Jira is rate limiting the bot.{applied}{when}", retry_after=wait)
-        if status == 410:
-            return Unavailable(f"Jira no longer offers the API used to {what} (410): {detail}")
-        if status >= 500:
-            return Unavailable(f"Jira failed to {what} ({status}).{maybe}")
-        return BackendError(f"Jira could not {what} ({status}): {detail}")
-    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError | IndexError):
-        # JSON that does not parse (requests' JSONDecodeError is a ValueError), or parses to the wrong shape.
-        return Unavailable(f"Jira sent a response we could not read while trying to {what}.{maybe}")
-    if isinstance(exc, requests.Timeout):
-        return Unavailable(f"Jira did not answer in time while trying to {what}.{maybe}")
-    if isinstance(exc, requests.ConnectionError):
-        return Unavailable(f"Cannot reach Jira to {what}.{maybe}")
-    if isinstance(exc, requests.RequestException):
-        return Unavailable(f"Jira request failed while trying to {what}.{maybe}")
-    log.exception("unexpected jira failure", exc_info=exc)
-    return Unavailable(f"Jira failed unexpectedly while trying to {what}.{maybe}")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.errors import Conflict, InvalidArguments, NotFound, PermissionDenied
+from bot.errors import BackendPermissionMissing, Conflict, InvalidArguments, NotFound, PermissionDenied
 from integrations.tickets.base import NewTicket, TicketChanges, TicketQuery
 from integrations.tickets.jira import JiraTickets
 from integrations.tickets.jira_search import SEARCH_FIELDS, TICKET_FIELDS
@@ -230,13 +230,17 @@ async def test_an_invalid_value_names_what_was_sent(backend: JiraTickets) -> Non
         )
 
 
-async def test_creating_without_the_create_permission_is_denied(
+async def test_creating_without_the_create_permission_names_the_bot_accounts_missing_permission(
     server: JiraServer, backend: JiraTickets
 ) -> None:
     server.revoke("CREATE_ISSUES")
 
-    with pytest.raises(PermissionDenied, match="permission to create"):
+    with pytest.raises(BackendPermissionMissing) as caught:
         await backend.create_ticket(NewTicket(project="OPS", summary="x"), reporter=None, via="v")
+    assert caught.value.summary == "the bot's Jira account lacks permission to create the ticket: check its project permissions in Jira"
+    assert caught.value.problem == "jira.permission:create the ticket"
+    assert caught.value.detail == "HTTP 400: You do not have permission to create issues in this project."
+    assert not isinstance(caught.value, PermissionDenied), "an operator's fix, never 'you may not'"
 
 
 async def test_update_sends_only_the_changed_fields(server: JiraServer, backend: JiraTickets) -> None:
@@ -379,13 +383,13 @@ async def test_a_deleted_ticket_is_not_found(server: JiraServer, backend: JiraTi
         await backend.get_ticket("OPS-12")
 
 
-async def test_a_forbidden_project_is_permission_denied(server: JiraServer, backend: JiraTickets) -> None:
+async def test_a_project_the_bot_account_may_not_browse_is_its_missing_permission(server: JiraServer, backend: JiraTickets) -> None:
     key = server.add_issue("SEC", "Pen test findings")
     server.forbid_project("SEC")
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(BackendPermissionMissing, match="the bot's Jira account lacks permission to read the ticket"):
         await backend.get_ticket(key)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(BackendPermissionMissing, match="lacks permission to add the comment"):
         await backend.add_comment(key, "hi", author=None, via="v")
     assert "SEC" not in {p.key for p in await backend.list_projects()}
 

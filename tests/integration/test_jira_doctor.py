@@ -213,3 +213,24 @@ async def test_jira_refusing_the_token_is_reported_in_the_words_slack_uses(serve
 
     assert code == 1
     assert "[FAIL] Jira credentials: Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN" in report
+
+
+async def test_a_403_is_reported_with_the_words_the_asker_and_the_admins_see(server: JiraServer, tmp_path: Path) -> None:
+    server.fault("GET", r"/rest/api/2/project$", status=403)
+
+    code, report = await doctor(tmp_path, **jira(server))
+
+    assert code == 1
+    assert (
+        "[FAIL] Jira projects: the bot's Jira account lacks permission to list projects: check its project permissions "
+        "in Jira (HTTP 403: You do not have permission to perform this operation.)"
+    ) in report
+
+
+async def test_a_403_on_the_bots_own_profile_is_its_credentials(server: JiraServer, tmp_path: Path) -> None:
+    server.fault("GET", r"/rest/api/2/myself$", status=403)
+
+    code, report = await doctor(tmp_path, **jira(server))
+
+    assert code == 1
+    assert "[FAIL] Jira credentials: Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN (HTTP 403" in report

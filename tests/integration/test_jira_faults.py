@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.errors import BackendCredentialsRejected, NotFound, PermissionDenied, RateLimited, Unavailable
+from bot.errors import (
+    BackendCredentialsRejected,
+    BackendPermissionMissing,
+    Misconfigured,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+)
 from integrations.tickets.base import NewTicket, TicketChanges, TicketQuery
 from integrations.tickets.jira import JiraTickets
 from tests.fakes.jira_harness import RecordingSleep, jira_backend
@@ -169,6 +177,37 @@ async def test_rejected_credentials_are_neither_not_found_nor_not_permitted(serv
         await backend.list_projects()
     assert caught.value.summary == "Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN"
     assert not isinstance(caught.value, NotFound | PermissionDenied)
+
+
+async def test_a_plain_403_is_the_bot_accounts_missing_permission_an_operator_fixes(
+    server: JiraServer, backend: JiraTickets
+) -> None:
+    server.fault("GET", r"/rest/api/2/project$", status=403)
+
+    with pytest.raises(BackendPermissionMissing) as caught:
+        await backend.list_projects()
+    assert isinstance(caught.value, Misconfigured) and not isinstance(caught.value, PermissionDenied | BackendCredentialsRejected)
+    assert caught.value.summary == "the bot's Jira account lacks permission to list projects: check its project permissions in Jira"
+    assert caught.value.detail == "HTTP 403: You do not have permission to perform this operation."
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"},
+        {"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://jira.example.com/login.jsp"},
+    ],
+    ids=["X-Seraph-LoginReason", "X-Authentication-Denied-Reason alone"],
+)
+async def test_a_403_of_a_failed_login_is_the_credentials_not_a_permission(
+    server: JiraServer, backend: JiraTickets, headers: dict[str, str]
+) -> None:
+    server.fault("GET", r"/rest/api/2/project$", status=403, headers=headers)
+
+    with pytest.raises(BackendCredentialsRejected) as caught:
+        await backend.list_projects()
+    assert caught.value.summary == "Jira rejected the bot's credentials: check JIRA_EMAIL and JIRA_API_TOKEN"
+    assert caught.value.detail.startswith("HTTP 403, ") and "login-url" not in caught.value.detail
 
 
 async def test_a_created_ticket_that_cannot_be_read_back_is_still_reported_created(

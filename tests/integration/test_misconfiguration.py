@@ -139,6 +139,24 @@ async def test_jira_refusing_the_bot_is_neither_not_found_nor_not_permitted(jira
     assert JIRA_REFUSED in dm
 
 
+async def test_jira_refusing_the_bot_account_a_permission_is_an_operators_fix_not_you_may_not(
+    jira_world: World, jira: JiraServer
+) -> None:
+    key = jira.add_issue("SEC", "Pen test findings")
+    jira.forbid_project("SEC")  # the bot's Jira account may not browse SEC: Data Center answers 403
+    jira_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": key}, id="toolu_get")]))
+
+    result, _ = await jira_world.ask(ADMIN, f"What is {key} about?")
+
+    missing = "the bot's Jira account lacks permission to read the ticket: check its project permissions in Jira"
+    assert result.status == "failed"
+    assert result.text == f"I can't answer right now: the assistant is misconfigured ({missing}). The admins have been told."
+    assert "Not permitted" not in result.text and "may not" not in result.text
+    assert len(jira_world.model.bodies()) == 1, "the turn stops: the model is not asked to improvise"
+    [dm] = admin_dms(jira_world.slack)
+    assert missing in dm and "HTTP 403" in dm
+
+
 async def test_the_slash_command_path_says_the_same(jira_world: World, jira: JiraServer) -> None:
     jira.api_token = "rotated-by-the-jira-admin"
     actor = Actor(user_id=MAYA, team_id=TEAM, channel_id=CHANNEL, channel_type="public")
