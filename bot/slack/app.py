@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -65,6 +66,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
         process_before_response=process_before_response,
         name="chatops",
         logger=bolt_logger,
+        raise_error_for_unhandled_request=True,  # no listener for it: 200 and logged (on_error), not a 404 Slack retries
     )
     from bot.agent.loop import process_agent
 
@@ -104,7 +106,14 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     register_mcp_handlers(app, deps)
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # An event, action or envelope we have no listener for (a URL button, a new event type): acknowledged
+            # so Slack neither retries it nor shows the person an error, and logged once.
+            event = body.get("event")
+            kind = event.get("type") if isinstance(event, dict) else None
+            log_event(_log, "request ignored", logging.INFO, reason="no listener for it", type=body.get("type"), event=kind)
+            return BoltResponse(status=200, body="")
         log_event(
             _log,
             "listener failed",
@@ -113,6 +122,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
             type=body.get("type"),
             event_id=body.get("event_id"),
         )
+        return None
 
     return app
 
