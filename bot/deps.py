@@ -86,7 +86,7 @@ def build_tickets(
         return jira_tickets(settings, on_failure=metrics.jira_failure if metrics is not None else None)
     from integrations.tickets.local import LocalTickets
 
-    return LocalTickets(db, clock=clock)
+    return LocalTickets(db, clock=clock, public_url=settings.chatops_public_url)
 
 
 async def build_deps(

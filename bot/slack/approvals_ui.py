@@ -89,9 +89,10 @@ async def _deliver(client: AsyncWebClient | None, deps: Deps, row: PendingApprov
     if client is None:
         return
     try:
+        requester = _requester(row)
         posted = await deliver_turn(
             client, deps, channel=row.channel_id, thread_ts=row.thread_ts, result=result,
-            channel_type=_requester(row).channel_type,
+            channel_type=requester.channel_type, actor=requester,
         )
     except ChatopsError as exc:
         log_event(logger, "could not post the resumed answer", logging.ERROR, approval=row.id, error=str(exc))

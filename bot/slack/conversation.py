@@ -145,13 +145,14 @@ async def answer(
         await tell_user_directly(surface, who.user_id, messages.cannot_post_in_channel(where.channel))
         return None
     channel_type: ChannelType = "unknown"
+    asker: Actor | None = None
     try:
         try:
             actor = who if isinstance(who, Actor) else await surface.directory.actor(
                 user_id=who.user_id, team_id=who.team_id, channel_id=where.channel, channel_kind=who.channel_kind,
                 ext_shared=who.ext_shared,
             )
-            channel_type = actor.channel_type
+            channel_type, asker = actor.channel_type, actor
             origin = current_origin.set(TurnOrigin("slack", where.channel, where.thread_ts, where.message_ts))
             try:
                 result = await run(actor, progress)
@@ -164,7 +165,7 @@ async def answer(
         await progress.drain()
         posted = await deliver_turn(
             surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress,
-            channel_type=channel_type,
+            channel_type=channel_type, actor=asker,
         )
         await approvals_ui.remember_approval_message(surface.deps, result, posted)
         await remember_answer(surface.deps, result, posted)

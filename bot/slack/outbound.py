@@ -3,7 +3,7 @@
 `sanitize(text)` neutralizes broadcasts (`<!channel>`, `<!here>`, `<!everyone>`, `<!subteam^…>` and bare
 `@channel` / `@here` / `@everyone`) and masks secrets by the `SECRET_PATTERNS` table. `sanitize_payload(payload)`
 applies it to every user-visible string of a Web API payload (message text, Markdown, text objects, task and
-plan chunks, attachments, views, statuses) and leaves machine fields (ids, action ids, values, urls,
+plan chunks, attachments, views, statuses, Work Objects' fields) and leaves machine fields (ids, action ids, values, urls,
 private_metadata, input values) untouched.
 
 It is not a convention callers must remember: `bot.slack.client.SlackClient` runs every Web API call through
@@ -115,7 +115,7 @@ TEXT_KEYS = frozenset(
 )
 """Keys whose string values people read; every other string (ids, action ids, values, urls, private_metadata,
 initial input values) passes untouched."""
-JSON_ENCODED_KEYS = frozenset({"blocks", "attachments", "view", "chunks", "unfurls", "prompts", "loading_messages"})
+JSON_ENCODED_KEYS = frozenset({"blocks", "attachments", "view", "chunks", "unfurls", "prompts", "loading_messages", "metadata"})
 """Keys a form-encoded call may carry as a JSON string."""
 
 
@@ -123,7 +123,12 @@ _PINGING_ELEMENTS = {"broadcast": "range", "usergroup": "usergroup_id"}
 """Rich text elements that notify many people without any text: shown as inert text instead."""
 
 
-def _walk(value: Any, *, visible: bool) -> Any:
+ENTITY_TEXT_KEYS = TEXT_KEYS | {"value", "label"}
+"""Inside a Work Object's `entity_payload` (message metadata, chat.unfurl, entity.presentDetails) people read the
+fields' `value`s and custom fields' `label`s too."""
+
+
+def _walk(value: Any, *, visible: bool, keys: frozenset[str] = TEXT_KEYS) -> Any:
     if isinstance(value, str):
         return sanitize(value) if visible else value
     if isinstance(value, dict):
@@ -131,9 +136,11 @@ def _walk(value: Any, *, visible: bool) -> Any:
         if isinstance(kind, str) and kind in _PINGING_ELEMENTS:
             name = value.get(_PINGING_ELEMENTS[kind]) if kind == "broadcast" else "group"
             return {"type": "text", "text": f"@{ZWSP}{name}"}
-        return {k: _walk(v, visible=k in TEXT_KEYS) for k, v in value.items()}
+        return {
+            k: _walk(v, visible=k in keys, keys=ENTITY_TEXT_KEYS if k == "entity_payload" else keys) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_walk(v, visible=visible) for v in value]
+        return [_walk(v, visible=visible, keys=keys) for v in value]
     return value
 
 

@@ -44,9 +44,13 @@ def new_key(kind: str) -> str:
     return f"{kind}:{uuid.uuid4().hex[:16]}"
 
 
-def marker(key: str) -> dict[str, Any]:
-    """The message metadata that lets us find our own message again."""
-    return {"event_type": EVENT_TYPE, "event_payload": {"key": key[:200]}}
+def marker(key: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The message metadata that lets us find our own message again, with the Work Objects the message carries
+    (`entities`, Slack's message metadata beside `event_type` / `event_payload`)."""
+    metadata: dict[str, Any] = {"event_type": EVENT_TYPE, "event_payload": {"key": key[:200]}}
+    if entities:
+        metadata["entities"] = entities
+    return metadata
 
 
 def key_of(message: dict[str, Any]) -> str | None:
@@ -82,11 +86,20 @@ async def find_marked(client: AsyncWebClient, channel: str, thread_ts: str, key:
     return None
 
 
-async def post_once(client: AsyncWebClient, *, channel: str, thread_ts: str | None, key: str, **kwargs: Any) -> str:
-    """chat.postMessage marked with `key`; on an unknown outcome, look in the thread before posting again.
+async def post_once(
+    client: AsyncWebClient,
+    *,
+    channel: str,
+    thread_ts: str | None,
+    key: str,
+    entities: list[dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> str:
+    """chat.postMessage marked with `key` (and carrying `entities`, Work Objects); on an unknown outcome, look in
+    the thread before posting again.
 
     Returns the message's ts; raises the Slack failure when it was not posted (or looking was impossible)."""
-    args: dict[str, Any] = {"channel": channel, "metadata": marker(key), **kwargs}
+    args: dict[str, Any] = {"channel": channel, "metadata": marker(key, entities), **kwargs}
     if thread_ts:
         args["thread_ts"] = thread_ts
     try:

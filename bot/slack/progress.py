@@ -189,12 +189,16 @@ class LiveProgress:
             log_event(_log, "clearing status failed", logging.WARNING, channel=self.channel, error=error_code(exc))
 
     # ------------------------------------------------------------ finishing (used by deliver_turn)
-    async def stop_stream(self, *, markdown_text: str, blocks: list[dict[str, Any]]) -> bool:
-        """End the stream with the rest of the answer and the final blocks; False (and update mode) on failure."""
+    async def stop_stream(
+        self, *, markdown_text: str, blocks: list[dict[str, Any]], entities: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """End the stream with the rest of the answer, the final blocks and the answer's Work Objects (`entities`);
+        False (and update mode) on failure."""
         if self.mode != "stream" or self.stream is None:
             return False
         try:
-            await self.stream.stop(markdown_text=markdown_text or None, blocks=blocks, metadata=marker(new_key("answer")))
+            metadata = marker(new_key("answer"), entities)
+            await self.stream.stop(markdown_text=markdown_text or None, blocks=blocks, metadata=metadata)
         except SLACK_FAILURES as exc:
             log_event(_log, "stopping the stream failed", logging.WARNING, channel=self.channel, error=error_code(exc))
             self.mode = "update" if self.ts else "off"

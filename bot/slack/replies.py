@@ -16,9 +16,10 @@ from bot.slack.approval_blocks import approval_blocks
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts
-from bot.slack.posting import delete_quietly, new_key, post_once
+from bot.slack.posting import delete_quietly, marker, new_key, post_once
 from bot.slack.rendering import SlackMessage, render_safely
-from bot.tools.base import ChannelType
+from bot.slack.unfurls import answer_entities
+from bot.tools.base import Actor, ChannelType
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -50,11 +51,27 @@ def approval_for(result: TurnResult) -> list[dict[str, Any]] | None:
     return None
 
 
-async def _post(client: AsyncWebClient, *, channel: str, thread_ts: str, msg: SlackMessage, key: str) -> str:
-    """Post one message of the answer, once even when Slack's answer is lost (bot/slack/posting.py)."""
+async def _post(
+    client: AsyncWebClient, *, channel: str, thread_ts: str, msg: SlackMessage, key: str, entities: list[dict[str, Any]] | None
+) -> str:
+    """Post one message of the answer, once even when Slack's answer is lost (bot/slack/posting.py). Slack's own
+    link previews stay off: the tickets the answer names come as Work Objects (`entities`), decided by the channel."""
     return await post_once(
-        client, channel=channel, thread_ts=thread_ts, key=key, text=msg.text, blocks=msg.blocks, unfurl_links=False, unfurl_media=False
+        client, channel=channel, thread_ts=thread_ts, key=key, entities=entities, text=msg.text, blocks=msg.blocks,
+        unfurl_links=False, unfurl_media=False,
     )
+
+
+async def work_objects(deps: Deps | None, actor: Actor | None, result: TurnResult) -> list[dict[str, Any]]:
+    """The Work Objects that go with a finished answer: the tickets it links or names that its channel may see
+    (bot/slack/unfurls.py). None without the asker; a failure costs the Work Objects, never the answer."""
+    if deps is None or actor is None or result.status == "paused":
+        return []
+    try:
+        return await answer_entities(deps, actor, result.text)
+    except Exception as exc:  # noqa: BLE001 - previews are a nicety; the answer must still be delivered
+        log_event(_log, "work objects for the answer failed", logging.WARNING, error=repr(exc))
+        return []
 
 
 async def deliver_turn(
@@ -66,20 +83,24 @@ async def deliver_turn(
     result: TurnResult,
     progress: LiveProgress | None = None,
     channel_type: ChannelType = "unknown",
+    actor: Actor | None = None,
 ) -> list[str]:
     """Render `result` into the thread; returns the ts of each message that carries it (raises SlackError).
 
-    `deps` is part of the seam the approvals UI calls; rendering itself needs nothing from it (None is fine).
-    `channel_type` is the asker's Actor's: only in a DM does the trace show refused calls' arguments.
+    `deps` and `actor` (who asked, in this channel) decide the Work Objects of the tickets the answer names; without
+    them the answer goes alone. `channel_type` is the asker's Actor's: only in a DM does the trace show refused
+    calls' arguments. The last message carries the Work Objects, with the trace and the feedback buttons.
     """
     approval = approval_for(result)
     messages = render_safely(result, approval=approval, channel_type=channel_type, feedback=True)
+    entities = await work_objects(deps, actor, result)
+    last = len(messages) - 1
     try:
         if progress is not None and progress.mode == "stream" and len(messages) == 1:
             rest = remaining_answer(progress.streamed, result.text)
             # the stream already shows the answer: keep what follows it (approval, context line, trace)
             extras = [b for b in messages[0].blocks if b.get("type") != "markdown"]
-            if rest is not None and await progress.stop_stream(markdown_text=rest, blocks=extras):
+            if rest is not None and await progress.stop_stream(markdown_text=rest, blocks=extras, entities=entities):
                 return [progress.ts] if progress.ts else []
         if progress is not None:
             await progress.abandon_stream()
@@ -90,13 +111,15 @@ async def deliver_turn(
         for index, msg in enumerate(messages):
             if index == 0 and live_ts is not None:
                 try:
-                    await client.chat_update(channel=channel, ts=live_ts, text=msg.text, blocks=msg.blocks)
+                    extra: dict[str, Any] = {"metadata": marker(progress.key, entities)} if progress and index == last and entities else {}
+                    await client.chat_update(channel=channel, ts=live_ts, text=msg.text, blocks=msg.blocks, **extra)
                     posted.append(live_ts)
                     continue
                 except SLACK_FAILURES as exc:
                     log_event(_log, "final update failed, posting instead", logging.WARNING, error=error_code(exc))
                     leftover = live_ts
-            posted.append(await _post(client, channel=channel, thread_ts=thread_ts, msg=msg, key=f"{key}:{index}"))
+            shown = entities if index == last else None
+            posted.append(await _post(client, channel=channel, thread_ts=thread_ts, msg=msg, key=f"{key}:{index}", entities=shown))
         if leftover is not None:
             await delete_quietly(client, channel, leftover)  # never leave a stale progress message behind
         return posted

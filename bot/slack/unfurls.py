@@ -8,6 +8,10 @@ Authorization goes through the one Authorizer (`bot.agent.checks.decide_call`, t
   the person who posted the link *in that channel* (their role ∩ the channel's project scope, the channel's kind
   from Slack by id). When that is refused, or the ticket does not exist, there is **no unfurl at all**: not even
   "a ticket exists" (the policy never says whether an unreadable key exists; the link's own text stays as posted).
+- **Answers: the channel decides, the same way.** The bot's own answers are posted without Slack's link
+  previews; the tickets an answer links or names (up to five) come with it as Work Objects in the message's
+  metadata, each decided exactly like an unfurl of that link posted by the asker in that channel
+  (`answer_entities`): a private-project ticket named in a public channel gets none.
 - **Flexpane: the viewer decides.** It is shown to one person, so it is authorized as that viewer in a private
   conversation with the bot (their role's projects, the `im` channel scope), like asking the bot in a DM; it adds
   the description and, when the viewer may list comments, the latest ones. Refused or unknown tickets get
@@ -28,13 +32,14 @@ from bot.errors import ChatopsError, NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
-from bot.slack.work_objects import TicketLink, task_entity, ticket_link
+from bot.slack.work_objects import TicketLink, answer_ticket_links, task_entity, ticket_link
 from bot.tools.base import Actor
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
     from slack_bolt.context.async_context import AsyncBoltContext
 
+    from bot.deps import Deps
     from bot.slack.surface import Surface
     from integrations.tickets.base import Comment, Ticket
 
@@ -43,27 +48,46 @@ FLEXPANE_COMMENTS = 3
 _log = get_logger("slack.unfurls")
 
 
-async def readable(surface: Surface, actor: Actor, tool_name: str, arguments: dict[str, Any]) -> bool:
+async def readable(deps: Deps, actor: Actor, tool_name: str, arguments: dict[str, Any]) -> bool:
     """Whether the policy allows this read as `actor` (decided by the Authorizer; any failure is a no)."""
-    tool = next((t for t in surface.deps.tools if t.name == tool_name), None)
+    tool = next((t for t in deps.tools if t.name == tool_name), None)
     if tool is None:
         return False
     try:
-        decision = await decide_call(surface.deps, actor, tool, arguments, conversation_id=f"work-object:{actor.user_id}")
+        decision = await decide_call(deps, actor, tool, arguments, conversation_id=f"work-object:{actor.user_id}")
     except (ValidationError, ChatopsError) as exc:
         log_event(_log, "work object check failed", logging.WARNING, tool=tool_name, error=type(exc).__name__)
         return False
     return decision.outcome == "allow"
 
 
-async def _ticket(surface: Surface, key: str) -> Ticket | None:
+async def _ticket(deps: Deps, key: str) -> Ticket | None:
     try:
-        return await surface.deps.tickets.get_ticket(key)
+        return await deps.tickets.get_ticket(key)
     except (NotFound, PermissionDenied):
         return None
     except ChatopsError as exc:
         log_event(_log, "ticket lookup failed", logging.WARNING, key=key, error=type(exc).__name__)
         return None
+
+
+async def _shown_to_channel(deps: Deps, actor: Actor, key: str) -> Ticket | None:
+    """The ticket, when `actor` may read it in their channel (what everyone there will see); else None."""
+    return await _ticket(deps, key) if await readable(deps, actor, "get_ticket", {"key": key}) else None
+
+
+async def answer_entities(deps: Deps, actor: Actor, text: str) -> list[dict[str, Any]]:
+    """Work Objects for the tickets an answer links or names, decided like a `link_shared` unfurl: by the channel
+    the answer is posted in, as the person who asked there (`actor`: their role ∩ the channel's project scope).
+    A ticket the channel may not see, or that does not exist, gets no entity (its key stays plain text)."""
+    entities = []
+    for link in answer_ticket_links(text, deps.settings, limit=MAX_LINKS):
+        ticket = await _shown_to_channel(deps, actor, link.key)
+        if ticket is None:
+            log_event(_log, "ticket named in an answer not shown here", key=link.key, channel=actor.channel_id, channel_type=actor.channel_type)
+            continue
+        entities.append(task_entity(ticket, link, product=product_name(link), unfurl=False))
+    return entities
 
 
 def product_name(link: TicketLink) -> str:
@@ -96,7 +120,7 @@ async def unfurl_links(surface: Surface, *, event: dict[str, Any], team_id: str 
     actor = Actor(user_id=poster, team_id=team_id, channel_id=channel_id, channel_type=kind)
     entities = []
     for link in links:
-        ticket = await _ticket(surface, link.key) if await readable(surface, actor, "get_ticket", {"key": link.key}) else None
+        ticket = await _shown_to_channel(surface.deps, actor, link.key)
         if ticket is None:
             log_event(_log, "ticket link not unfurled here", key=link.key, channel=channel, channel_type=kind)
             continue
@@ -115,7 +139,7 @@ async def unfurl_links(surface: Surface, *, event: dict[str, Any], team_id: str 
 
 
 async def _comments(surface: Surface, actor: Actor, key: str) -> list[Comment]:
-    if not await readable(surface, actor, "list_comments", {"key": key}):
+    if not await readable(surface.deps, actor, "list_comments", {"key": key}):
         return []
     try:
         page = await surface.deps.tickets.list_comments(key, limit=FLEXPANE_COMMENTS, newest_first=True)
@@ -148,7 +172,7 @@ async def present_details(surface: Surface, *, event: dict[str, Any], team_id: s
         log_event(_log, "malformed or unknown flexpane request ignored", logging.WARNING, user=viewer)
         return "ignored"
     actor = Actor(user_id=viewer, team_id=team_id, channel_id=None, channel_type="im")
-    ticket = await _ticket(surface, link.key) if await readable(surface, actor, "get_ticket", {"key": link.key}) else None
+    ticket = await _ticket(surface.deps, link.key) if await readable(surface.deps, actor, "get_ticket", {"key": link.key}) else None
     try:
         if ticket is None:
             await surface.client.entity_presentDetails(trigger_id=trigger, error={"status": "restricted"})

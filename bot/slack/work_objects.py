@@ -30,6 +30,7 @@ from slack_sdk.models.metadata import (
 
 from bot.slack.agent_texts import ticket_page
 from bot.slack.markdown import neutralize_broadcasts, shorten
+from integrations.tickets.local import TICKET_PATH, ticket_url
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 TASK = "slack#/entities/task"
 TICKET_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}-[1-9]\d{0,8}$")
-LOCAL_PATH = "/tickets/"
+LOCAL_PATH = TICKET_PATH
 DESCRIPTION_CHARS = 1_500
 COMMENT_CHARS = 400
 MAX_URL_CHARS = 2_000
@@ -91,8 +92,42 @@ def ticket_link(url: Any, settings: Settings) -> TicketLink | None:
 
 
 def local_ticket_url(settings: Settings, key: str) -> str:
-    """The link to a local-store ticket on the bot's own HTTP server."""
-    return f"{settings.chatops_public_url}{LOCAL_PATH}{key}"
+    """The link to a local-store ticket on the bot's own HTTP server (the local store's own definition)."""
+    return ticket_url(settings.chatops_public_url or "", key)
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>|()\[\]`\"']+")
+_KEY_IN_TEXT = re.compile(r"(?<![\w/#.=-])([A-Z][A-Z0-9_]{0,19}-[1-9]\d{0,8})(?![\w-]|\.\w)")
+"""A bare key in prose: not inside a path, a file name or a query (`a/OPS-1`, `OPS-1.txt`, `?k=OPS-1`)."""
+
+
+def named_ticket(key: str, settings: Settings) -> TicketLink | None:
+    """A ticket an answer names by its key alone, as a link to its own page (None when it has no page: the local
+    store without CHATOPS_PUBLIC_URL)."""
+    if settings.ticket_backend == "jira" and settings.jira_url:
+        canonical = f"{settings.jira_url}/browse/{key}"
+        return TicketLink(url=canonical, key=key, canonical=canonical, system="jira")
+    if settings.ticket_backend == "local" and settings.chatops_public_url:
+        canonical = local_ticket_url(settings, key)
+        return TicketLink(url=canonical, key=key, canonical=canonical, system="local")
+    return None
+
+
+def answer_ticket_links(text: Any, settings: Settings, *, limit: int = 5) -> list[TicketLink]:
+    """The tickets an answer links (links to the configured ticket system, as Markdown or Slack links) or names
+    (bare keys), in order of first mention, each once, at most `limit`."""
+    if not isinstance(text, str):
+        return []
+    found: dict[str, tuple[int, TicketLink]] = {}
+    for match in _URL_IN_TEXT.finditer(text):
+        link = ticket_link(match.group(0).rstrip(".,;:!?*_~"), settings)
+        if link is not None and link.key not in found:
+            found[link.key] = (match.start(), link)
+    for match in _KEY_IN_TEXT.finditer(text):
+        key = match.group(1)
+        if key not in found and TICKET_KEY.match(key) and (named := named_ticket(key, settings)) is not None:
+            found[key] = (match.start(), named)
+    return [link for _, link in sorted(found.values(), key=lambda item: item[0])][:limit]
 
 
 def unfurl_domains(settings: Settings) -> list[str]:

@@ -298,14 +298,30 @@ def comment_in(
     return comment
 
 
+TICKET_PATH = "/tickets/"
+"""Where a local ticket's page lives on the bot's own HTTP server (`<public url>/tickets/KEY`)."""
+
+
+def ticket_url(public_url: str, key: str) -> str:
+    """The link to a local ticket on the bot's own HTTP server at `public_url`."""
+    return f"{public_url.rstrip('/')}{TICKET_PATH}{key}"
+
+
 class LocalTickets:
-    """`TicketBackend` on the application database."""
+    """`TicketBackend` on the application database. With `public_url` (the bot's own HTTP server, as people reach
+    it) every ticket it returns carries its link there, so answers can link it and Slack can unfurl it."""
 
     name = "local"
 
-    def __init__(self, db: SessionRunner, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: SessionRunner, *, clock: Callable[[], datetime], public_url: str | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.public_url = public_url or None
+
+    def _linked(self, ticket: Ticket) -> Ticket:
+        if self.public_url is None:
+            return ticket
+        return ticket.model_copy(update={"url": ticket_url(self.public_url, ticket.key)})
 
     async def list_projects(self) -> list[Project]:
         """Every project, by key."""
@@ -318,17 +334,20 @@ class LocalTickets:
 
     async def get_ticket(self, key: str) -> Ticket:
         """One ticket, or NotFound."""
-        return await self.db.run(lambda s: get_in(s, key))
+        return self._linked(await self.db.run(lambda s: get_in(s, key)))
 
     async def search_tickets(self, query: TicketQuery, *, page_token: str | None = None) -> TicketPage:
         """A page of tickets matching every filter of `query`."""
-        return await self.db.run(lambda s: search_in(s, query, page_token))
+        page = await self.db.run(lambda s: search_in(s, query, page_token))
+        if self.public_url is None:
+            return page
+        return page.model_copy(update={"tickets": tuple(self._linked(t) for t in page.tickets)})
 
     async def create_ticket(self, new: NewTicket, *, reporter: Person | None, via: str) -> Ticket:
         """Create a ticket in To Do; `via` goes into its history."""
         at, reporter_id = self.clock(), reporter.id if reporter else None
-        return await self.db.run(
-            lambda s: get_in(s, create_in(s, new, reporter_id=reporter_id, via=via, at=at))
+        return self._linked(
+            await self.db.run(lambda s: get_in(s, create_in(s, new, reporter_id=reporter_id, via=via, at=at)))
         )
 
     async def update_ticket(self, key: str, changes: TicketChanges, *, actor: Person | None) -> Ticket:
@@ -393,7 +412,7 @@ class LocalTickets:
             write(s)
             return get_in(s, key)
 
-        return await self.db.run(run)
+        return self._linked(await self.db.run(run))
 
 
 def _id(person: Person | None) -> str | None:

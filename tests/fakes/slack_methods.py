@@ -7,6 +7,7 @@ import base64
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from tests.fakes.slack_agent import entity_problem
 from tests.fakes.slack_blocks import (
     MAX_BLOCK_TEXT_TOTAL,
     MAX_MARKDOWN_TOTAL,
@@ -53,6 +54,22 @@ class WebMethods:
                 return self._err("msg_blocks_too_long")
         return None
 
+    def _check_metadata(self, metadata: Any) -> dict[str, Any] | None:
+        """Message metadata: `event_type` with `event_payload`, and/or Work Object `entities` (each well formed,
+        as chat.unfurl checks them; no `app_unfurl_url` needed on a message of the app's own)."""
+        if metadata is None:
+            return None
+        if not isinstance(metadata, dict):
+            return self._err("invalid_metadata_format")
+        entities = metadata.get("entities")
+        if entities is not None:
+            if not isinstance(entities, list) or not entities:
+                return self._err("invalid_metadata", "[ERROR] metadata.entities must be a non-empty array")
+            for i, entity in enumerate(entities):
+                if problem := entity_problem(entity, unfurl=False):
+                    return self._err("invalid_metadata", f"[ERROR] {problem} [json-pointer:/metadata/entities/{i}]")
+        return None
+
     def _check_chunks(self, args: dict[str, Any]) -> dict[str, Any] | None:
         markdown = len(args.get("markdown_text") or "")
         for chunk in args.get("chunks") or []:
@@ -94,6 +111,8 @@ class WebMethods:
             return channel
         if problem := self._check_content(args.get("text"), args.get("blocks")):
             return problem
+        if problem := self._check_metadata(args.get("metadata")):
+            return problem
         msg = StoredMessage(
             ts=self._next_ts(),
             text=args.get("text") or "",
@@ -116,6 +135,8 @@ class WebMethods:
         if msg.bot_id != BOT_ID:
             return self._err("cant_update_message")
         if problem := self._check_content(args.get("text"), args.get("blocks")):
+            return problem
+        if problem := self._check_metadata(args.get("metadata")):
             return problem
         msg.text = args.get("text") or ""
         msg.blocks = args.get("blocks") or []
@@ -197,6 +218,8 @@ class WebMethods:
             return problem
         text = msg.text + self._chunk_text(args)
         if problem := self._check_content(text, args.get("blocks")):
+            return problem
+        if problem := self._check_metadata(args.get("metadata")):
             return problem
         msg.text = text
         msg.chunks.extend(args.get("chunks") or [])

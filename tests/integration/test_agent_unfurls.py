@@ -12,9 +12,9 @@ import pytest
 
 from bot.storage.db import Database
 from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer, text_reply
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import entity_details_requested, link_shared
-from tests.fakes.slack_payloads import mention
+from tests.fakes.slack_payloads import mention, message
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
@@ -89,6 +89,60 @@ async def test_links_in_a_thread_the_bot_answers_unfurl_the_same_way(bot: SlackB
     await _share(bot, [f"{BASE}/tickets/OPS-3", f"{BASE}/tickets/SEC-2"], thread_ts=asked, user=BOB)
     [call] = bot.slack.unfurls
     assert call["channel"] == OPS_CHANNEL and [e["external_ref"]["id"] for e in call["metadata"]["entities"]] == ["OPS-3"]
+
+
+NAMING_ANSWER = (
+    f"[OPS-1]({BASE}/tickets/OPS-1) is in progress; <{BASE}/tickets/sec-1|SEC-1> waits on the audit; OPS-2 and OPS-99999 "
+    "are open. UTF-8 only."
+)
+
+
+async def _ask(bot: SlackBot, channel: str, answer: str, **event: Any) -> dict[str, Any]:
+    """ALICE (an admin) asks in `channel`; the model answers `answer`; returns the answer's message metadata."""
+    asked = bot.slack.post_user_message(channel, user=ALICE, text=f"{MENTION} status?")
+    bot.model.queue(text_reply(answer))
+    if channel == ALICE_DM:
+        await bot.send_event(message(channel=channel, user=ALICE, text="status?", ts=asked))
+    else:
+        await bot.send_event(mention(channel=channel, user=ALICE, text=f"{MENTION} status?", ts=asked, **event))
+    await bot.settle()
+    [answer_message] = bot.slack.bot_messages(channel)
+    assert answer_message.metadata is not None
+    return answer_message.metadata
+
+
+async def test_an_answer_carries_work_objects_for_the_tickets_it_names_that_its_channel_may_see(bot: SlackBot) -> None:
+    metadata = await _ask(bot, OPS_CHANNEL, NAMING_ANSWER)
+    assert metadata["event_type"] == "chatops_message"  # still findable as the bot's own message
+    entities = metadata["entities"]
+    # SEC is private: named by an admin's answer in a public channel it gets no Work Object (the unfurl rule);
+    # a ticket that does not exist and a word shaped like a key get none either
+    assert [e["external_ref"]["id"] for e in entities] == ["OPS-1", "OPS-2"]
+    assert [e["url"] for e in entities] == [f"{BASE}/tickets/OPS-1", f"{BASE}/tickets/OPS-2"]
+    assert all(e["entity_type"] == "slack#/entities/task" and "app_unfurl_url" not in e for e in entities)
+    assert entities[0]["entity_payload"]["attributes"]["title"]["text"] == "Rotate TLS certificates for *.example.com"
+    assert "description" not in entities[0]["entity_payload"]["fields"]  # details only in a viewer's flexpane
+    assert "Quarterly access review" not in json.dumps([c.args for c in bot.slack.calls()])
+
+
+async def test_the_same_answer_in_the_admins_dm_carries_the_private_ticket_too(bot: SlackBot) -> None:
+    metadata = await _ask(bot, ALICE_DM, NAMING_ANSWER)
+    assert [e["external_ref"]["id"] for e in metadata["entities"]] == ["OPS-1", "SEC-1", "OPS-2"]
+
+
+async def test_an_answer_naming_no_ticket_carries_no_work_objects(bot: SlackBot) -> None:
+    metadata = await _ask(bot, OPS_CHANNEL, "Nothing is blocked right now.")
+    assert "entities" not in metadata
+
+
+async def test_local_store_results_carry_the_tickets_link_so_the_answer_can_link_it(bot: SlackBot) -> None:
+    asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")
+    bot.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("See OPS-1."))
+    await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked))
+    await bot.settle()
+    [result] = [b for b in bot.model.bodies()[-1]["messages"][-1]["content"] if b["type"] == "tool_result"]
+    body = result["content"]
+    assert '"url"' in body and f"{BASE}/tickets/OPS-1" in body
 
 
 async def test_unknown_urls_missing_tickets_and_malformed_events_unfurl_nothing(bot: SlackBot) -> None:

@@ -28,7 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.agent.loop import Agent
-from bot.deps import Deps
+from bot.deps import Deps, build_tickets
 from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
 from bot.slack.app import create_app, surface_of
@@ -40,7 +40,6 @@ from bot.storage.store import Store
 from bot.tools.registry import all_tools
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
-from integrations.tickets.local import LocalTickets
 from integrations.tickets.seed import seed_demo
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
@@ -155,7 +154,7 @@ async def start_bot(
         settings=settings,
         db=database,
         store=Store(database, clock=clock),
-        tickets=LocalTickets(database, clock=clock),
+        tickets=build_tickets(settings, database, clock),  # the wiring's own choice: the local store, its links
         llm=AnthropicLLM.from_config(llm_config(settings)),
         tools=all_tools(),
         clock=clock,

@@ -122,3 +122,33 @@ def test_a_form_encoded_payload_with_json_strings_is_sanitized_inside_them() -> 
     out = sanitize_payload({"blocks": json.dumps([{"type": "section", "text": {"type": "mrkdwn", "text": "<!here>"}}])})
     assert out is not None
     assert json.loads(out["blocks"])[0]["text"]["text"] == f"@{ZWSP}here"
+
+
+def test_work_object_fields_people_read_are_sanitized_and_their_ids_and_urls_kept() -> None:
+    entity = {
+        "entity_type": "slack#/entities/task",
+        "url": "https://chatops.example.com/tickets/OPS-1?token=abcdef123456",
+        "external_ref": {"id": "OPS-1", "type": "ticket"},
+        "entity_payload": {
+            "attributes": {"title": {"text": "<!here> rotate"}, "display_id": "OPS-1"},
+            "fields": {
+                "status": {"value": "Open"},
+                "description": {"value": "Use password: hunter2 and xoxb-1234567890-abcdefghij", "long": True},
+                "date_updated": {"value": 1764581400},
+            },
+            "custom_fields": [{"key": "latest_comments", "label": "<!channel>", "type": "string", "value": "<!everyone> done"}],
+        },
+    }
+    for method_args in ({"channel": "C1", "ts": "1.2", "metadata": {"entities": [entity]}}, {"trigger_id": "t", "metadata": entity}):
+        out = sanitize_payload(method_args)
+        assert out is not None
+        dumped = json.dumps(out)
+        assert "hunter2" not in dumped and "xoxb-" not in dumped and "<!" not in dumped
+        sent = out["metadata"]["entities"][0] if "entities" in out["metadata"] else out["metadata"]
+        assert sent["url"] == entity["url"] and sent["external_ref"] == entity["external_ref"]
+        assert sent["entity_payload"]["fields"]["status"] == {"value": "Open"}
+        assert sent["entity_payload"]["fields"]["date_updated"] == {"value": 1764581400}
+    # outside a Work Object a `value` is a machine field (a button's value) and passes untouched
+    assert sanitize_payload({"metadata": {"event_type": "x", "event_payload": {"value": "password: hunter2"}}}) == {
+        "metadata": {"event_type": "x", "event_payload": {"value": "password: hunter2"}}
+    }

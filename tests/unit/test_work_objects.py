@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.settings import Settings
-from bot.slack.work_objects import TicketLink, task_entity, ticket_link, ticket_page_text, unfurl_domains
+from bot.slack.work_objects import (
+    TICKET_KEY,
+    TicketLink,
+    answer_ticket_links,
+    task_entity,
+    ticket_link,
+    ticket_page_text,
+    unfurl_domains,
+)
 from integrations.tickets.base import Comment, Person, Ticket
 from tests.fakes.slack_agent import entity_problem
 
@@ -136,3 +144,32 @@ def test_any_text_is_either_not_a_link_or_a_well_formed_one_of_the_configured_or
             assert link.canonical == base + link.key
             assert link.url == url and link.key == link.key.upper() and "-" in link.key
             assert url.strip().lower().startswith(base.split("/tickets/")[0].split("/browse/")[0].lower())
+
+
+def test_an_answer_s_tickets_are_its_links_and_bare_keys_in_order_each_once() -> None:
+    text = (
+        "Start with <https://acme.atlassian.net/browse/ops-3|OPS-3>, then OPS-1 and [OPS-3](https://acme.atlassian.net/browse/OPS-3). "
+        "Not https://evil.io/browse/OPS-9, not a/SEC-2 or SEC-2.txt; SEC-1."
+    )
+    links = answer_ticket_links(text, JIRA)  # OPS-9 sits in another site's path: neither linked nor named
+    assert [(link.key, link.canonical) for link in links] == [
+        ("OPS-3", "https://acme.atlassian.net/browse/OPS-3"),
+        ("OPS-1", "https://acme.atlassian.net/browse/OPS-1"),
+        ("SEC-1", "https://acme.atlassian.net/browse/SEC-1"),
+    ]
+    assert len(answer_ticket_links(" ".join(f"OPS-{n}" for n in range(1, 20)), JIRA)) == 5
+
+
+def test_bare_keys_name_a_local_ticket_only_when_it_has_a_page() -> None:
+    assert [link.canonical for link in answer_ticket_links("OPS-1", LOCAL)] == ["https://chatops.acme.io/tickets/OPS-1"]
+    assert answer_ticket_links("OPS-1 and https://chatops.acme.io/tickets/OPS-2", Settings(_env_file=None)) == []  # type: ignore[call-arg]
+    assert answer_ticket_links(None, LOCAL) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(URL_PARTS, st.text(max_size=8)), max_size=12).map(" ".join))
+def test_any_answer_text_yields_at_most_five_distinct_well_formed_tickets(text: str) -> None:
+    for config in (LOCAL, JIRA):
+        links = answer_ticket_links(text, config)
+        assert len(links) <= 5 and len({link.key for link in links}) == len(links)
+        assert all(TICKET_KEY.match(link.key) and link.canonical.endswith("/" + link.key) for link in links)
