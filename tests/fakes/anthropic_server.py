@@ -42,6 +42,7 @@ the API's wording, and is also kept in `server.violations`.
 Prompt caching is simulated: when `tools` or `system` carry `cache_control`, the first request with a given
 tools+system prefix reports `cache_creation_input_tokens`, and later requests with a byte-identical prefix report
 `cache_read_input_tokens` (tokens are estimated as characters / 4). `prefix(i)` gives request i's serialised prefix.
+Beside it: the streaming (anthropic_stream.py) and the wire rules, validation and cache simulation (anthropic_wire.py).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,11 +57,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.anthropic_stream import StreamMixin
+from tests.fakes.anthropic_wire import PromptCache, error_body, request_problem, usage_as_sent
 from tests.fakes.base import FakeServer
 
 MESSAGES_PATH = "/v1/messages"
 DEFAULT_MODEL = "claude-sonnet-4-6"
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 # ---------------------------------------------------------------- scripted items
@@ -159,11 +160,6 @@ def refusal_reply(explanation: str = "This request may violate our usage policie
     return Reply(content=[], stop_reason="refusal", stop_details=details, **kwargs)
 
 
-def error_body(type_: str, message: str, request_id: str = "req_fake") -> dict[str, Any]:
-    """The API's error JSON."""
-    return {"type": "error", "error": {"type": type_, "message": message}, "request_id": request_id}
-
-
 def overloaded(**kwargs: Any) -> ApiError:
     """529 overloaded_error."""
     return ApiError(529, "overloaded_error", "Overloaded", **kwargs)
@@ -219,24 +215,7 @@ def model_not_found(model: str, **kwargs: Any) -> ApiError:
 # ---------------------------------------------------------------- the server
 
 
-def _estimate_tokens(value: Any) -> int:
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-    return max(1, len(text) // 4)
-
-
-_PADDING = itertools.cycle([7, 0, 3, 15, 1, 9, 2, 22, 5, 0, 11])
-
-
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    """One SSE event as the API sends it today: compact JSON padded with spaces inside its closing brace (a few to a
-    couple of dozen, varying), except `ping`, which is `{"type": "ping"}` with a space after the colon."""
-    if event == "ping":
-        return b'event: ping\ndata: {"type": "ping"}\n\n'
-    text = json.dumps(data, separators=(",", ":"))
-    return f"event: {event}\ndata: {text[:-1]}{' ' * next(_PADDING)}}}\n\n".encode()
-
-
-class AnthropicServer(FakeServer):
+class AnthropicServer(StreamMixin, FakeServer):
     """The fake Messages API. See the module docstring."""
 
     def __init__(
@@ -254,13 +233,11 @@ class AnthropicServer(FakeServer):
         self.models = models
         """When set, a request naming another model gets the API's 404 `model: <name>` (messages and models)."""
         self.strict = strict
-        self.cache_simulation = cache_simulation
-        self.min_cache_tokens = min_cache_tokens
+        self.cache = PromptCache(enabled=cache_simulation, min_tokens=min_cache_tokens)
         self.violations: list[str] = []
         self._lock = threading.Lock()
         self._queue: list[Item] = []
         self._responder: Responder | None = None
-        self._seen_prefixes: set[str] = set()
         self._ids = itertools.count(1)
         self._closing: asyncio.Event | None = None
 
@@ -360,7 +337,7 @@ class AnthropicServer(FakeServer):
             return self._error_response(refused)
         if not isinstance(body, dict):
             return self._error_response(bad_request("There was an issue with your request body: invalid JSON"))
-        if self.strict and (problem := self._validate(body)):
+        if self.strict and (problem := request_problem(body)):
             with self._lock:
                 self.violations.append(problem)
             return self._error_response(bad_request(problem))
@@ -415,40 +392,6 @@ class AnthropicServer(FakeServer):
         headers.update(err.headers)
         return web.json_response(error_body(err.type, err.message, request_id), status=err.status, headers=headers)
 
-    def _usage(self, body: dict[str, Any], reply: Reply, content: list[dict[str, Any]]) -> dict[str, int]:
-        if reply.usage is not None:
-            usage = {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-            usage.update(reply.usage)
-            return usage
-        prefix = json.dumps([body.get("tools"), body.get("system")], separators=(",", ":"))
-        prefix_tokens = _estimate_tokens(prefix)
-        created = read = 0
-        marked = "cache_control" in prefix
-        if self.cache_simulation and marked and prefix_tokens >= self.min_cache_tokens:
-            with self._lock:
-                if prefix in self._seen_prefixes:
-                    read = prefix_tokens
-                else:
-                    self._seen_prefixes.add(prefix)
-                    created = prefix_tokens
-        rest = _estimate_tokens(body.get("messages", []))
-        return {
-            "input_tokens": rest + (0 if (created or read) else prefix_tokens),
-            "output_tokens": sum(_estimate_tokens(b) for b in content) if content else 1,
-            "cache_creation_input_tokens": created,
-            "cache_read_input_tokens": read,
-        }
-
-    @staticmethod
-    def _usage_as_sent(usage: dict[str, Any]) -> dict[str, Any]:
-        """Usage with the fields the API adds today (recorded): a `cache_creation` breakdown, the service tier."""
-        return {
-            **usage,
-            "cache_creation": {"ephemeral_5m_input_tokens": usage.get("cache_creation_input_tokens", 0), "ephemeral_1h_input_tokens": 0},
-            "service_tier": "standard",
-            "inference_geo": "not_available",
-        }
-
     def _message(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
         for part in reply.content:
@@ -467,147 +410,5 @@ class AnthropicServer(FakeServer):
             "stop_reason": reply.stop_reason,
             "stop_sequence": None,
             "stop_details": reply.stop_details,
-            "usage": self._usage_as_sent(self._usage(body, reply, content)),
+            "usage": usage_as_sent(self.cache.usage(body, reply.usage, content)),
         }
-
-    async def _stream(self, request: web.Request, message: dict[str, Any], reply: Reply) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", **self._ok_headers()}
-        )
-        await response.prepare(request)
-        usage = message["usage"]
-        # message_start's output_tokens is an early estimate, often well above 1 (recorded: 62, 88).
-        start = {**message, "content": [], "stop_reason": None, "stop_details": None, "usage": {**usage, "output_tokens": min(62, usage["output_tokens"])}}
-        await response.write(_sse("message_start", {"type": "message_start", "message": start}))
-        if reply.cut_after == 0:
-            return await self._cut(request, response, reply)
-        first_delta = True
-        for index, (block, part) in enumerate(zip(message["content"], reply.content, strict=True)):
-            if block["type"] == "text":
-                opening: dict[str, Any] = {"type": "text", "text": ""}
-                chunks = [block["text"][i : i + reply.chunk_size] for i in range(0, len(block["text"]), reply.chunk_size)]
-                deltas = [{"type": "text_delta", "text": c} for c in chunks]
-            else:
-                assert isinstance(part, ToolUse)
-                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}, "caller": {"type": "direct"}}
-                raw = part.raw_json if part.raw_json is not None else json.dumps(block["input"])
-                pieces = [""] + [raw[i : i + reply.chunk_size] for i in range(0, len(raw), reply.chunk_size)]
-                deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
-            await response.write(
-                _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": opening})
-            )
-            if index == 0:  # recorded streams ping between the first block's start and its first delta
-                await response.write(_sse("ping", {"type": "ping"}))
-            for delta in deltas:
-                await response.write(
-                    _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-                )
-                if first_delta and reply.gate is not None:
-                    first_delta = False
-                    gate = reply.gate
-                    await asyncio.to_thread(gate.wait, 10)
-            cut_in_tool = reply.stop_reason == "max_tokens" and block["type"] == "tool_use" and index == len(message["content"]) - 1
-            if not cut_in_tool:  # the output limit hit inside a tool call: no content_block_stop (recorded)
-                await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
-            if reply.stream_error is not None:
-                err = reply.stream_error
-                await response.write(_sse("error", error_body(err.type, err.message, self._request_id())))
-                await response.write_eof()
-                return response
-            if isinstance(reply.cut_after, int) and index + 1 >= reply.cut_after:
-                return await self._cut(request, response, reply)
-        delta_event = {
-            "type": "message_delta",
-            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": reply.stop_details},
-            # message_delta repeats the input and cache counters, not only output_tokens (recorded).
-            "usage": {
-                **{k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens") if k in usage},
-                "output_tokens": usage["output_tokens"],
-                "output_tokens_details": {"thinking_tokens": 0},
-            },
-        }
-        await response.write(_sse("message_delta", delta_event))
-        if reply.cut_after == "message_delta":
-            return await self._cut(request, response, reply)
-        await response.write(_sse("message_stop", {"type": "message_stop"}))
-        await response.write_eof()
-        return response
-
-    @staticmethod
-    async def _cut(request: web.Request, response: web.StreamResponse, reply: Reply) -> web.StreamResponse:
-        """End a stream early, without message_delta / message_stop (see `Reply.cut_by`)."""
-        if reply.cut_by == "reset" and request.transport is not None:
-            request.transport.close()
-        else:
-            await response.write_eof()
-        return response
-
-    # -- validation, with the API's wording
-    def _validate(self, body: dict[str, Any]) -> str | None:
-        if not isinstance(body.get("max_tokens"), int):
-            return "max_tokens: Field required"
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return "messages: at least one message is required"
-        if messages[0].get("role") != "user":
-            return 'messages: first message must use the "user" role'
-        return self._validate_tools(body) or self._validate_messages(messages) or self._validate_cache(body)
-
-    def _validate_tools(self, body: dict[str, Any]) -> str | None:
-        names = [t.get("name", "") for t in body.get("tools", [])]
-        for i, name in enumerate(names):
-            if not _TOOL_NAME.match(name):
-                return f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
-        if len(set(names)) != len(names):
-            return "tools: Tool names must be unique."
-        choice = body.get("tool_choice")
-        if choice and choice.get("type") == "tool" and choice.get("name") not in names:
-            return f"tool_choice: tool {choice.get('name')!r} not found in tools"
-        return None
-
-    def _validate_messages(self, messages: list[dict[str, Any]]) -> str | None:
-        previous_ids: list[str] = []
-        for i, msg in enumerate(messages):
-            content = msg.get("content")
-            blocks: list[dict[str, Any]] = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
-            last = i == len(messages) - 1
-            if not blocks and not (last and msg.get("role") == "assistant"):
-                return f"messages.{i}: all messages must have non-empty content except for the optional final assistant message"
-            for j, block in enumerate(blocks):
-                if block.get("type") == "text" and not block.get("text", "").strip() and not (last and msg["role"] == "assistant"):
-                    return f"messages.{i}.content.{j}: text content blocks must contain non-whitespace text"
-            if msg.get("role") == "user":
-                results = [b for b in blocks if b.get("type") == "tool_result"]
-                answered = [b.get("tool_use_id") for b in results]
-                unexpected = [tid for tid in answered if tid not in previous_ids]
-                if unexpected:
-                    return (
-                        f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: "
-                        f"{unexpected[0]}. Each `tool_result` block must have a corresponding `tool_use` block in "
-                        "the previous message."
-                    )
-                if results and any(b.get("type") != "tool_result" for b in blocks[: len(results)]):
-                    return f"messages.{i}: tool_result blocks must come first in the content array"
-                for b in results:
-                    if b.get("is_error") and isinstance(b.get("content"), list):
-                        if any(c.get("type") != "text" for c in b["content"]):
-                            return f"messages.{i}: is_error tool_result content must be text"
-            missing = [tid for tid in previous_ids if msg.get("role") != "user" or tid not in _result_ids(blocks)]
-            if missing:
-                return (
-                    f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block in "
-                    "the next message."
-                )
-            previous_ids = [b["id"] for b in blocks if b.get("type") == "tool_use"] if msg.get("role") == "assistant" else []
-        return None
-
-    def _validate_cache(self, body: dict[str, Any]) -> str | None:
-        count = json.dumps(body).count('"cache_control"')
-        if count > 4:
-            return f"A maximum of 4 blocks with cache_control may be provided. Found {count}."
-        return None
-
-
-def _result_ids(blocks: list[dict[str, Any]]) -> set[str]:
-    return {b.get("tool_use_id", "") for b in blocks if b.get("type") == "tool_result"}
