@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from tests.fakes import jira_jql as jql
+from tests.fakes import jira_jql_eval as jql_eval
 from tests.fakes.jira_json import JiraJson
 from tests.fakes.jira_seed import (
     BOT,
@@ -361,9 +362,9 @@ class JiraState(JiraJson):
 
     # ------------------------------------------------------------ search
 
-    def jql_context(self) -> jql.Context:
+    def jql_context(self) -> jql_eval.Context:
         me = self.users[self.me]
-        return jql.Context(
+        return jql_eval.Context(
             projects={k: p["name"] for k, p in self.projects.items() if k not in self.forbidden},
             statuses={name: cat for name, (_, cat) in STATUSES.items()},
             category_names={key: name for key, (_, name, _) in CATEGORIES.items()},
@@ -381,7 +382,7 @@ class JiraState(JiraJson):
             ctx = self.jql_context()
             try:
                 query = jql.parse(text)
-                jql.check(query.where, ctx)
+                jql_eval.check(query.where, ctx)
                 if bounded and query.where is None:
                     raise jql.JqlError(
                         "Unbounded JQL queries are not allowed here. Please add a search "
@@ -392,9 +393,9 @@ class JiraState(JiraJson):
                 ]
                 views = [self._jql_view(i) for i in visible]
                 hits = [
-                    i for i, view in zip(visible, views, strict=True) if jql.matches(query.where, view, ctx)
+                    i for i, view in zip(visible, views, strict=True) if jql_eval.matches(query.where, view, ctx)
                 ]
-                return jql.order_issues(hits, query.order, ctx)
+                return jql_eval.order_issues(hits, query.order, ctx)
             except jql.JqlError as exc:
                 raise ApiError(400, [str(exc)]) from None
 

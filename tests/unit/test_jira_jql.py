@@ -20,7 +20,7 @@ from integrations.tickets.jira_search import (
     quote,
     text_literal,
 )
-from tests.fakes import jira_jql
+from tests.fakes import jira_jql, jira_jql_eval
 from tests.fakes.jira_jql import BoolOp, Clause
 from tests.fakes.jira_seed import seed_issues
 from tests.fakes.jira_state import JiraState
@@ -76,7 +76,7 @@ def test_free_text_with_an_injection_attempt_is_one_text_clause() -> None:
     jql = build_jql(TicketQuery(projects=("OPS",), text='login") OR project = SECRET OR (text ~ "x'))
 
     assert [c.field for c in clauses(jql)] == ["project", "text"]
-    terms = jira_jql.lucene_terms(values(jql, "text")[0])
+    terms = jira_jql_eval.lucene_terms(values(jql, "text")[0])
     assert terms == ['login")', "project", "=", "secret", "(text", "~", '"x']
 
 
@@ -86,14 +86,14 @@ def test_lucene_operators_in_text_are_escaped_to_literal_characters() -> None:
 
     unquoted = jira_jql.tokenize(f"text ~ {literal}")[2].value
 
-    assert jira_jql.lucene_terms(unquoted) == [t.lower() for t in text.split()]
+    assert jira_jql_eval.lucene_terms(unquoted) == [t.lower() for t in text.split()]
 
 
 def test_lucene_keywords_in_text_lose_their_operator_meaning() -> None:
     unquoted = jira_jql.tokenize(f"text ~ {text_literal('cats AND dogs OR NOT birds TO x')}")[2].value
 
     assert "AND" not in unquoted and "OR" not in unquoted and "NOT" not in unquoted
-    assert jira_jql.lucene_terms(unquoted) == ["cats", "dogs", "birds", "x"]
+    assert jira_jql_eval.lucene_terms(unquoted) == ["cats", "dogs", "birds", "x"]
 
 
 def test_text_is_trimmed_to_a_bounded_length() -> None:
