@@ -1,7 +1,7 @@
 """`AnthropicLLM`: the `LLM` protocol on the Messages API through an injected `AsyncAnthropic`.
 
 The SDK's own retries are off (`max_retries=0`); this adapter retries transient failures itself with bounded
-backoff, then maps what is left to `bot.errors.ModelError`. A `retry-after` longer than our cap fails at once
+backoff, then maps what is left to `integrations.errors.ModelError`. A `retry-after` longer than our cap fails at once
 (a Slack thread never waits that long, and retrying sooner than asked would only be refused again).
 Streaming reads the raw event stream rather than `messages.stream()`: the SDK's accumulator raises on malformed
 partial tool JSON and ends the stream, while here such a call only gets `input_error`.

@@ -149,7 +149,7 @@ class LLM(Protocol):
         user_hash: str | None = None,
         model: str | None = None,
     ) -> ModelResponse:
-        """One request. Retries transient failures with bounded backoff, then raises a bot.errors.ModelError.
+        """One request. Retries transient failures with bounded backoff, then raises an integrations.errors.ModelError.
 
         `on_text` receives text deltas as they stream (when given, the adapter streams). `model` names the model
         for this request (the admins' current choice); None uses the client's default from start-up settings.

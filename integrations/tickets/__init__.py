@@ -1,5 +1,5 @@
 """Ticket backends. The protocol and its models are re-exported here; implementations (local.py, jira.py) are
-imported only where they are built (bot/deps.py), so importing this package never pulls in `jira`."""
+imported only where they are built (the bot's wiring), so importing this package never pulls in `jira`."""
 
 from integrations.tickets.base import (
     Change,

@@ -1,7 +1,8 @@
 """The ticket backend interface: what the tools need from Jira or the local database.
 
-Backends raise only `bot.errors` ToolError subclasses (NotFound, PermissionDenied, Conflict, RateLimited,
-Unavailable, InvalidArguments); every method is async (blocking libraries run in threads inside the adapter).
+Backends raise only `integrations.errors` ToolError subclasses (NotFound, Conflict, RateLimited, Unavailable,
+InvalidArguments; Jira refusing the bot's own credential or account a permission: BackendCredentialsRejected,
+BackendPermissionMissing, both `Misconfigured`); every method is async (blocking libraries run in threads inside the adapter).
 Data is plain pydantic models; text fields are plain text / Markdown (adapters convert wiki markup or ADF).
 """
 
