@@ -28,6 +28,7 @@ from bot.policy.roles import is_admin, role_of
 from bot.slack import admin_modal
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Where, answer
+from bot.slack.feedback import record_ephemeral_answer
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.payloads import SlashCommand
@@ -124,7 +125,9 @@ async def run_tool_command(surface: Surface, *, payload: SlashCommand, plan: Com
     if plan.kind == "tool" and not await _may_show_here(surface, actor, offered[plan.tool], plan.arguments):
         # A refused call's trace repeats its arguments (a private key, a comment body): only the asker sees it.
         thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
-        await _answer_ephemerally(surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text))
+        await _answer_ephemerally(
+            surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text), actor=actor
+        )
         return
     try:
         # Only the command name goes public: the text may name a private ticket or carry a comment body, and it
@@ -133,7 +136,9 @@ async def run_tool_command(surface: Surface, *, payload: SlashCommand, plan: Com
     except SLACK_FAILURES as exc:
         log_event(_log, "cannot post the request, answering ephemerally", logging.INFO, error=error_code(exc))
         thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
-        await _answer_ephemerally(surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text))
+        await _answer_ephemerally(
+            surface, respond, _runner(surface, actor=actor, thread=thread, plan=plan, command=command, text=text), actor=actor
+        )
         return
     thread_ts = str(posted["ts"])
     thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=thread_ts)
@@ -160,15 +165,18 @@ async def _may_show_here(surface: Surface, actor: Actor, tool: Tool, arguments: 
     return decision.outcome != "deny"
 
 
-async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any) -> None:
+async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any, *, actor: Actor) -> None:
+    """Answer to the asker only (through the command's response_url), with the feedback buttons: an ephemeral
+    message has no ts we could learn, so the answer is recorded under its turn (bot/slack/feedback.py)."""
     try:
         result: TurnResult = await run(None, _noop_progress)
     except Exception as exc:  # noqa: BLE001 - the user still gets an answer
         log_event(_log, "command crashed", logging.ERROR, error=repr(exc))
         result = TurnResult(status="failed", text=messages.internal_error())
     # ephemeral: only the asker sees it, as in a DM, so the trace may say why a call was refused
-    for msg in render_safely(result, approval=approval_for(result), channel_type="im"):
+    for msg in render_safely(result, approval=approval_for(result), channel_type="im", feedback=True):
         await respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False)
+    await record_ephemeral_answer(surface.deps, actor=actor, result=result)
 
 
 def _section(text: str) -> dict[str, Any]:

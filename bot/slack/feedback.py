@@ -3,7 +3,10 @@ wrong" modal after a 👎, and the admins' weekly summary for the App Home.
 
 The buttons carry only `up` / `down`. A click is matched to its answer by the message Slack says was clicked
 (team, channel, ts from the verified payload), never by anything the button carries; a click on a message that is
-not a recorded answer of this workspace (deleted, another workspace's, ephemeral, forged) is a logged no-op.
+not a recorded answer of this workspace (deleted, another workspace's, forged) is a logged no-op. An ephemeral
+answer (a slash command answered to its asker only, through the response_url) has no ts the app can learn: it is
+recorded under its turn (`ephemeral:<turn id>`), and its click, which Slack marks `is_ephemeral`, finds it by the
+turn its block id names, counted only when the clicker is the asker (nobody else saw it).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from bot.agent.types import TurnResult
     from bot.deps import Deps
     from bot.slack.surface import Surface
+    from bot.tools.base import Actor
 
 FEEDBACK_ACTION = "answer_feedback"
 COMMENT_CALLBACK = "answer_feedback_comment"
@@ -47,7 +51,7 @@ _log = get_logger("slack.feedback")
 def feedback_block(turn_id: str) -> dict[str, Any]:
     """The feedback buttons under an answer (a fresh block id per turn, as Slack asks)."""
     return ContextActionsBlock(
-        block_id=f"feedback-{turn_id}"[:255],
+        block_id=f"{BLOCK_PREFIX}{turn_id}"[:255],
         elements=[
             FeedbackButtonsElement(
                 action_id=FEEDBACK_ACTION,
@@ -97,6 +101,28 @@ async def record_answer(
         log_event(_log, "could not record the answer", logging.WARNING, turn_id=result.turn_id, error=repr(exc))
 
 
+EPHEMERAL_TS = "ephemeral:"
+"""The stored `message_ts` of an ephemeral answer: `ephemeral:<turn id>`. Slack never tells the app an ephemeral
+message's ts when it posts one through a response_url; its click carries the block id, which names the turn."""
+BLOCK_PREFIX = "feedback-"
+
+
+def ephemeral_answer_ts(turn_id: str) -> str:
+    """Where an ephemeral answer is recorded (see EPHEMERAL_TS)."""
+    return f"{EPHEMERAL_TS}{turn_id}"
+
+
+async def record_ephemeral_answer(deps: Deps, *, actor: Actor, result: TurnResult) -> None:
+    """Record an answer shown to its asker only (the buttons under it find it by its turn; only the asker may rate
+    it, as only they see it)."""
+    if actor.channel_id is None:
+        return
+    await record_answer(
+        deps, team_id=actor.team_id, user_id=actor.user_id, channel=actor.channel_id, thread_ts="", result=result,
+        posted=[ephemeral_answer_ts(result.turn_id)],
+    )
+
+
 def comment_modal(answer_id: str) -> dict[str, Any]:
     """The optional "what went wrong" modal after a 👎."""
     return View(
@@ -134,7 +160,14 @@ async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, 
     if rating not in RATINGS or not (user and channel and message_ts):
         log_event(_log, "malformed feedback click ignored", logging.WARNING, user=user, channel=channel)
         return "ignored"
-    answer = await deps.store.answer_at(team_id=team, channel_id=channel, message_ts=message_ts)
+    if container.get("is_ephemeral") is True:
+        # an ephemeral answer: found by the turn its block names, and only its asker ever saw it
+        block_id = action.get("block_id")
+        turn_id = block_id.removeprefix(BLOCK_PREFIX) if isinstance(block_id, str) and block_id.startswith(BLOCK_PREFIX) else ""
+        message_ts = ephemeral_answer_ts(turn_id) if turn_id else ""
+    answer = await deps.store.answer_at(team_id=team, channel_id=channel, message_ts=message_ts) if message_ts else None
+    if answer is not None and answer.message_ts.startswith(EPHEMERAL_TS) and answer.user_id != user:
+        answer = None
     if answer is None:
         log_event(_log, "feedback on an unknown answer ignored", logging.INFO, user=user, channel=channel, ts=message_ts)
         return "unknown"
@@ -147,7 +180,7 @@ async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, 
             log_event(_log, "could not open the feedback modal", logging.WARNING, error=error_code(exc))
     elif rating == "up" and rated.changed:
         try:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=answer.thread_ts, text=say.feedback_thanks())
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=answer.thread_ts or None, text=say.feedback_thanks())
         except SLACK_FAILURES as exc:
             log_event(_log, "could not thank for feedback", logging.INFO, error=error_code(exc))
     return "created" if rated.created else "changed" if rated.changed else "unchanged"

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import feedback_click, feedback_note
-from tests.fakes.slack_payloads import app_home_opened, mention
+from tests.fakes.slack_payloads import app_home_opened, mention, slash_command
 from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
     ALICE,
     BOB,
@@ -129,3 +129,49 @@ async def test_the_app_home_shows_admins_the_weekly_summary_and_others_only_thei
     member_home = json.dumps(bot.slack.home_views[BOB]["blocks"], ensure_ascii=False)
     assert "This week's answers" not in member_home and "👎" not in member_home
     assert "Your recent conversations" in member_home
+
+
+async def _ephemeral_answer(bot: SlackBot) -> tuple[str, dict[str, Any]]:
+    """/ticket OPS-1 in a channel the bot is not in: answered to Alice only; returns the channel and its buttons."""
+    bot.slack.add_channel("C0ELSEWHERE", member=False)
+    command = slash_command("/ticket", "OPS-1", user=ALICE, channel="C0ELSEWHERE", response_url=bot.slack.response_url())
+    assert (await bot.send_command(command))[0] == 200
+    await bot.settle()
+    [reply] = [c.args for c in bot.slack.calls("response_url")]
+    assert reply["response_type"] == "ephemeral"
+    [block] = [b for b in reply["blocks"] if b["type"] == "context_actions"]
+    return "C0ELSEWHERE", block
+
+
+def _ephemeral_click(user: str, channel: str, block_id: str, value: str) -> dict[str, Any]:
+    """A click on an ephemeral message: Slack marks the container `is_ephemeral` and names a ts the app never saw."""
+    click = feedback_click(user=user, channel=channel, message_ts="1763476499.000042", value=value, block_id=block_id)
+    click["container"]["is_ephemeral"] = True
+    return click
+
+
+async def test_an_ephemeral_answer_carries_the_buttons_and_its_askers_click_is_stored_with_its_turn(bot: SlackBot) -> None:
+    channel, block = await _ephemeral_answer(bot)
+    assert block["elements"][0]["action_id"] == "answer_feedback"
+    assert await _send(bot, _ephemeral_click(ALICE, channel, block["block_id"], "down")) == 200
+    turn_id = block["block_id"].removeprefix("feedback-")
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=f"ephemeral:{turn_id}")
+    assert answer is not None and (answer.turn_id, answer.user_id, answer.model) == (turn_id, ALICE, "")  # no model asked
+    assert [t["tool"] for t in answer.tools or []] == ["get_ticket"]
+    assert [(f.user_id, f.rating) for f in await bot.deps.store.feedback_of(answer.id)] == [(ALICE, "down")]
+    [opened] = bot.slack.calls("views.open")
+    assert opened.args["view"]["private_metadata"] == answer.id
+
+
+async def test_clicks_on_an_ephemeral_answer_by_anyone_else_or_naming_another_turn_are_ignored(bot: SlackBot) -> None:
+    channel, block = await _ephemeral_answer(bot)
+    for click in (
+        _ephemeral_click(BOB, channel, block["block_id"], "up"),  # nobody but the asker saw it
+        _ephemeral_click(ALICE, channel, "feedback-0123456789abcdef", "up"),
+        _ephemeral_click(ALICE, channel, "not-ours", "up"),
+        _ephemeral_click(ALICE, OPS_CHANNEL, block["block_id"], "up"),  # another channel's
+    ):
+        assert await _send(bot, click) == 200
+    turn_id = block["block_id"].removeprefix("feedback-")
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=f"ephemeral:{turn_id}")
+    assert answer is not None and await bot.deps.store.feedback_of(answer.id) == []
