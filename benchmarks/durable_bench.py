@@ -31,7 +31,6 @@ from typing import Any
 
 from benchmarks.loop_bench import ACTOR, _database, _deps, _pct, _thread, fake_api
 from bot.agent.leasing import leases_of
-from bot.agent.loop import Agent
 from bot.storage.migrations import migrate
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers
@@ -145,7 +144,7 @@ async def heartbeat_cost(db: Any) -> tuple[list[float], dict[str, list[tuple[flo
     """One heartbeat UPDATE at 100 running turns (ms), and 100 concurrent conversations with/without heartbeats."""
     with fake_api(3, delay=0.050) as url:
         deps, _ = await _deps(url, db, 0.020)
-        agent = Agent(deps)
+        agent = deps.agent
         await agent.run_turn(actor=ACTOR, thread=_thread(-1), text="warm up")
         leases = leases_of(deps)
         # 100 running turns of this process, for the UPDATE's cost

@@ -25,13 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.agent.loop import Agent, ThreadRef
+from bot.agent.loop import ThreadRef
+from bot.authz import AllowAll
 from bot.deps import Deps
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
-from bot.storage.store import Store
 from bot.tools.base import Actor, Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.base import LLM, Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
@@ -138,13 +139,15 @@ async def _deps(url: str, db: Database, tool_latency: float, **overrides: Any) -
         **overrides,
     )
     llm = TimedLLM(AnthropicLLM.from_config(llm_config(settings)))
-    deps = Deps(
-        settings=settings,
+    deps = await build_deps(
+        settings,
         db=db,
-        store=Store(db, clock=_utcnow),
         tickets=LocalTickets(db, clock=_utcnow),
         llm=llm,
         tools=_tools(tool_latency),
+        authorizer=AllowAll(),
+        clock=_utcnow,
+        slack=None,
     )
     return deps, llm
 
@@ -168,7 +171,7 @@ async def bench_overhead(db: Database, turns: int = 40, steps: int = 4) -> tuple
     """Per-step orchestration overhead (ms) and HTTP+SDK cost per model call (ms)."""
     with fake_api(steps) as url:
         deps, llm = await _deps(url, db, TOOL_LATENCY)
-        agent = Agent(deps)
+        agent = deps.agent
         await agent.run_turn(actor=ACTOR, thread=_thread(-1), text="warm up")
         per_step: list[float] = []
         llm.calls.clear()
@@ -189,7 +192,7 @@ async def bench_parallel_reads(db: Database, k: int = 5, latency: float = READ_L
     """Seconds from the first read starting to the last finishing, for k reads of `latency` in one response."""
     with fake_api(2, calls_per_step=k, delay=0.0) as url:
         deps, _ = await _deps(url, db, latency)
-        agent = Agent(deps)
+        agent = deps.agent
         marks: list[float] = []
 
         async def on_progress(event: Any) -> None:
@@ -206,7 +209,7 @@ async def bench_concurrency(db: Database, conversations: int = 100, model_latenc
     """Wall time of one conversation alone, of `conversations` at once (3 steps each), and the CPU seconds used."""
     with fake_api(3, delay=model_latency) as url:
         deps, _ = await _deps(url, db, 0.020)
-        agent = Agent(deps)
+        agent = deps.agent
         await agent.run_turn(actor=ACTOR, thread=_thread(-1), text="warm up")
         started = time.perf_counter()
         await agent.run_turn(actor=ACTOR, thread=_thread(-2), text="one alone")

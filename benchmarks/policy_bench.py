@@ -56,12 +56,11 @@ def bench_decide(n: int = 200_000) -> dict[str, float]:
 
 async def bench_authorize(n: int = 500) -> tuple[float, float]:
     """p50 / p99 milliseconds of a full authorize() on a SQLite file (threads, version check, lookup)."""
-    from bot.deps import Deps, utcnow
-    from bot.policy.authorizer import build_authorizer
+    from bot.clock import utcnow
     from bot.settings import Settings
     from bot.storage.db import Database, make_engine
     from bot.storage.migrations import migrate
-    from bot.storage.store import Store
+    from bot.wiring import build_deps
     from integrations.tickets.base import NewTicket
     from integrations.tickets.local import LocalTickets, add_project
 
@@ -73,8 +72,7 @@ async def bench_authorize(n: int = 500) -> tuple[float, float]:
         tickets = LocalTickets(db, clock=utcnow)
         await tickets.create_ticket(NewTicket(project="OPS", summary="x"), reporter=None, via="bench")
         settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-        deps = Deps(settings=settings, db=db, store=Store(db, clock=utcnow), tickets=tickets, llm=None, tools=[GET])
-        deps.authorizer = await build_authorizer(deps)
+        deps = await build_deps(settings, db=db, tickets=tickets, llm=None, tools=[GET], slack=None)
         ctx = ToolContext(actor=Actor(user_id="U1", channel_id="D1", channel_type="im"), deps=deps, conversation_id="c")
         args = _KeyArgs(key="OPS-1")
         timings = []

@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks.loop_bench import TimedLLM
-from bot.agent.loop import Agent, ThreadRef
-from bot.deps import Deps, utcnow
+from bot.agent.loop import ThreadRef
+from bot.clock import utcnow
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
-from bot.storage.store import Store
 from bot.tools.base import Actor
+from bot.wiring import build_deps
 from integrations.tickets.local import LocalTickets
 from tests.contract.providers import PROVIDERS, provider_rig
 from tests.fakes.messages_events import Call, Turn
@@ -50,8 +50,8 @@ async def bench_provider(name: str, tmp: Path, *, turns: int = 25, steps: int = 
         for n in range(turns):
             rig.script(*(Turn([Call("get_ticket", {"key": f"OPS-{n}{s}"})], stop_reason="tool_use") for s in range(steps - 1)), Turn(["Done."]))
         timed = TimedLLM(rig.llm)
-        deps = Deps(settings=rig.settings, db=db, store=Store(db, clock=utcnow), tickets=LocalTickets(db, clock=utcnow), llm=timed, tools=build_tools(Recorder()), authorizer=ScriptedAuthorizer())
-        agent = Agent(deps)
+        deps = await build_deps(rig.settings, db=db, tickets=LocalTickets(db, clock=utcnow), llm=timed, tools=build_tools(Recorder()), authorizer=ScriptedAuthorizer(), slack=None)
+        agent = deps.agent
         for n in range(turns):
             before = len(timed.calls)
             started = time.perf_counter()

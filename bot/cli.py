@@ -73,18 +73,20 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from bot.slack.server import check_settings, run_bot
         from bot.slack.workers import supervise, worker_count
+        from bot.wiring import build_deps
 
         if args.worker:
-            return await run_bot(settings, http=True, host=args.host, port=args.port, reuse_port=True)
+            return await run_bot(settings, build_deps=build_deps, http=True, host=args.host, port=args.port, reuse_port=True)
         check_settings(settings, http=args.http)
         count = worker_count(settings, args.workers, http=args.http)
         if count > 1:
             return await supervise(settings, count=count, host=args.host, port=args.port, log_format=args.log_format)
-        return await run_bot(settings, http=args.http, host=args.host, port=args.port)
+        return await run_bot(settings, build_deps=build_deps, http=args.http, host=args.host, port=args.port)
     if args.command == "shell":
         from bot.shell import run_shell
+        from bot.wiring import build_deps
 
-        return await run_shell(settings, user_id=args.user, name=args.name, email=args.email)
+        return await run_shell(settings, build_deps=build_deps, user_id=args.user, name=args.name, email=args.email)
     if args.command == "doctor":
         from bot.doctor import run_doctor
 

@@ -9,11 +9,11 @@ permissions the bot needs (/mypermissions). Secrets are never printed.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
+from bot.checks import Check
 from bot.errors import BackendCredentialsRejected, BackendPermissionMissing, ChatopsError, Misconfigured
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
@@ -31,16 +31,6 @@ REQUIRED_PERMISSIONS = {
     "ASSIGN_ISSUES": "Assign Issues",
 }
 """Jira permissions the bot's tools use, by key, with the names Jira's admin screens show."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check's outcome: `fix` says what to do when it failed."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
 
 
 async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
@@ -100,7 +90,7 @@ async def check_model(settings: Settings) -> Check:
     present = check_model_key(settings)
     if not present.ok or settings.chatops_provider != "anthropic":
         return present
-    from bot.deps import build_llm
+    from bot.wiring import build_llm
     from integrations.llm.anthropic import AnthropicLLM
 
     llm = build_llm(settings)
@@ -121,7 +111,7 @@ async def check_tickets(settings: Settings) -> list[Check]:
     """The ticket backend: nothing to check for the local store; the Jira checks otherwise."""
     if settings.ticket_backend == "local":
         return [Check("Tickets", True, "local database store (set JIRA_URL to use Jira)")]
-    from bot.deps import build_tickets
+    from bot.wiring import build_tickets
     from integrations.tickets.jira import JiraTickets
 
     db = Database(make_engine(settings.database_url))

@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import TextIO
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TextIO
 
 from bot import messages
-from bot.agent.loop import Agent, ThreadRef, process_agent
+from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
 from bot.settings import Settings
 from bot.tools.base import Actor
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 QUIT_WORDS = frozenset({"exit", "quit", ":q"})
 
@@ -24,23 +28,23 @@ QUIT_WORDS = frozenset({"exit", "quit", ":q"})
 async def run_shell(
     settings: Settings,
     *,
+    build_deps: Callable[..., Awaitable[Deps]],
     user_id: str,
     name: str | None = None,
     email: str | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
-    """Run the terminal session; 0 at end of input, 2 when no model API key is configured."""
+    """Run the terminal session; 0 at end of input, 2 when no model API key is configured. `build_deps`: the wiring
+    (`bot.wiring.build_deps`, given by the entry point); the terminal has no Slack client."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     if settings.chatops_provider == "anthropic" and settings.anthropic_api_key is None:
         print(messages.missing_api_key(), file=sys.stderr)
         return 2
-    from bot.deps import build_deps
-
-    deps = await build_deps(settings)
+    deps = await build_deps(settings, slack=None)
     try:
-        session = _Session(process_agent(deps), stdin, stdout, user_id=user_id, name=name, email=email)
+        session = _Session(deps.agent, stdin, stdout, user_id=user_id, name=name, email=email)
         await session.loop()
     finally:
         await deps.aclose()

@@ -1,6 +1,6 @@
 """Settings → the plain values the integration adapters take (integrations never see `Settings`).
 
-`bot/deps.py`'s `build_llm` and `build_tickets` call these; `chatops doctor` and `chatops eval` use the same
+`bot/wiring.py`'s `build_llm` and `build_tickets` call these; `chatops doctor` and `chatops eval` use the same
 mapping, so every part of the bot builds a model client or a Jira backend from the same settings the same way.
 Secrets are unwrapped here, at the last moment, and handed straight to the client that sends them.
 """

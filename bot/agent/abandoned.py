@@ -18,7 +18,7 @@ from bot.logs import get_logger, log_event
 from bot.storage.audit import AuditAction
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.storage.tables import PendingApprovalRow
 
 logger = get_logger("agent")
@@ -38,7 +38,7 @@ def paused_state(row: PendingApprovalRow) -> TurnState | None:
         return None
 
 
-async def abandon(deps: Deps, row: PendingApprovalRow, status: str, *, decided_by: str) -> TurnResult:
+async def abandon(deps: Services, row: PendingApprovalRow, status: str, *, decided_by: str) -> TurnResult:
     """Close an approval just decided (`status`: approved, cancelled or expired) whose turn cannot go on."""
     store = deps.store
     if status == "approved" and await store.finish_approval(row.id, ok=False):

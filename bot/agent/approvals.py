@@ -23,11 +23,11 @@ from bot.agent.turns import turn_result
 from bot.agent.types import DeclineReason, PendingAction, TurnResult
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.storage.tables import PendingApprovalRow
 
 
-async def pause(deps: Deps, state: TurnState, executor: Executor, paused: Paused) -> TurnResult:
+async def pause(deps: Services, state: TurnState, executor: Executor, paused: Paused) -> TurnResult:
     """Store the approval request for `paused.call` with the turn's state; the result says what waits."""
     state.paused = paused
     arguments = paused.call.input
@@ -71,7 +71,7 @@ class Decided:
     paused: Paused
 
 
-async def claim_decision(deps: Deps, row: PendingApprovalRow, *, approved: bool, decided_by: str, expire: bool) -> Decided | TurnResult:
+async def claim_decision(deps: Services, row: PendingApprovalRow, *, approved: bool, decided_by: str, expire: bool) -> Decided | TurnResult:
     """Claim the decision on `row` (once, across processes) and take over its turn; the result to give instead
     when another decision came first, or the paused turn cannot be continued (its approval is closed)."""
     store = deps.store
@@ -93,7 +93,7 @@ async def claim_decision(deps: Deps, row: PendingApprovalRow, *, approved: bool,
     return Decided(row=row, status=claimed.status, state=state, paused=paused)
 
 
-async def apply_decision(deps: Deps, executor: Executor, decided: Decided, *, decided_by: str, reason: DeclineReason) -> None:
+async def apply_decision(deps: Services, executor: Executor, decided: Decided, *, decided_by: str, reason: DeclineReason) -> None:
     """Run the approved call once (re-authorized as the requester), or tell the model why it was not run."""
     row, call = decided.row, decided.paused.call
     if decided.status == "approved":

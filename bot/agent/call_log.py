@@ -23,7 +23,7 @@ from bot.tools.base import Tool, ToolArgs
 from integrations.llm.base import ToolCall, ToolResult
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.settings import Settings
 
 logger = get_logger("agent.tools")
@@ -32,7 +32,7 @@ logger = get_logger("agent.tools")
 class CallLog:
     """Records one turn's calls into its TurnState, the metrics, the log and the audit log."""
 
-    def __init__(self, *, deps: Deps, state: TurnState, settings: Settings, offered: Mapping[str, Tool]) -> None:
+    def __init__(self, *, deps: Services, state: TurnState, settings: Settings, offered: Mapping[str, Tool]) -> None:
         self.deps = deps
         self.state = state
         self.settings = settings

@@ -25,7 +25,7 @@ from integrations.llm.base import ToolCall
 
 if TYPE_CHECKING:
     from bot.agent.state import TurnState
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.settings import Settings
 
 logger = get_logger("agent.tools")
@@ -118,7 +118,7 @@ async def authorize_call(authorizer: Authorizer, ctx: ToolContext, tool: Tool, a
 
 
 async def decide_call(
-    deps: Deps, actor: Actor, tool: Tool, arguments: Mapping[str, Any], *, conversation_id: str, thread_ts: str | None = None
+    deps: Services, actor: Actor, tool: Tool, arguments: Mapping[str, Any], *, conversation_id: str, thread_ts: str | None = None
 ) -> Decision:
     """The decision on a call a surface would run (or show) for `actor`, before or without a turn.
 

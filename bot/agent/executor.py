@@ -31,7 +31,7 @@ from bot.tools.base import Effect, Tool, ToolContext
 from integrations.llm.base import ToolCall
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.settings import Settings
 
 logger = get_logger("agent.tools")
@@ -43,7 +43,7 @@ class Executor:
     def __init__(
         self,
         *,
-        deps: Deps,
+        deps: Services,
         state: TurnState,
         ctx: ToolContext,
         offered: dict[str, Tool],

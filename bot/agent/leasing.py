@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.leases import Owner, process_owner
+from bot.storage.leases import Leases
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.tools.base import Actor
     from integrations.llm.base import ToolChoice
 
@@ -38,24 +37,9 @@ current_origin: contextvars.ContextVar[TurnOrigin | None] = contextvars.ContextV
 """Set by the surface around `run_turn` / `run_tool` (contextvars follow the await chain, not other tasks)."""
 
 
-@dataclass(frozen=True)
-class Leases:
-    """This process's lease settings: who we are and how long a claim holds without a heartbeat."""
-
-    owner: Owner
-    lease: timedelta
-
-    @property
-    def heartbeat_every(self) -> float:
-        """Seconds between heartbeats: a third of the lease, so two may be missed before it expires."""
-        return max(0.1, self.lease.total_seconds() / 3)
-
-
-def leases_of(deps: Deps) -> Leases:
-    """The process-wide `Leases` (from CHATOPS_TURN_LEASE_SECONDS)."""
-    return deps.shared(
-        "turn_leases", Leases, lambda: Leases(process_owner(), timedelta(seconds=deps.settings.chatops_turn_lease_seconds))
-    )
+def leases_of(deps: Services) -> Leases:
+    """The process's `Leases` (`deps.leases`, from CHATOPS_TURN_LEASE_SECONDS)."""
+    return deps.leases
 
 
 def turn_request(

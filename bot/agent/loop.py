@@ -32,7 +32,6 @@ from bot.agent.results import render_markdown
 from bot.agent.state import ThreadRef, TurnState
 from bot.agent.turns import Turns, turn_result
 from bot.agent.types import DeclineReason, ProgressCallback, ProgressEvent, TurnResult
-from bot.alerts import report_misconfiguration
 from bot.errors import Misconfigured, ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
 from bot.mcp.catalogue import turn_tools
@@ -41,10 +40,10 @@ from integrations.llm.base import LLM, Message, TextBlock, ToolCall, ToolChoice,
 from prompts import load_prompt
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.settings import Settings
 
-__all__ = ["Agent", "ThreadRef", "process_agent"]
+__all__ = ["Agent", "ThreadRef"]
 
 logger = get_logger("agent")
 
@@ -56,9 +55,10 @@ TRUNCATION_NUDGE = (
 
 
 class Agent:
-    """The tool loop over `deps.llm`, `deps.tools`, `deps.authorizer` and `deps.store`."""
+    """The tool loop over `deps.llm`, `deps.tools`, `deps.authorizer` and `deps.store`. One per process, built by
+    `bot.wiring.build_deps` (`Deps.agent`), so every surface shares its per-thread locks."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Services) -> None:
         self.deps = deps
         self.system = load_prompt("system")
         self.turns = Turns(deps)
@@ -303,7 +303,7 @@ class Agent:
             result = await body(executor)
         except Misconfigured as exc:  # before ModelError: a refused API key is both
             state.error = str(exc)
-            told = await report_misconfiguration(self.deps, exc, asker=state.actor.user_id, channel=state.thread.channel_id)
+            told = await self.deps.alerts.report(exc, asker=state.actor.user_id, channel=state.thread.channel_id)
             result = turn_result(state, "failed", say.misconfigured(exc.summary, told=told))
         except ModelError as exc:
             state.error = str(exc)
@@ -333,16 +333,6 @@ class Agent:
         return Executor(
             deps=self.deps, settings=settings, state=state, ctx=ctx, offered={t.name: t for t in offered}, on_progress=on_progress
         )
-
-
-AGENT_KEY = "agent"
-
-
-def process_agent(deps: Deps, *, default: Agent | None = None) -> Agent:
-    """The process's one Agent, so one table of per-thread locks: turns of a thread never overlap, whichever
-    surface starts them (a mention, a slash command, an approval click, the expiry sweep, the shell). The first
-    caller's `default` (else a new Agent) becomes it."""
-    return deps.shared(AGENT_KEY, Agent, lambda: default or Agent(deps))
 
 
 def _direct_result(state: TurnState, executor: Executor, call: ToolCall) -> TurnResult:

@@ -27,7 +27,7 @@ from bot.storage.leases import OrphanTurn, as_utc
 from bot.tools.base import Actor, Effect
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.storage.tables import AuditRow, PendingApprovalRow
 
 _log = get_logger("agent.recovery")
@@ -58,7 +58,7 @@ class Recovered:
 class Recovery:
     """Takes over orphaned turns (any process, any number of times: each orphan is claimed once)."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Services) -> None:
         self.deps = deps
 
     async def sweep(self, *, limit: int = 20, rerun: bool = True) -> list[Recovered]:

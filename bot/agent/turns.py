@@ -21,7 +21,7 @@ from bot.storage.conversations import TurnEnd
 from bot.tools.base import Actor
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.services import Services
     from bot.settings import Settings
 
 logger = get_logger("agent")
@@ -30,7 +30,7 @@ logger = get_logger("agent")
 class Turns:
     """Starts, stores and serializes the turns of one Agent."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Services) -> None:
         self.deps = deps
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 

@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import ProgressEvent, TurnResult
-from bot.deps import build_deps
 from bot.evals.tasks import Task
 from bot.evals.world import Score, apply_setup, score, snapshot
 from bot.settings import Settings
@@ -30,6 +29,7 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from bot.storage.tables import TurnRow
 from bot.tools.base import Actor
+from bot.wiring import build_deps
 from integrations.llm.base import LLM, ToolSpec, Usage
 from integrations.tickets.seed import PEOPLE, seed_demo
 
@@ -111,11 +111,11 @@ class Runner:
         settings = self._settings(task, path)
         started = time.perf_counter()
         llm = self.llm_for(task, index)
-        deps = await build_deps(settings, llm=llm, clock=lambda: self.now, seed=False)
+        deps = await build_deps(settings, llm=llm, clock=lambda: self.now, slack=None, seed=False)
         try:
             await apply_setup(deps.db, task.setup, now=self.now)
             before, bodies_before = await snapshot(deps.db)
-            agent = Agent(deps)
+            agent = deps.agent
             agent._specs = self._specs  # tool definitions are the same in every try: build them once per run
             results = await self._turns(agent, task)
             after, bodies_after = await snapshot(deps.db)
@@ -123,9 +123,7 @@ class Runner:
         except Exception as exc:  # a broken setup or store: this try fails with the reason, the run goes on
             return Try(task.id, index, False, None, time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
         finally:
-            if not self.per_try:
-                deps.llm = None
-            await deps.aclose()
+            await deps.aclose(keep_llm=not self.per_try)
             path.unlink(missing_ok=True)
         last = results[-1]
         graded = score(task, before, after, bodies_before, bodies_after, last.text, last.status)

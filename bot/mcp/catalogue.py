@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.logs import get_logger, log_event
 from bot.mcp.tools import Withheld
 from bot.tools.base import Actor, Tool
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.authz import Authorizer
+    from bot.mcp.hub import McpHub
+    from bot.policy.live import LivePolicy
 
 logger = get_logger("mcp.catalogue")
 
@@ -56,14 +58,25 @@ def within_budget(tools: list[Tool], budget: int) -> tuple[list[Tool], list[With
     return kept, left, used
 
 
-async def turn_tools(deps: Deps, actor: Actor) -> Catalogue:
+class CatalogueParts(Protocol):
+    """What building a request's tools needs: the built-in tools, the MCP hub, the authorizer and the live policy."""
+
+    @property
+    def tools(self) -> list[Tool]: ...
+    @property
+    def mcp(self) -> McpHub | None: ...
+    @property
+    def authorizer(self) -> Authorizer: ...
+    @property
+    def live(self) -> LivePolicy: ...
+
+
+async def turn_tools(deps: CatalogueParts, actor: Actor) -> Catalogue:
     """Every tool this actor is offered here for this request."""
     hub = deps.mcp
     if hub is None:
         return Catalogue(await deps.authorizer.offered_tools(actor, deps.tools), [])
-    from bot.policy.live import live_policy
-
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
     await hub.before_turn()
     mcp_tools, withheld = hub.tools(state.policy)
     offered = await deps.authorizer.offered_tools(actor, [*deps.tools, *mcp_tools])

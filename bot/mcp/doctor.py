@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from bot.checks import Check
 from bot.errors import ConfigError
 from bot.mcp.catalogue import spec_bytes
 from bot.mcp.hub import McpHub, changed_tools
@@ -17,14 +18,12 @@ from integrations.mcp.client import ServerStatus
 from integrations.mcp.config import McpConfigError, load_mcp_config
 
 if TYPE_CHECKING:
-    from bot.doctor import Check
     from bot.policy.model import Policy
     from bot.settings import Settings
 
 
 async def mcp_report(settings: Settings, policy: Policy, *, wait: float = 20.0) -> tuple[list[Check], list[str]]:
     """One check per server (connected or why not) and the report lines (tools, grants, budget)."""
-    from bot.doctor import Check
     from bot.tools.registry import all_tools
 
     if settings.chatops_mcp_config is None:
@@ -49,8 +48,6 @@ def _settled(status: ServerStatus) -> bool:
 
 
 def _report(hub: McpHub, policy: Policy, settings: Settings) -> tuple[list[Check], list[str]]:
-    from bot.doctor import Check
-
     checks: list[Check] = []
     lines: list[str] = []
     tools, withheld = hub.tools(policy)
@@ -97,7 +94,7 @@ def _report(hub: McpHub, policy: Policy, settings: Settings) -> tuple[list[Check
 
 async def doctor_mcp(settings: Settings) -> tuple[list[Check], list[str]]:
     """The MCP part of `chatops doctor`, under the stored policy."""
-    from bot.deps import utcnow
+    from bot.clock import utcnow
     from bot.policy.live import state_from_snapshot
     from bot.storage.db import Database, make_engine
     from bot.storage.migrations import migrate
@@ -114,7 +111,5 @@ async def doctor_mcp(settings: Settings) -> tuple[list[Check], list[str]]:
     try:
         policy = state_from_snapshot(snapshot, settings).policy
     except ConfigError as exc:
-        from bot.doctor import Check
-
         return [Check("Policy", False, str(exc))], []
     return await mcp_report(settings, policy)

@@ -8,28 +8,39 @@ change; `set_tool` switches one tool on or off; `disable` switches the whole ser
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.errors import ConfigError, Conflict
-from bot.mcp.hub import approved_definitions
-from bot.policy.live import POLICY_PREFIX, live_policy
+from bot.mcp.hub import McpHub, approved_definitions
+from bot.policy.live import POLICY_PREFIX, LivePolicy
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.storage.store import Store
 
 Action = Literal["enable", "disable", "approve", "tool_on", "tool_off"]
 KEY = f"{POLICY_PREFIX}mcp_trust"
 _ATTEMPTS = 5
 
 
-async def change_trust(deps: Deps, *, actor_id: str, server: str, action: Action, tool: str | None = None) -> str:
+class TrustParts(Protocol):
+    """What changing the trust needs: the hub (what the servers list now), the live policy and the store."""
+
+    @property
+    def mcp(self) -> McpHub | None: ...
+    @property
+    def live(self) -> LivePolicy: ...
+    @property
+    def store(self) -> Store: ...
+
+
+async def change_trust(deps: TrustParts, *, actor_id: str, server: str, action: Action, tool: str | None = None) -> str:
     """Apply one admin decision; returns what was done, in words. Raises ConfigError when it cannot apply."""
     hub = deps.mcp
     if hub is None or server not in hub.servers:
         raise ConfigError(f"No MCP server named {server!r} is configured.")
     status = hub.servers[server].status
     for _ in range(_ATTEMPTS):
-        state = await live_policy(deps).current()
+        state = await deps.live.current()
         trust: dict[str, Any] = {name: t.model_dump(mode="json") for name, t in state.policy.mcp_trust.items()}
         entry: dict[str, Any] = trust.setdefault(server, {"enabled": False, "tools": {}})
         if action in ("enable", "approve"):
@@ -55,8 +66,3 @@ async def change_trust(deps: Deps, *, actor_id: str, server: str, action: Action
         except Conflict:
             continue
     raise ConfigError("The configuration kept changing; try again.")
-
-
-def admin_ids(deps: Deps) -> list[str]:
-    """Admins named in CHATOPS_ADMINS (they get a DM when an approved tool changes)."""
-    return list(deps.settings.chatops_admins)

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
 
-from bot.authz import Authorizer, Decision
+from bot.authz import Decision
 from bot.errors import NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
 from bot.policy.catalog import ProjectCatalog
 from bot.policy.decide import Facts, decide, grant_outcome, mcp_gate, visible_set
-from bot.policy.live import LivePolicy, PolicyState, live_policy
+from bot.policy.live import LivePolicy, PolicyState
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
     from bot.tools.base import Actor, Tool, ToolContext
     from integrations.tickets.base import TicketBackend
 
@@ -123,16 +122,13 @@ async def _real_project(tickets: TicketBackend, key: str) -> str | None:
     return ticket.project
 
 
-async def build_authorizer(deps: Deps) -> Authorizer:
-    """Bootstrap the policy into the database (CHATOPS_ADMINS, CHATOPS_DEFAULT_ROLE, CHATOPS_POLICY_FILE) and
-    return the PolicyAuthorizer. A bad policy file raises ConfigError, which stops start-up."""
-    from bot.policy.bootstrap import bootstrap_policy
+class WithCatalog(Protocol):
+    """Anything holding the process's ProjectCatalog (`Deps` does)."""
 
-    catalog = project_catalog(deps)
-    await bootstrap_policy(deps, catalog=catalog)
-    return PolicyAuthorizer(live=live_policy(deps), catalog=catalog)
+    @property
+    def catalog(self) -> ProjectCatalog: ...
 
 
-def project_catalog(deps: Deps) -> ProjectCatalog:
-    """The process-wide project catalog of these deps (created on first use)."""
-    return deps.shared("policy.catalog", ProjectCatalog, lambda: ProjectCatalog(tickets=deps.tickets, clock=deps.clock))
+def project_catalog(deps: WithCatalog) -> ProjectCatalog:
+    """The process's project catalog (`deps.catalog`)."""
+    return deps.catalog

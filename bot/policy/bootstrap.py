@@ -15,12 +15,14 @@ from bot.errors import ConfigError, Conflict
 from bot.logs import get_logger, log_event
 from bot.policy.catalog import ProjectCatalog
 from bot.policy.file import PolicyFile, load_policy_file
-from bot.policy.live import POLICY_PREFIX, live_policy, policy_values, state_from_snapshot
+from bot.policy.live import POLICY_PREFIX, LivePolicy, policy_values, state_from_snapshot
 from bot.policy.model import Policy
 from bot.storage.settings_store import ConfigSnapshot
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.settings import Settings
+    from bot.storage.store import Store
+    from bot.tools.base import Tool
 
 logger = get_logger("policy.bootstrap")
 
@@ -28,18 +30,19 @@ BOOTSTRAP_ACTOR = "bootstrap"
 _ATTEMPTS = 8
 
 
-def tool_effects(deps: Deps) -> dict[str, str]:
+def tool_effects(tools: list[Tool]) -> dict[str, str]:
     """Registry tool name → effect class, for validating tool names in policies."""
-    return {t.name: t.effect.value for t in deps.tools}
+    return {t.name: t.effect.value for t in tools}
 
 
-async def bootstrap_policy(deps: Deps, *, catalog: ProjectCatalog) -> None:
+async def bootstrap_policy(
+    *, settings: Settings, store: Store, tools: list[Tool], live: LivePolicy, catalog: ProjectCatalog
+) -> None:
     """Write the seed into the database where it changed; raises ConfigError for a bad file."""
-    settings = deps.settings
     policy_file: PolicyFile | None = None
     if settings.chatops_policy_file is not None:
         policy_file = load_policy_file(
-            settings.chatops_policy_file, tools=tool_effects(deps), default_role=settings.chatops_default_role
+            settings.chatops_policy_file, tools=tool_effects(tools), default_role=settings.chatops_default_role
         )
         known = await catalog.get()
         if known.complete:
@@ -48,7 +51,7 @@ async def bootstrap_policy(deps: Deps, *, catalog: ProjectCatalog) -> None:
             log_event(logger, "policy file projects not checked: ticket system unavailable", level=logging.WARNING)
     seed = seed_from(settings.chatops_default_role, policy_file)
     for _ in range(_ATTEMPTS):
-        snapshot = await deps.store.load_config()
+        snapshot = await store.load_config()
         values, assignments = pending_changes(snapshot, seed, settings.chatops_default_role)
         if not values and not assignments and snapshot.version > 0 and snapshot.seed == seed:
             break
@@ -66,7 +69,7 @@ async def bootstrap_policy(deps: Deps, *, catalog: ProjectCatalog) -> None:
                 + ", ".join(f"{u} → {r!r}" for u, r in sorted(unknown.items()))
             )
         try:
-            await deps.store.apply_config(
+            await store.apply_config(
                 actor_id=BOOTSTRAP_ACTOR,
                 expected_version=snapshot.version,
                 values=values,
@@ -79,7 +82,7 @@ async def bootstrap_policy(deps: Deps, *, catalog: ProjectCatalog) -> None:
             continue  # another process bootstrapped or an admin saved meanwhile: look again
     else:
         raise ConfigError("Could not store the policy: the configuration kept changing during start-up")
-    state = await live_policy(deps).current()
+    state = await live.current()
     if not state.admins() and state.policy.default_role != "admin":
         log_event(
             logger,

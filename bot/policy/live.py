@@ -5,7 +5,9 @@ CHATOPS_CONFIG_REFRESH_SECONDS (default 2 s; at once after a change made through
 rebuilds the state only when the version moved: a change saved through this process takes effect on its next
 request, one saved by another process within the refresh interval. (Reading the version on every request cost
 three or more database round trips per turn.)
-`effective_settings(deps)` applies the admin overrides (model, limits) to the start-up Settings.
+`LivePolicy.settings()` applies the admin overrides (model, limits) to the start-up Settings.
+
+One `LivePolicy` per process, built by the wiring (`bot.wiring.build_deps`) and held by `Deps.live`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -25,7 +27,6 @@ from bot.settings import Settings
 from bot.storage.settings_store import ConfigSnapshot
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
     from bot.storage.store import Store
 
 POLICY_PREFIX = "policy."
@@ -147,15 +148,30 @@ class LivePolicy:
             self._state = state_from_snapshot(snapshot, self._settings)
             return self._state
 
+    async def settings(self) -> Settings:
+        """The settings a request should use now: start-up settings plus the admins' model and limit overrides."""
+        return (await self.current()).settings
 
-def live_policy(deps: Deps) -> LivePolicy:
-    """The process-wide LivePolicy of these deps (created on first use)."""
-    return deps.shared("policy.live", LivePolicy, lambda: LivePolicy(store=deps.store, settings=deps.settings))
+    async def admins(self) -> frozenset[str]:
+        """Everyone who is an admin by name now (CHATOPS_ADMINS or an assignment)."""
+        return (await self.current()).admins()
 
 
-async def effective_settings(deps: Deps) -> Settings:
+class WithLivePolicy(Protocol):
+    """Anything holding the process's LivePolicy (`Deps` does)."""
+
+    @property
+    def live(self) -> LivePolicy: ...
+
+
+def live_policy(deps: WithLivePolicy) -> LivePolicy:
+    """The process's LivePolicy (`deps.live`)."""
+    return deps.live
+
+
+async def effective_settings(deps: WithLivePolicy) -> Settings:
     """The settings a request should use now: start-up settings plus the admins' model and limit overrides."""
-    return (await live_policy(deps).current()).settings
+    return await deps.live.settings()
 
 
 def policy_values(policy: Policy) -> dict[str, Any]:

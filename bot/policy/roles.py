@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from bot.policy.live import live_policy
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
+from bot.policy.live import WithLivePolicy
 
 
-async def role_of(deps: Deps, user_id: str) -> str:
+async def role_of(deps: WithLivePolicy, user_id: str) -> str:
     """The role of a Slack user under the current configuration."""
-    return (await live_policy(deps).current()).role_of(user_id)
+    return (await deps.live.current()).role_of(user_id)
 
 
-async def is_admin(deps: Deps, user_id: str) -> bool:
+async def is_admin(deps: WithLivePolicy, user_id: str) -> bool:
     """True for chatops admins (CHATOPS_ADMINS or the admin role), who may decide any approval and configure."""
-    return (await live_policy(deps).current()).is_admin(user_id)
+    return (await deps.live.current()).is_admin(user_id)

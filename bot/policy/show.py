@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.authz import Outcome
-from bot.deps import utcnow
+from bot.clock import utcnow
 from bot.logs import get_logger, log_event
 from bot.policy.bootstrap import pending_changes, seed_from
 from bot.policy.decide import grant_outcome

@@ -130,8 +130,8 @@ async def run_digest(
     digest = await build_schedule_digest(deps, schedule, now, since=since or now - timedelta(days=1))
     if before_post is not None and not await before_post():
         return None
-    response = await deps.slack.chat_postMessage(
-        channel=schedule.channel_id,
+    response = await deps.require_slack().chat_postMessage(
+        channel=schedule.channel_id or "",
         text=headline(digest),
         blocks=digest_blocks(digest, title=schedule.name),
         unfurl_links=False,
@@ -217,7 +217,7 @@ async def _remind(
         report.already.append(user_id)
         return
     try:
-        await deps.slack.chat_postMessage(
+        await deps.require_slack().chat_postMessage(
             channel=user_id, text=messages.reminder_text(len(shown)), blocks=reminder_blocks(shown, now=now)
         )
     except SLACK_FAILURES as exc:
@@ -243,7 +243,7 @@ async def slack_user_of(deps: Deps, person: Person) -> str | None:
     if known or not person.email:
         return known
     try:
-        response = await deps.slack.users_lookupByEmail(email=person.email)
+        response = await deps.require_slack().users_lookupByEmail(email=person.email)
     except SLACK_FAILURES as exc:
         log_event(
             _log, "users.lookupByEmail failed", logging.WARNING, person=person.id, error=error_code(exc)

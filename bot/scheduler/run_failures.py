@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Literal
 from slack_sdk.errors import SlackClientError
 
 from bot import messages
-from bot.alerts import report_misconfiguration
 from bot.errors import BackendError, Misconfigured
 from bot.logs import get_logger, log_event
 from bot.scheduler import jobs
@@ -102,7 +101,7 @@ class RunFailures:
             problem=problem.problem,
         )  # fmt: skip
         job = f"the scheduled {schedule.kind} {schedule.name!r} (`{schedule.id}`)"
-        told = await report_misconfiguration(self.deps, problem, channel=schedule.channel_id, job=job)
+        told = await self.deps.alerts.report(problem, channel=schedule.channel_id, job=job)
         if schedule.kind == "digest" and schedule.channel_id:
             following = _next_slot(schedule, slot)
             zone = parse_timezone(schedule.timezone)
@@ -179,7 +178,7 @@ class RunFailures:
 
     async def _notify(self, channel: str, text: str) -> None:
         try:
-            await self.deps.slack.chat_postMessage(channel=channel, text=text)
+            await self.deps.require_slack().chat_postMessage(channel=channel, text=text)
         except Exception as exc:  # noqa: BLE001 - a failed notice is logged; the run record already says it all
             log_event(_log, "notice not delivered", logging.WARNING, channel=channel, error=_short(exc))
 

@@ -5,9 +5,9 @@ time zone. A job only names the schedule; when it fires, `RunCoordinator.run_slo
 whether this process runs the slot. A periodic tick reloads the jobs when the schedules' fingerprint changed,
 takes over due retries and runs whose owner died, and applies the misfire rule (also once at start-up).
 
-    scheduler = await start_scheduler(deps)      # after deps.slack is set (create_app)
+    scheduler = await start_scheduler(deps)      # runs on deps.scheduler, the process's APScheduler
     ...
-    await scheduler.stop()
+    await stop_scheduler(deps)
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 _log = get_logger("scheduler")
 
 TICK_JOB_ID = "chatops:tick"
-EXTRAS_KEY = "scheduler"
 
 
 class ChatopsScheduler:
@@ -43,11 +42,12 @@ class ChatopsScheduler:
         *,
         coordinator: RunCoordinator | None = None,
         tick: timedelta = timedelta(seconds=30),
+        aps: AsyncIOScheduler | None = None,
     ) -> None:
         self.deps = deps
         self.coordinator = coordinator or RunCoordinator(deps)
         self.tick_every = tick
-        self.aps = AsyncIOScheduler(timezone=UTC)
+        self.aps = aps if aps is not None else AsyncIOScheduler(timezone=UTC)
         self._version: str | None = None
         self._signatures: dict[str, tuple[str, str]] = {}
 
@@ -136,15 +136,13 @@ class ChatopsScheduler:
 
 
 async def start_scheduler(deps: Deps, *, paused: bool = False) -> ChatopsScheduler:
-    """Build and start this process's scheduler (kept in `deps.extras["scheduler"]`)."""
-    scheduler = ChatopsScheduler(deps)
-    deps.extras[EXTRAS_KEY] = scheduler
+    """Mirror the stored schedules onto this process's APScheduler (`deps.scheduler`) and start it."""
+    scheduler = ChatopsScheduler(deps, aps=deps.scheduler)
     await scheduler.start(paused=paused)
     return scheduler
 
 
 async def stop_scheduler(deps: Deps) -> None:
-    """Stop the scheduler started by `start_scheduler`, if any."""
-    scheduler = deps.extras.pop(EXTRAS_KEY, None)
-    if isinstance(scheduler, ChatopsScheduler):
-        await scheduler.stop()
+    """Stop this process's APScheduler (`deps.scheduler`), if it was started."""
+    if deps.scheduler.running:
+        deps.scheduler.shutdown(wait=False)

@@ -1,7 +1,8 @@
 """The Bolt `AsyncApp`: the Web API client on SLACK_API_URL, signature verification, and every listener.
 
-`create_app` is the one place the Slack surface is assembled; `chatops run` serves it over HTTP or Socket
-Mode (bot/slack/server.py) and tests dispatch requests to it directly.
+`build_surface(deps)` and `create_app(surface)` are the one place the Slack surface is assembled (on the Slack
+client and the Agent `build_deps` made); `chatops run` serves it over HTTP or Socket Mode (bot/slack/server.py)
+and tests dispatch requests to it directly.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import get_logger, log_event
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
 from bot.slack.channels import register_channel_events
-from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client, build_web_client
+from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client
 from bot.slack.commands import register_commands
 from bot.slack.home import register_home
 from bot.slack.identity import Directory
@@ -34,10 +34,8 @@ from bot.slack.surface import Surface
 from bot.slack.unfurls import register_unfurls
 
 if TYPE_CHECKING:
-    from bot.agent.loop import Agent
     from bot.deps import Deps
 
-SURFACE_KEY = "slack_surface"
 _log = get_logger("slack.app")
 
 
@@ -49,12 +47,18 @@ class _GivenClientNote(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = False) -> AsyncApp:
-    """The Bolt app with every listener registered; sets `deps.slack` to its SlackClient (the outbound boundary)."""
-    if isinstance(deps.slack, AsyncWebClient) and not isinstance(deps.slack, SlackClient):
+def build_surface(deps: Deps) -> Surface:
+    """What every listener shares: these deps, their one Agent, their SlackClient (the outbound boundary), lookups
+    and background tasks."""
+    client = deps.slack
+    if not isinstance(client, SlackClient):
         raise TypeError("deps.slack must be a bot.slack.client.SlackClient: a plain AsyncWebClient bypasses the sanitizer")
-    client = deps.slack if isinstance(deps.slack, SlackClient) else build_web_client(deps.settings, metrics=deps.metrics)
-    deps.slack = client
+    return Surface(deps=deps, agent=deps.agent, client=client, directory=Directory(client=client, deps=deps))
+
+
+def create_app(surface: Surface, *, process_before_response: bool = False) -> AsyncApp:
+    """The Bolt app with every listener registered, on the surface's client and agent."""
+    deps, client = surface.deps, surface.client
     secret = deps.settings.slack_signing_secret
     bolt_logger = get_logger("slack.bolt")
     if not any(isinstance(f, _GivenClientNote) for f in bolt_logger.filters):
@@ -68,12 +72,6 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
         logger=bolt_logger,
         raise_error_for_unhandled_request=True,  # no listener for it: 200 and logged (on_error), not a 404 Slack retries
     )
-    from bot.agent.loop import process_agent
-
-    agent = process_agent(deps, default=agent)  # the process's one Agent (one lock per thread for every surface)
-    surface = Surface(deps=deps, agent=agent, client=client, directory=Directory(client=client, deps=deps))
-    deps.extras[SURFACE_KEY] = surface
-
     @app.middleware
     async def ignore_malformed(body: Any, next_: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         # HTTP mode checked this before Bolt (bot/slack/server.py); Socket Mode payloads are checked here.
@@ -99,7 +97,7 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
     register_agent_view(app, surface)  # before the App Home's app_home_opened listener (it takes tab == "messages")
     register_home(app, surface)
     register_unfurls(app, surface)
-    approvals_ui.register_approval_handlers(app, deps, agent)
+    approvals_ui.register_approval_handlers(app, deps, surface.agent)
     admin_modal.register_admin_handlers(app, deps)
     register_schedule_handlers(app, deps)
     feedback.register_feedback_handlers(app, surface)
@@ -125,11 +123,3 @@ def create_app(deps: Deps, *, agent: Agent, process_before_response: bool = Fals
         return None
 
     return app
-
-
-def surface_of(deps: Deps) -> Surface:
-    """The Surface `create_app` built for these deps (its background tasks, lookups)."""
-    surface = deps.extras.get(SURFACE_KEY)
-    if not isinstance(surface, Surface):
-        raise LookupError("create_app has not been called with these deps")
-    return surface

@@ -211,9 +211,7 @@ async def expire_approvals(deps: Deps, now: datetime, *, agent: Agent | None = N
     the continued answer when running in Slack.
     """
     if agent is None:
-        from bot.agent.loop import process_agent
-
-        agent = process_agent(deps)  # never a second Agent: its locks would not keep out a user's turn
+        agent = deps.agent  # never a second Agent: its locks would not keep out a user's turn
     expired = 0
     for row in await deps.store.list_expired_approvals(now=now):
         try:

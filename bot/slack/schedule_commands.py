@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.alerts import report_misconfiguration
 from bot.errors import ChatopsError, Misconfigured
 from bot.policy.roles import role_of
 from bot.scheduler.descriptions import local_time, next_run_of, target_of, when_of
@@ -243,7 +242,7 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
     try:  # the ticket system first: a refused credential must not read as "not allowed" (the policy fails closed)
         known = {p.key for p in await deps.tickets.list_projects()}
     except Misconfigured as exc:  # Jira refusing the bot's credential: the asker hears it, the admins are told
-        told = await report_misconfiguration(deps, exc, asker=user_id, channel=channel_id)
+        told = await deps.alerts.report(exc, asker=user_id, channel=channel_id)
         return messages.misconfigured(exc.summary, told=told)
     except ChatopsError as exc:
         return messages.preview_failed(project, str(exc))
@@ -266,7 +265,7 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
             deps.tickets, project=project, now=now, since=now - timedelta(days=1), stale_days=stale
         )
     except Misconfigured as exc:
-        told = await report_misconfiguration(deps, exc, asker=user_id, channel=channel_id)
+        told = await deps.alerts.report(exc, asker=user_id, channel=channel_id)
         return messages.misconfigured(exc.summary, told=told)
     except ChatopsError as exc:
         return messages.preview_failed(project, str(exc))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
     from bot.deps import Deps
+    from bot.slack.conversation import Surface
     from bot.slack.recovery import TurnKeeper
 
 EVENTS_PATH = "/slack/events"
@@ -43,7 +44,6 @@ HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 TICKET_PAGE_PATH = "/tickets/{key}"
 MAX_BODY_BYTES = 2 * 1024 * 1024
-DRAINING_KEY = "draining"
 WORKER_THREADS = 32
 """Threads for blocking work (SQL sessions, the jira client). asyncio's default (CPUs + 4) would queue
 conversations behind each other's database calls on a small machine; 32 matches the PostgreSQL pool (10 + 20)."""
@@ -138,7 +138,7 @@ def ticket_page_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Res
 
 def is_draining(deps: Deps) -> bool:
     """True once shutdown began (SIGTERM): no new events are taken."""
-    return bool(deps.extras.get(DRAINING_KEY))
+    return deps.lifecycle.draining
 
 
 def health_handler(deps: Deps) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -187,7 +187,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def serve(
     app: AsyncApp,
-    deps: Deps,
+    surface: Surface,
     *,
     http: bool,
     host: str,
@@ -198,8 +198,7 @@ async def serve(
 ) -> None:
     """Serve until `stop` is set, then drain the conversations in flight (and hand over the rest to `keeper`).
     `reuse_port`: one of several workers sharing the port (bot/slack/workers.py)."""
-    from bot.slack.app import surface_of
-
+    deps = surface.deps
     runner: web.AppRunner | None = None
     socket: SocketModeHandler | None = None
     try:
@@ -218,11 +217,10 @@ async def serve(
                 log_event(_log, "health endpoint not started", logging.WARNING, port=port, error=str(exc))
         await stop.wait()
     finally:
-        deps.extras[DRAINING_KEY] = True
+        deps.lifecycle.drain()
         log_event(_log, "draining", seconds=deps.settings.chatops_shutdown_seconds)
         if socket is not None:
             await socket.close_async()
-        surface = surface_of(deps)
         if not await surface.tasks.join(timeout=deps.settings.chatops_shutdown_seconds):
             log_event(_log, "cancelling conversations still running", logging.WARNING, count=surface.tasks.active)
             await surface.tasks.cancel_all()
@@ -234,15 +232,22 @@ async def serve(
             await runner.cleanup()
 
 
-async def run_bot(settings: Settings, *, http: bool, host: str, port: int, reuse_port: bool = False) -> int:
-    """Run the bot until SIGTERM/SIGINT; ConfigError (exit 2) when a token is missing. `reuse_port`: one of
-    several workers sharing the port (bot/slack/workers.py)."""
+async def run_bot(
+    settings: Settings,
+    *,
+    build_deps: Callable[[Settings], Awaitable[Deps]],
+    http: bool,
+    host: str,
+    port: int,
+    reuse_port: bool = False,
+) -> int:
+    """Run the bot until SIGTERM/SIGINT; ConfigError (exit 2) when a token is missing. `build_deps`: the wiring
+    (`bot.wiring.build_deps`, given by the entry point). `reuse_port`: one of several workers sharing the port
+    (bot/slack/workers.py)."""
     check_settings(settings, http=http)
     use_worker_threads()
-    from bot.agent.loop import process_agent
-    from bot.deps import build_deps
     from bot.scheduler.scheduler import start_scheduler, stop_scheduler
-    from bot.slack.app import create_app, surface_of
+    from bot.slack.app import build_surface, create_app
     from bot.slack.recovery import TurnKeeper
     from bot.storage.wait import wait_for_database
 
@@ -251,12 +256,13 @@ async def run_bot(settings: Settings, *, http: bool, host: str, port: int, reuse
     await wait_for_database(settings.database_url, deadline_seconds=settings.chatops_database_wait_seconds)
     deps = await build_deps(settings)
     try:
-        app = create_app(deps, agent=process_agent(deps))
-        keeper = TurnKeeper(surface_of(deps))
+        surface = build_surface(deps)
+        app = create_app(surface)
+        keeper = TurnKeeper(surface)
         keeper.start()
         await start_scheduler(deps)
         try:
-            await serve(app, deps, http=http, host=host, port=port, stop=stop, keeper=keeper, reuse_port=reuse_port)
+            await serve(app, surface, http=http, host=host, port=port, stop=stop, keeper=keeper, reuse_port=reuse_port)
         finally:
             await stop_scheduler(deps)
     finally:

@@ -63,7 +63,7 @@ def worker_argv(*, host: str, port: int, log_format: str | None) -> list[str]:
 
 async def prepare_database(settings: Settings) -> None:
     """Migrate (and on the local store, seed) once, before the workers start."""
-    from bot.deps import utcnow
+    from bot.clock import utcnow
     from bot.storage.db import Database, make_engine
     from bot.storage.migrations import migrate
 

@@ -65,6 +65,20 @@ def process_owner() -> Owner:
     return Owner(socket.gethostname()[:40], _pid_namespace(), os.getpid(), uuid.uuid4().hex[:12])
 
 
+@dataclass(frozen=True)
+class Leases:
+    """This process's lease settings: who we are and how long a claim holds without a heartbeat
+    (CHATOPS_TURN_LEASE_SECONDS); one per process, built by the wiring (`Deps.leases`)."""
+
+    owner: Owner
+    lease: timedelta
+
+    @property
+    def heartbeat_every(self) -> float:
+        """Seconds between heartbeats: a third of the lease, so two may be missed before it expires."""
+        return max(0.1, self.lease.total_seconds() / 3)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -1,6 +1,7 @@
 """What a tool is: a typed async function with a pydantic argument model, an effect class and a description.
 
-A tool gets a `ToolContext` (who asks, where, and the dependencies), never globals. Its schema comes from the
+A tool gets a `ToolContext` (who asks, where, and `ToolServices`: the narrow set of parts a tool may use, not the
+whole `Deps`), never globals. Its schema comes from the
 argument model; its result is a JSON-able value the loop serialises compactly and caps in size.
 """
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +21,15 @@ from integrations.tickets.base import Person
 from prompts import load_prompt
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.alerts import AdminAlerts
+    from bot.settings import Settings
+    from bot.storage.db import Database
+    from bot.storage.store import Store
+    from integrations.llm.base import LLM
+    from integrations.mcp.tools import CallOutcome
+    from integrations.tickets.base import TicketBackend
 
 
 class Effect(StrEnum):
@@ -51,12 +61,44 @@ class Actor:
         return self.name or self.user_id
 
 
+class McpCalls(Protocol):
+    """What a tool from an MCP server needs of the hub: a call to the server that lists it."""
+
+    async def call(self, source: ToolSource, arguments: dict[str, Any]) -> CallOutcome: ...
+
+
+class ToolServices(Protocol):
+    """The parts of the process a tool may use (`Deps` has them; tools never see the agent, the authorizer or the
+    policy). Read-only: a tool never swaps a part."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def tickets(self) -> TicketBackend: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def llm(self) -> LLM | None: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def slack(self) -> AsyncWebClient | None:
+        """The Slack Web API client (None in the terminal)."""
+    @property
+    def alerts(self) -> AdminAlerts: ...
+    @property
+    def mcp(self) -> McpCalls | None:
+        """The MCP servers of CHATOPS_MCP_CONFIG (None without one)."""
+
+
 @dataclass
 class ToolContext:
     """Everything a tool may use. `me` is the asker's person in the ticket backend, when known."""
 
     actor: Actor
-    deps: Deps
+    deps: ToolServices
     conversation_id: str
     thread_ts: str | None = None
     me: Person | None = None

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import Field
 
 from bot import messages
-from bot.alerts import report_misconfiguration
 from bot.errors import Misconfigured, ModelError, ModelNotFound
 from bot.logs import get_logger
 from bot.tools import results as out
@@ -223,7 +222,7 @@ async def _model_summary(ctx: ToolContext, facts: TicketFacts) -> str | None:
     except (ModelError, TimeoutError) as exc:
         _log.warning("ticket summary model call failed", extra={"fields": {"error": type(exc).__name__}})
         if isinstance(exc, Misconfigured):  # the asker still gets a condensed ticket; the admins hear what to fix
-            await report_misconfiguration(ctx.deps, _for_summaries(ctx, exc), asker=ctx.actor.user_id, channel=ctx.actor.channel_id)
+            await ctx.deps.alerts.report(_for_summaries(ctx, exc), asker=ctx.actor.user_id, channel=ctx.actor.channel_id)
         return None
     text = response.message.text.strip()
     if response.stop_reason == "refusal" or not text:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -226,21 +226,21 @@ def world(request: pytest.FixtureRequest) -> World:
 
 
 @pytest.fixture
-def local_world(migrated_database: Database, clock: FixedClock, settings: Settings) -> World:
+async def local_world(migrated_database: Database, clock: FixedClock, settings: Settings) -> World:
     """The local store on a SQLite file."""
-    return build_world(migrated_database, clock, settings)
+    return await build_world(migrated_database, clock, settings)
 
 
 @pytest.fixture
-def local_postgres_world(emptied_postgres: Database, clock: FixedClock, settings: Settings) -> World:
+async def local_postgres_world(emptied_postgres: Database, clock: FixedClock, settings: Settings) -> World:
     """The local store on PostgreSQL (its own schema)."""
-    return build_world(emptied_postgres, clock, settings)
+    return await build_world(emptied_postgres, clock, settings)
 
 
-def _jira_world(
+async def _jira_world(
     server: JiraServer, db: Database, settings: Settings, deployment: Deployment
-) -> Iterator[World]:
-    world = build_jira_world(server, db, settings, deployment=deployment)
+) -> AsyncIterator[World]:
+    world = await build_jira_world(server, db, settings, deployment=deployment)
     try:
         yield world
     finally:
@@ -249,14 +249,16 @@ def _jira_world(
 
 
 @pytest.fixture
-def jira_world(jira_server: JiraServer, migrated_database: Database, settings: Settings) -> Iterator[World]:
+async def jira_world(jira_server: JiraServer, migrated_database: Database, settings: Settings) -> AsyncIterator[World]:
     """Jira Cloud: accountIds, /search/jql with page tokens, Basic auth with an API token."""
-    yield from _jira_world(jira_server, migrated_database, settings, "Cloud")
+    async for world in _jira_world(jira_server, migrated_database, settings, "Cloud"):
+        yield world
 
 
 @pytest.fixture
-def jira_dc_world(
+async def jira_dc_world(
     jira_server: JiraServer, migrated_database: Database, settings: Settings
-) -> Iterator[World]:
+) -> AsyncIterator[World]:
     """Jira Data Center: usernames, the classic /search with offsets, a bearer PAT."""
-    yield from _jira_world(jira_server, migrated_database, settings, "Server")
+    async for world in _jira_world(jira_server, migrated_database, settings, "Server"):
+        yield world

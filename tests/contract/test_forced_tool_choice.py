@@ -12,11 +12,9 @@ import pytest
 
 from bot.agent.loop import Agent
 from bot.agent.types import ProgressEvent
-from bot.deps import Deps
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.migrations import migrate
-from bot.storage.store import Store
+from bot.wiring import build_deps
 from integrations.llm.base import ToolChoice
 from integrations.llm.tool_choice import instruction
 from integrations.tickets.local import LocalTickets
@@ -38,14 +36,12 @@ async def rig(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 @pytest.fixture
 async def agent(rig: Rig, sqlite_database: Database, clock: FixedClock) -> tuple[Agent, Recorder]:
-    await migrate(sqlite_database)
     rec = Recorder()
-    deps = Deps(
-        settings=rig.settings, db=sqlite_database, store=Store(sqlite_database, clock=clock),
-        tickets=LocalTickets(sqlite_database, clock=clock), llm=rig.llm, tools=build_tools(rec),
-        authorizer=ScriptedAuthorizer(), clock=clock,
+    deps = await build_deps(
+        rig.settings, db=sqlite_database, tickets=LocalTickets(sqlite_database, clock=clock), llm=rig.llm,
+        tools=build_tools(rec), authorizer=ScriptedAuthorizer(), clock=clock, slack=None,
     )  # fmt: skip
-    return Agent(deps), rec
+    return deps.agent, rec
 
 
 class Shown:

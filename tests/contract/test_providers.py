@@ -18,11 +18,9 @@ import pytest
 
 from bot.agent.loop import Agent
 from bot.agent.types import ProgressEvent
-from bot.deps import Deps
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.migrations import migrate
-from bot.storage.store import Store
+from bot.wiring import build_deps
 from integrations.llm.base import ToolChoice
 from integrations.tickets.local import LocalTickets
 from tests.conftest import FixedClock
@@ -40,19 +38,18 @@ async def rig(request: pytest.FixtureRequest, settings: Settings, monkeypatch: p
 
 @pytest.fixture
 async def agent_and_rec(rig: Rig, settings: Settings, sqlite_database: Database, clock: FixedClock) -> tuple[Agent, Recorder]:
-    await migrate(sqlite_database)
     rec = Recorder()
-    deps = Deps(
-        settings=rig.settings,
+    deps = await build_deps(
+        rig.settings,
         db=sqlite_database,
-        store=Store(sqlite_database, clock=clock),
         tickets=LocalTickets(sqlite_database, clock=clock),
         llm=rig.llm,
         tools=build_tools(rec),
         authorizer=ScriptedAuthorizer(),
         clock=clock,
+        slack=None,
     )
-    return Agent(deps), rec
+    return deps.agent, rec
 
 
 async def test_a_tool_call_runs_and_its_result_goes_back_under_the_same_id(rig: Rig, agent_and_rec: tuple[Agent, Recorder]) -> None:

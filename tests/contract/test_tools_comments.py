@@ -44,7 +44,7 @@ async def test_older_comments_come_with_the_older_page_token(world: World) -> No
 
 
 async def test_a_result_over_budget_drops_the_oldest_comments_first(world: World) -> None:
-    world.deps.settings = world.deps.settings.model_copy(update={"chatops_max_result_chars": 2000})
+    world.reconfigure(chatops_max_result_chars=2000)
     key = await with_comments(world, 10, body="note {n} " + "x" * 400)
 
     result = await call(world.context(), "list_comments", key=key, limit=10)

@@ -33,7 +33,7 @@ async def modeled(world: World, server: AnthropicServer) -> AsyncIterator[World]
         update={"anthropic_base_url": server.url, "chatops_model": "claude-sonnet-4-6"}
     )
     llm = AnthropicLLM.from_config(llm_config(tuned))
-    world.deps.settings, world.deps.llm = tuned, llm
+    world.reconfigure(llm=llm, anthropic_base_url=server.url, chatops_model="claude-sonnet-4-6")
     yield world
     await llm.aclose()
 
@@ -80,9 +80,7 @@ async def test_the_model_gets_the_ticket_as_delimited_data_and_no_tools(
 async def test_summaries_use_the_summary_model_when_one_is_set(
     modeled: World, server: AnthropicServer
 ) -> None:
-    modeled.deps.settings = modeled.deps.settings.model_copy(
-        update={"chatops_summary_model": "claude-haiku-4-5"}
-    )
+    modeled.reconfigure(chatops_summary_model="claude-haiku-4-5")
     key = await discussed(modeled, MODEL_THRESHOLD + 1)
     server.queue(text_reply(SUMMARY))
 

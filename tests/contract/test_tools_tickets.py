@@ -247,7 +247,7 @@ async def test_results_are_one_compact_line_per_ticket(world: World) -> None:
 
 
 async def test_a_large_result_is_cut_to_the_budget_with_a_note(world: World) -> None:
-    world.deps.settings = world.deps.settings.model_copy(update={"chatops_max_result_chars": 1500})
+    world.reconfigure(chatops_max_result_chars=1500)
     for n in range(30):
         await world.ticket(f"Ticket number {n} with a fairly long summary to fill the page")
 

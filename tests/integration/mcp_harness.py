@@ -13,16 +13,13 @@ from typing import Any
 
 from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import ProgressEvent, TurnResult
+from bot.clock import Clock
 from bot.deps import Deps
 from bot.mcp.trust import change_trust
-from bot.mcp.wiring import start_mcp
-from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.migrations import migrate
-from bot.storage.store import Store
 from bot.tools.base import Actor
-from bot.tools.registry import all_tools
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
@@ -147,6 +144,16 @@ class McpWorld:
         """The tool_result blocks of a request's last message."""
         return [b for b in self.server.bodies()[request]["messages"][-1]["content"] if b["type"] == "tool_result"]
 
+    async def restart(self, *, wait: float = 40.0) -> None:
+        """The bot process stops (its MCP servers and model client closed) and starts again on the same database."""
+        old = self.deps
+        if old.mcp is not None:
+            await old.mcp.stop()
+        assert old.llm is not None
+        await old.llm.aclose()
+        self.deps = await start_process(old.settings, old.db, old.clock, wait=wait)
+        self.agent = self.deps.agent
+
     async def close(self) -> None:
         """Stop the servers and clients."""
         if self.deps.mcp is not None:
@@ -167,25 +174,27 @@ async def make_world(
     wait: float = 40.0,
     **overrides: Any,
 ) -> McpWorld:
-    """Deps built like `build_deps` does (policy bootstrap, then the MCP servers), on the given database."""
+    """A process started by `build_deps` (policy bootstrap, then the MCP servers, waiting up to `wait` s)."""
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": servers}))
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(policy)
-    await migrate(database)
     s = aimed_settings(settings, server, chatops_mcp_config=config, chatops_policy_file=policy_file, chatops_admins=[ADMIN], **overrides)
-    deps = Deps(
-        settings=s,
+    deps = await start_process(s, database, clock, wait=wait)
+    return McpWorld(deps=deps, agent=deps.agent, server=server)
+
+
+async def start_process(settings: Settings, database: Database, clock: Clock, *, wait: float = 40.0) -> Deps:
+    """One bot process on `database` with these settings (the local store, the fake model, no Slack)."""
+    return await build_deps(
+        settings,
         db=database,
-        store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
-        llm=AnthropicLLM.from_config(llm_config(s), client=fake_client(s)),
-        tools=all_tools(),
+        llm=AnthropicLLM.from_config(llm_config(settings), client=fake_client(settings)),
         clock=clock,
+        slack=None,
+        mcp_wait=wait,
     )
-    deps.authorizer = await build_authorizer(deps)
-    await start_mcp(deps, wait=wait)
-    return McpWorld(deps=deps, agent=Agent(deps), server=server)
 
 
 def lines(caplog: Any, text: str) -> list[str]:

@@ -13,7 +13,6 @@ from slack_bolt.response import BoltResponse
 from bot import messages
 from bot.policy.live import effective_settings, live_policy
 from bot.policy.roles import role_of
-from bot.slack.app import surface_of
 from bot.storage.db import Database
 from bot.tools.base import Actor, ToolContext
 from tests.conftest import FixedClock
@@ -44,7 +43,7 @@ async def open_modal(world: World, user: str = ADMIN) -> dict[str, Any]:
     command = slash_command("/chatops", "config", user=user, channel=CHANNEL, response_url=world.slack.response_url())
     await world.dispatch(command)
     await world.slack.await_call("views.open", count=before + 1)
-    assert await surface_of(world.deps).tasks.join(timeout=10)  # the command has finished with Slack's answer
+    assert await world.surface.tasks.join(timeout=10)  # the command has finished with Slack's answer
     call = world.slack.calls("views.open")[-1]
     assert call.args["trigger_id"] == command["trigger_id"]
     return dict(call.args["view"])
@@ -311,4 +310,4 @@ async def test_a_dropped_connection_while_opening_gets_a_clear_message_and_is_no
     await world.slack.await_call("response_url")
     assert "couldn't open the configuration dialog" in world.slack.calls("response_url")[-1].args["text"]
     assert len(world.slack.calls("views.open")) == 1
-    assert surface_of(world.deps).tasks.failures == 0
+    assert world.surface.tasks.failures == 0

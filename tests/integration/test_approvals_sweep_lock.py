@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.agent.loop import ThreadRef, process_agent
+from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent
 from bot.slack.approvals_ui import expire_approvals
 from bot.tools.base import Actor
@@ -29,7 +29,7 @@ def busy_thread_seen() -> Iterator[threading.Event]:
 
 
 def test_the_slack_surface_and_the_sweep_share_the_process_agent(world: World) -> None:
-    assert process_agent(world.deps) is world.agent
+    assert world.surface.agent is world.deps.agent  # the sweep's default agent is deps.agent
 
 
 async def test_the_sweep_waits_for_a_users_turn_in_the_same_thread(

@@ -23,18 +23,18 @@ from slack_bolt.response import BoltResponse
 from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import ProgressCallback, TurnResult
 from bot.deps import Deps
-from bot.policy.authorizer import build_authorizer
 from bot.settings import Settings
-from bot.slack.app import create_app, surface_of
+from bot.slack.app import build_surface, create_app
 from bot.slack.approval_blocks import action_id
 from bot.slack.client import close_web_client
 from bot.slack.conversation import Asker, Where, answer
 from bot.slack.surface import Surface
 from bot.storage.db import Database
+from bot.storage.leases import Leases
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor
-from bot.tools.registry import all_tools
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.base import NewTicket, TicketBackend
@@ -95,6 +95,8 @@ class World:
 
     deps: Deps
     agent: Agent
+    surface: Surface
+    """What the app's listeners share (the agent, the Slack client, lookups, background tasks)."""
     app: AsyncApp
     slack: FakeSlack
     model: AnthropicServer
@@ -107,11 +109,6 @@ class World:
     async def dispatch(self, payload: dict[str, Any]) -> BoltResponse:
         """Deliver an interactive payload to the app as Socket Mode does (listeners finish before it returns)."""
         return await self.app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
-
-    @property
-    def surface(self) -> Surface:
-        """What the app's listeners share (the agent, the Slack client, lookups, background tasks)."""
-        return surface_of(self.deps)
 
     async def ask(
         self, user: str, text: str, *, channel: str = CHANNEL, channel_kind: str | None = None, thread_ts: str | None = None
@@ -197,33 +194,28 @@ async def make_world(
     clock: FixedClock,
     *,
     tickets: TicketBackend | None = None,
+    leases: Leases | None = None,
+    mcp_wait: float | None = None,
     **settings: Any,
 ) -> World:
-    """A bot process on `database` (already migrated and seeded); call `close_world` when done."""
+    """A bot process on `database` (already migrated and seeded); call `close_world` when done. `leases`: the
+    process's lease owner and length (another process on the same database has another owner)."""
     config = world_settings(slack, model, **settings)
-    store = Store(database, clock=clock)
     backend = tickets if tickets is not None else LocalTickets(database, clock=clock)
-    deps = Deps(
-        settings=config,
-        db=database,
-        store=store,
-        tickets=backend,
-        llm=AnthropicLLM.from_config(llm_config(config)),
-        tools=all_tools(),
-        clock=clock,
-    )
-    deps.authorizer = await build_authorizer(deps)
-    agent = Agent(deps)
-    app = create_app(deps, agent=agent, process_before_response=True)
-    return World(deps=deps, agent=agent, app=app, slack=slack, model=model, clock=clock)
+    deps = await build_deps(
+        config, db=database, tickets=backend, llm=AnthropicLLM.from_config(llm_config(config)), clock=clock, leases=leases,
+        mcp_wait=mcp_wait,
+    )  # fmt: skip
+    surface = build_surface(deps)
+    app = create_app(surface, process_before_response=True)
+    return World(deps=deps, agent=deps.agent, surface=surface, app=app, slack=slack, model=model, clock=clock)
 
 
 async def close_world(world: World) -> None:
     """Close the world's clients (not the database: another process may still use it)."""
     if world.deps.llm is not None:
         await world.deps.llm.aclose()
-    if world.deps.slack is not None:
-        await close_web_client(world.deps.slack)
+    await close_web_client(world.surface.client)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Database outages while the bot runs, and graceful shutdown (issue #10).
 
-An outage is the real thing for SQLAlchemy: the bot's database is swapped for one that cannot be opened (a SQLite
-file in a missing directory), so every query fails the way an unreachable server does; swapping back is the
+An outage is the real thing for SQLAlchemy: the bot's database engine is swapped for one that cannot connect (a
+SQLite file in a missing directory), so every query fails the way an unreachable server does; swapping back is the
 database coming up again. Shutdown is `serve()` with its stop event set while a turn is still running.
 """
 
@@ -13,15 +13,17 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from bot import messages as say
 from bot.slack.recovery import TurnKeeper
 from bot.slack.server import serve
 from bot.storage.db import Database, make_engine
-from bot.storage.store import Store
 from bot.storage.wait import wait_for_database
-from tests.fakes.anthropic_server import Reply, text_reply
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers
+from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (
     ALICE,
     MENTION,
@@ -32,16 +34,16 @@ from tests.integration.test_slack_harness import (
     fixture_seeded_sqlite_file,
     fixture_slack,
     fixture_sqlite_bot,
+    start_bot,
 )
 
 __all__ = ["fixture_model", "fixture_seeded_sqlite", "fixture_seeded_sqlite_file", "fixture_slack", "fixture_sqlite_bot"]
 
 
-def _outage(bot: SlackBot, tmp_path: Path) -> tuple[Database, Store]:
-    """Point the running bot at a database that does not answer; returns what to restore."""
-    saved = (bot.deps.db, bot.deps.store)
-    down = Database(make_engine(f"sqlite:///{tmp_path / 'gone' / 'bot.db'}"))
-    bot.deps.db, bot.deps.store = down, Store(down, clock=bot.deps.clock)
+def _outage(bot: SlackBot, tmp_path: Path) -> Engine:
+    """Point the running bot's database at a server that does not answer; returns the engine to restore."""
+    saved = bot.deps.db.engine
+    bot.deps.db.engine = make_engine(f"sqlite:///{tmp_path / 'gone' / 'bot.db'}")
     return saved
 
 
@@ -63,7 +65,7 @@ async def test_a_question_during_an_outage_is_answered_temporarily_unavailable_a
     assert [s for s in bot.slack.statuses if s[1] == asked][-1][2] == ""
     assert bot.model.bodies() == []
 
-    bot.deps.db, bot.deps.store = saved  # the database is back
+    bot.deps.db.engine = saved  # the database is back
     assert await keeper.tick() == []
     async with bot.session.get(f"{bot.url}/healthz") as resp:
         assert resp.status == 200
@@ -92,14 +94,14 @@ async def test_waiting_for_the_database_logs_one_line_per_attempt_then_returns(t
 async def test_sigterm_drains_running_answers_and_healthz_says_draining(sqlite_bot: SlackBot) -> None:
     bot = sqlite_bot
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(bot.app, bot.deps, http=True, host="127.0.0.1", port=0, stop=stop))
+    serving = asyncio.create_task(serve(bot.app, bot.surface, http=True, host="127.0.0.1", port=0, stop=stop))
     gate = threading.Event()
     bot.model.queue(Reply(content=["OPS-1 is open."], gate=gate))
     asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")
     await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked))
     await bot.model.await_messages(1)
     stop.set()  # SIGTERM
-    while not bot.deps.extras.get("draining"):
+    while not bot.deps.lifecycle.draining:
         await asyncio.sleep(0)  # let serve() see the stop event
     async with bot.session.get(f"{bot.url}/healthz") as resp:
         assert resp.status == 503 and (await resp.json())["draining"] is True
@@ -112,11 +114,16 @@ async def test_sigterm_drains_running_answers_and_healthz_says_draining(sqlite_b
     assert answer.thread_ts == asked and answer.text == "OPS-1 is open."
 
 
-async def test_answers_still_running_at_the_shutdown_deadline_are_ended_with_an_explicit_message(sqlite_bot: SlackBot) -> None:
-    bot = sqlite_bot
-    bot.deps.settings = bot.deps.settings.model_copy(update={"chatops_shutdown_seconds": 0.0})
+async def test_answers_still_running_at_the_shutdown_deadline_are_ended_with_an_explicit_message(
+    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
+) -> None:
+    async for bot in start_bot(slack, model, seeded_sqlite, clock, chatops_shutdown_seconds=0.0):
+        await _ended_at_the_deadline(bot)
+
+
+async def _ended_at_the_deadline(bot: SlackBot) -> None:
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(bot.app, bot.deps, http=True, host="127.0.0.1", port=0, stop=stop, keeper=TurnKeeper(bot.surface)))
+    serving = asyncio.create_task(serve(bot.app, bot.surface, http=True, host="127.0.0.1", port=0, stop=stop, keeper=TurnKeeper(bot.surface)))
     gate = threading.Event()
     bot.model.queue(Reply(content=["OPS-1 is open."], gate=gate))
     asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?")

@@ -17,11 +17,9 @@ from datetime import timedelta
 import pytest
 
 from bot import messages as say
-from bot.agent.leasing import Leases
-from bot.slack.app import surface_of
 from bot.slack.recovery import TurnKeeper
 from bot.storage.db import Database
-from bot.storage.leases import Owner
+from bot.storage.leases import Leases, Owner
 from bot.storage.migrations import migrate
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
@@ -52,14 +50,12 @@ def owner(name: str) -> Owner:
 
 
 async def process(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, name: str, **kw: object) -> World:
-    world = await make_world(database, slack, model, clock, **kw)  # type: ignore[arg-type]
-    world.deps.extras["turn_leases"] = Leases(owner(name), LEASE)
-    return world
+    return await make_world(database, slack, model, clock, leases=Leases(owner(name), LEASE), **kw)  # type: ignore[arg-type]
 
 
 def die(world: World) -> asyncio.Future[list[object]]:
     """The process stops running its conversations (its rows stay as they were)."""
-    return asyncio.ensure_future(surface_of(world.deps).tasks.cancel_all())  # type: ignore[arg-type]
+    return asyncio.ensure_future(world.surface.tasks.cancel_all())  # type: ignore[arg-type]
 
 
 def thread(slack: FakeSlack, ts: str) -> list[StoredMessage]:
@@ -85,7 +81,7 @@ async def worlds(database: Database, slack: FakeSlack, model: AnthropicServer, c
     made = [await process(database, slack, model, clock, name) for name in ("a", "b", "c")]
     yield made
     for world in made:
-        await surface_of(world.deps).tasks.cancel_all()
+        await world.surface.tasks.cancel_all()
         await close_world(world)
 
 
@@ -110,10 +106,10 @@ async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_othe
     a.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("OPS-1 is the certificate rotation."))
     clock.advance(LEASE.total_seconds() + 1)
 
-    shown = await asyncio.gather(TurnKeeper(surface_of(b.deps)).tick(), TurnKeeper(surface_of(c.deps)).tick())
+    shown = await asyncio.gather(TurnKeeper(b.surface).tick(), TurnKeeper(c.surface).tick())
     assert sorted(len(s) for s in shown) == [0, 1]  # exactly one process took it over
     for world in (b, c):
-        assert await surface_of(world.deps).tasks.join(timeout=15)
+        assert await world.surface.tasks.join(timeout=15)
 
     mine = thread(a.slack, asked)
     assert [m.text for m in restarted(mine)] == [say.restarted_rerunning()]
@@ -123,7 +119,7 @@ async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_othe
     assert [s for s in a.slack.statuses if s[1] == asked][-1][2] == ""
     turns = await b.store.list_turns((await b.store.find_conversation(team_id="T0TEAM", channel_id=CHANNEL, thread_ts=asked)).id)  # type: ignore[union-attr]
     assert [t.status for t in turns] == ["interrupted", "answered"]
-    assert await TurnKeeper(surface_of(c.deps)).tick() == []  # nothing left to do
+    assert await TurnKeeper(c.surface).tick() == []  # nothing left to do
 
 
 async def test_a_turn_past_the_recovery_window_is_ended_with_an_explicit_message(worlds: list[World], clock: FixedClock) -> None:
@@ -136,7 +132,7 @@ async def test_a_turn_past_the_recovery_window_is_ended_with_an_explicit_message
     gate.set()
     clock.advance(b.deps.settings.chatops_recovery_window_seconds + 1)
 
-    [recovered] = await TurnKeeper(surface_of(b.deps)).tick()
+    [recovered] = await TurnKeeper(b.surface).tick()
     assert not recovered.rerun
     [message] = restarted(thread(a.slack, asked))
     assert message.text == say.restarted_ended([])
@@ -174,7 +170,7 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
         assert "outcome not known yet" in (await b.buttons_message(approval_id)).text
 
         clock.advance(LEASE.total_seconds() + 1)
-        [recovered] = await TurnKeeper(surface_of(b.deps)).tick()
+        [recovered] = await TurnKeeper(b.surface).tick()
         assert not recovered.rerun
         outcome = "done" if lands else "failed"
         assert (await b.store.get_approval(approval_id)).status == outcome  # type: ignore[union-attr]

@@ -11,26 +11,34 @@ from typing import Any
 
 import pytest
 
-from bot.mcp.wiring import start_mcp
 from bot.policy.live import live_policy
 from tests.integration.mcp_harness import fixture_stdio
 from tests.integration.test_admin_modal import open_modal
 from tests.integration.test_admin_schedules import CONFIG_VIEW_ID, blocks_by_id, slack, updated_config
-from tests.integration.test_approvals_world import ADMIN, MAYA, TEAM, World, model, world
+from tests.integration.test_approvals_world import (
+    ADMIN,
+    MAYA,
+    TEAM,
+    World,
+    close_world,
+    make_world,
+    model,
+    world,
+)
 
 __all__ = ["model", "slack", "world"]
 
 
 @pytest.fixture
 async def mcp_world(world: World, tmp_path: Path) -> AsyncIterator[World]:
-    """The approvals world with the fixture server attached (not enabled yet)."""
+    """A bot process on the approvals world's database with the fixture server attached (not enabled yet)."""
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {"fx": fixture_stdio()}}))
-    world.deps.settings = world.deps.settings.model_copy(update={"chatops_mcp_config": config})
-    await start_mcp(world.deps, wait=40)
-    yield world
-    assert world.deps.mcp is not None
-    await world.deps.mcp.stop()
+    attached = await make_world(world.deps.db, world.slack, world.model, world.clock, mcp_wait=40, chatops_mcp_config=config)
+    yield attached
+    assert attached.deps.mcp is not None
+    await attached.deps.mcp.stop()
+    await close_world(attached)
 
 
 def act(view: dict[str, Any], action_id: str, *, value: str | None = None, option: str | None = None, user: str = ADMIN) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from bot.agent.loop import Agent
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.conftest import FixedClock
@@ -101,10 +100,7 @@ async def test_a_restart_does_not_re_trust_a_tool_that_changed(web: McpWorld, ht
     assert hub is not None
     await hub.stop()  # the bot stops; the server changes meanwhile
     await mutate(http_fixture)
-    from bot.mcp.wiring import start_mcp
-
-    await start_mcp(web.deps, wait=30)  # the bot starts again on the same database
-    web.agent = Agent(web.deps)
+    await web.restart(wait=30)  # the bot starts again on the same database
     web.server.queue(text_reply("ok"))
     await web.ask()
     assert "web__shifty" not in web.offered() and "web__echo" in web.offered()

@@ -294,18 +294,12 @@ async def test_tools_beyond_the_byte_budget_are_left_out_with_a_log_line(tmp_pat
 
 
 async def test_an_approval_survives_a_restart_and_runs_the_mcp_write_once(fx: McpWorld) -> None:
-    from bot.agent.loop import Agent
-    from bot.mcp.wiring import start_mcp
-
     fx.server.queue(tool_use_reply([tool_use("fx__mutate", {}, id="t1")]), text_reply("Changed."))
     paused = await fx.ask("change it")
     assert paused.status == "paused" and paused.pending is not None
     assert paused.pending.description == "Run mutate on MCP server fx (fx__mutate) with no arguments"
-    hub = fx.deps.mcp
-    assert hub is not None
-    await hub.stop()  # the bot restarts while the request waits
-    await start_mcp(fx.deps, wait=40)
-    fresh = Agent(fx.deps)
+    await fx.restart(wait=40)  # the bot restarts while the request waits
+    fresh = fx.agent
     done = await fresh.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
     assert done.status == "answered"
     [block] = fx.results()

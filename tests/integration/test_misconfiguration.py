@@ -12,6 +12,7 @@ import pytest
 from bot.agent.loop import ThreadRef
 from bot.storage.db import Database
 from bot.tools.base import Actor
+from bot.wiring import build_deps
 from integrations.tickets.jira import JiraTickets
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
@@ -170,11 +171,14 @@ async def test_the_slash_command_path_says_the_same(jira_world: World, jira: Jir
 
 async def test_without_slack_the_asker_is_sent_to_chatops_doctor(jira_world: World, jira: JiraServer) -> None:
     jira.api_token = "rotated-by-the-jira-admin"
-    jira_world.deps.slack = None  # the terminal (`chatops shell`): nobody to DM
+    deps = jira_world.deps
+    terminal = await build_deps(  # the terminal (`chatops shell`): no Slack client, nobody to DM
+        deps.settings, db=deps.db, tickets=deps.tickets, llm=deps.llm, clock=deps.clock, slack=None
+    )
     jira_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]), text_reply("never"))
     actor = Actor(user_id=MAYA, team_id=TEAM, channel_id=CHANNEL, channel_type="public")
 
-    result = await jira_world.agent.run_turn(actor=actor, thread=ThreadRef(TEAM, CHANNEL, "1763476400.000200"), text="OPS-1?")
+    result = await terminal.agent.run_turn(actor=actor, thread=ThreadRef(TEAM, CHANNEL, "1763476400.000200"), text="OPS-1?")
 
     assert result.text == f"I can't answer right now: the assistant is misconfigured ({JIRA_REFUSED}). Ask an admin to run `chatops doctor`."
 

@@ -8,9 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.agent.loop import Agent
 from bot.agent.state import ThreadRef
-from bot.policy.authorizer import build_authorizer
 from bot.scheduler.jobs import housekeeping
 from bot.storage.tables import (
     ConversationRow,
@@ -23,7 +21,6 @@ from bot.storage.tables import (
     TurnRow,
 )
 from bot.tools.base import Actor
-from bot.tools.registry import all_tools
 from integrations.llm.scripted import ScriptedLLM, call, reply_text, reply_tools
 from tests.integration.test_schedules_world import (
     CHANNEL,
@@ -31,6 +28,7 @@ from tests.integration.test_schedules_world import (
     SLOT,
     World,
     fake_slack,
+    make_world,
     schedule_settings,
     world,
 )
@@ -98,16 +96,15 @@ async def test_housekeeping_deletes_what_is_past_retention_and_keeps_the_rest(wo
 
 
 async def test_housekeeping_declines_a_real_approval_that_expired(world: World) -> None:
-    world.deps.llm = ScriptedLLM(
+    model = ScriptedLLM(
         [
             reply_tools(call("add_comment", key="OPS-1", body="Renewed.")),
             reply_text("The comment was not added."),
         ]
     )
-    world.deps.tools = all_tools()
-    world.deps.authorizer = await build_authorizer(world.deps)
+    world = await make_world(world.deps.db, world.slack, world.deps.settings, now=world.clock(), llm=model)
     actor = Actor(user_id=MEMBER, channel_id=CHANNEL, channel_type="public")
-    paused = await Agent(world.deps).run_turn(
+    paused = await world.deps.agent.run_turn(
         actor=actor, thread=ThreadRef("T0TEAM", CHANNEL, "1.0"), text="comment"
     )
     assert paused.status == "paused" and paused.pending is not None

@@ -18,7 +18,6 @@ from sqlalchemy import event, text
 from sqlmodel import Session
 
 from bot.deps import Deps
-from bot.policy.authorizer import build_authorizer
 from bot.scheduler.runs import RunCoordinator, RunPolicy
 from bot.settings import Settings
 from bot.slack.client import SlackClient, retry_handlers
@@ -26,7 +25,8 @@ from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate_sync
 from bot.storage.store import Store
 from bot.storage.tables import ScheduleRow
-from bot.tools.registry import all_tools
+from bot.wiring import build_deps
+from integrations.llm.base import LLM
 from integrations.tickets.base import NewTicket, TicketBackend
 from integrations.tickets.local import (
     LocalTickets,
@@ -154,18 +154,16 @@ class World:
 
 async def make_world(
     db: Database, slack: FakeSlack, settings: Settings, *, now: datetime = SLOT, tickets: TicketBackend | None = None,
-    policy: RunPolicy | None = None,
+    policy: RunPolicy | None = None, llm: LLM | None = None,
 ) -> World:  # fmt: skip
-    """Deps for one process on `db` (already migrated)."""
+    """Deps for one process on `db` (already migrated); `llm`: its model (none by default: schedules need none)."""
     clock = FixedClock(now)
     # the production retry handlers (a post is never re-sent after a 5xx or a dropped connection), without waits
     handlers = retry_handlers(interval=FixedValueRetryIntervalCalculator(0.0))
     client = SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=handlers)
-    deps = Deps(
-        settings=settings, db=db, store=Store(db, clock=clock), tickets=tickets or LocalTickets(db, clock=clock),
-        llm=None, tools=all_tools(), clock=clock, slack=client,
-    )  # fmt: skip
-    deps.authorizer = await build_authorizer(deps)
+    deps = await build_deps(
+        settings, db=db, tickets=tickets or LocalTickets(db, clock=clock), llm=llm, clock=clock, slack=client
+    )
     return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, policy=policy))
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bot.slack.app import surface_of
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_approvals_world import CHANNEL, TEAM, World, model, slack, world
 
@@ -42,7 +41,7 @@ def conversion(subtype: str, *, channel: str = CHANNEL) -> dict[str, Any]:
 async def test_a_conversion_event_updates_the_cached_channel_type_at_once(
     world: World, subtype: str, cached_before: Any, after: str
 ) -> None:
-    directory = surface_of(world.deps).directory
+    directory = world.surface.directory
     directory.remember_channel_type(CHANNEL, cached_before)
 
     response = await world.dispatch(conversion(subtype))
@@ -71,7 +70,7 @@ def channel_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_a_channel_shared_with_another_organization_is_scoped_as_slack_connect_at_once(world: World) -> None:
-    directory = surface_of(world.deps).directory
+    directory = world.surface.directory
     directory.remember_channel_type(CHANNEL, "public")
 
     response = await world.dispatch(channel_event({"type": "channel_shared", "connected_team_id": "E0OTHER", "channel": CHANNEL}))
@@ -85,7 +84,7 @@ async def test_a_channel_shared_with_another_organization_is_scoped_as_slack_con
 async def test_an_unshared_channel_is_asked_again_unless_slack_says_it_is_still_shared(
     world: World, still_shared: bool, after: str
 ) -> None:
-    directory = surface_of(world.deps).directory
+    directory = world.surface.directory
     directory.remember_channel_type(CHANNEL, "ext_shared")
     event = {"type": "channel_unshared", "previously_connected_team_id": "E0OTHER", "channel": CHANNEL, "is_ext_shared": still_shared}
 
@@ -95,7 +94,7 @@ async def test_an_unshared_channel_is_asked_again_unless_slack_says_it_is_still_
 
 
 async def test_a_renamed_channel_is_looked_up_again_by_id(world: World) -> None:
-    directory = surface_of(world.deps).directory
+    directory = world.surface.directory
     directory.remember_channel_type(CHANNEL, "private")
 
     response = await world.dispatch(
@@ -108,6 +107,6 @@ async def test_a_renamed_channel_is_looked_up_again_by_id(world: World) -> None:
 
 
 async def test_a_private_channel_whose_id_changed_for_slack_connect_is_scoped_as_shared(world: World) -> None:
-    directory = surface_of(world.deps).directory
+    directory = world.surface.directory
     await world.dispatch(channel_event({"type": "channel_id_changed", "old_channel_id": "G0OLD", "new_channel_id": "C0NEW"}))
     assert await directory.channel_type("C0NEW") == "ext_shared"

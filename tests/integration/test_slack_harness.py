@@ -28,16 +28,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.agent.loop import Agent
-from bot.deps import Deps, build_tickets
-from bot.policy.authorizer import build_authorizer
+from bot.deps import Deps
 from bot.settings import Settings
-from bot.slack.app import create_app, surface_of
+from bot.slack.app import build_surface, create_app
 from bot.slack.server import build_http_app
 from bot.slack.surface import Surface
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
-from bot.storage.store import Store
-from bot.tools.registry import all_tools
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.seed import seed_demo
@@ -148,20 +146,9 @@ async def start_bot(
 ) -> AsyncIterator[SlackBot]:
     """Build the whole app on `database` and serve it over HTTP on an ephemeral port."""
     settings = bot_settings(slack, model, **overrides)
-    await migrate(database)
-    await seed_demo(database, now=clock())
-    deps = Deps(
-        settings=settings,
-        db=database,
-        store=Store(database, clock=clock),
-        tickets=build_tickets(settings, database, clock),  # the wiring's own choice: the local store, its links
-        llm=AnthropicLLM.from_config(llm_config(settings)),
-        tools=all_tools(),
-        clock=clock,
-    )
-    deps.authorizer = await build_authorizer(deps)
-    agent = Agent(deps)
-    app = create_app(deps, agent=agent)
+    deps = await build_deps(settings, db=database, llm=AnthropicLLM.from_config(llm_config(settings)), clock=clock)
+    surface = build_surface(deps)
+    app = create_app(surface)
     runner = web.AppRunner(build_http_app(app, deps), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -172,9 +159,9 @@ async def start_bot(
             slack=slack,
             model=model,
             deps=deps,
-            agent=agent,
+            agent=deps.agent,
             app=app,
-            surface=surface_of(deps),
+            surface=surface,
             url=f"http://127.0.0.1:{port}",
             session=session,
         )

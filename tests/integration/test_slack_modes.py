@@ -102,7 +102,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(sqlite_bot: Slac
 async def test_socket_mode_connects_through_slack_api_url_and_answers(socket_bot: SlackBot) -> None:
     bot = socket_bot
     stop = asyncio.Event()
-    serving = asyncio.create_task(serve(bot.app, bot.deps, http=False, host="127.0.0.1", port=0, stop=stop))
+    serving = asyncio.create_task(serve(bot.app, bot.surface, http=False, host="127.0.0.1", port=0, stop=stop))
     asked = bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} is OPS-1 open?")
     bot.model.queue(text_reply("Yes, OPS-1 is open."))
     payload = event_callback(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} is OPS-1 open?", ts=asked))

@@ -40,7 +40,7 @@ async def socket_bot(
     """The app served over Socket Mode, connected to the fake Slack (hello received)."""
     async for bot in start_bot(slack, model, seeded_sqlite, clock, slack_app_token=FakeSlack.APP_TOKEN):
         stop = asyncio.Event()
-        serving = asyncio.create_task(serve(bot.app, bot.deps, http=False, host="127.0.0.1", port=0, stop=stop))
+        serving = asyncio.create_task(serve(bot.app, bot.surface, http=False, host="127.0.0.1", port=0, stop=stop))
         await asyncio.to_thread(slack.socket_wait_connections, 1)
         try:
             yield bot

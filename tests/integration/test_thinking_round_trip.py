@@ -18,12 +18,11 @@ from pydantic import BaseModel
 
 from bot.agent.loop import Agent
 from bot.agent.types import ProgressEvent
-from bot.deps import Deps
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.migrations import migrate
-from bot.storage.store import Store
 from bot.tools.base import Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.anthropic_wire import build_params
@@ -58,21 +57,22 @@ async def fixed_version(ctx: ToolContext, args: BaseModel) -> str:
     return "0.32a0"
 
 
-def make_agent(settings: Settings, db: Database, clock: FixedClock, server: AnthropicServer, *, budget: int = 1024, authz: ScriptedAuthorizer | None = None) -> tuple[Agent, Recorder]:
+async def make_agent(settings: Settings, db: Database, clock: FixedClock, server: AnthropicServer, *, budget: int = 1024, authz: ScriptedAuthorizer | None = None) -> tuple[Agent, Recorder]:
+    """A process's agent (its own recorder of tool calls) on `db`, with the model at the fake server."""
     rec = Recorder()
     s = settings.model_copy(update={"chatops_thinking_budget": budget})
     client = AsyncAnthropic(api_key="sk-ant-test-key", base_url=server.url, max_retries=0)
-    deps = Deps(
-        settings=s,
+    deps = await build_deps(
+        s,
         db=db,
-        store=Store(db, clock=clock),
         tickets=LocalTickets(db, clock=clock),
         llm=AnthropicLLM.from_config(llm_config(s), client=client),
         tools=[*build_tools(rec), fixed_version],
         authorizer=authz or ScriptedAuthorizer(),
         clock=clock,
+        slack=None,
     )
-    return Agent(deps), rec
+    return deps.agent, rec
 
 
 class Progress:
@@ -101,7 +101,7 @@ async def test_recorded_signed_thinking_goes_back_unchanged_before_its_tool_use(
     recorded_followup = json.loads(corpus(f"{name}.01.request.json").read_text())
     with AnthropicServer() as server:
         server.queue(Recording.file(corpus(f"{name}.00.response.sse")).raw(), Recording.file(corpus(f"{name}.01.response.sse")).raw())
-        agent, _ = make_agent(settings, db, clock, server)
+        agent, _ = await make_agent(settings, db, clock, server)
         progress = Progress()
 
         result = await agent.run_turn(actor=ALICE, thread=THREAD, text="Use the fixed_version tool.", on_progress=progress)
@@ -124,10 +124,10 @@ async def test_recorded_redacted_thinking_is_sent_back_in_place_on_the_next_turn
     redacted = [json.loads(line[6:])["content_block"] for line in recording.read_text().splitlines() if '"redacted_thinking"' in line]
     with AnthropicServer() as server:
         server.queue(Recording.file(recording).raw(), Recording.file(FIXTURES / "answer_after_write.sse").raw())
-        agent, _ = make_agent(settings, db, clock, server)
+        agent, _ = await make_agent(settings, db, clock, server)
         await agent.run_turn(actor=ALICE, thread=THREAD, text="How do I cross the street?", on_progress=Progress())
 
-        restarted, _ = make_agent(settings, db, clock, server)  # history comes from the database
+        restarted, _ = await make_agent(settings, db, clock, server)  # history comes from the database
         await restarted.run_turn(actor=ALICE, thread=THREAD, text="And at night?", on_progress=Progress())
 
         second = server.bodies()[1]
@@ -141,7 +141,7 @@ async def test_recorded_pause_turn_is_continued_with_the_paused_content_verbatim
     recorded_followup = json.loads(corpus(f"{name}.01.request.json").read_text())
     with AnthropicServer() as server:
         server.queue(Recording.file(corpus(f"{name}.00.response.json")).raw(), Recording.file(corpus(f"{name}.01.response.json")).raw())
-        agent, rec = agent_rec = make_agent(settings, db, clock, server, budget=0)
+        agent, rec = agent_rec = await make_agent(settings, db, clock, server, budget=0)
         del agent_rec
 
         result = await agent.run_turn(actor=ALICE, thread=THREAD, text="What is the weather in San Francisco today?")
@@ -157,7 +157,7 @@ async def test_a_paused_turn_with_server_tools_is_continued_verbatim_and_kept(se
     paused = json.loads((FIXTURES / "pause_turn_server_tool.json").read_text())
     with AnthropicServer() as server:
         server.queue(Recording.file(FIXTURES / "pause_turn_server_tool.json").raw(), Recording.file(FIXTURES / "pause_turn_resumed.json").raw())
-        agent, rec = make_agent(settings, db, clock, server, budget=1024)
+        agent, rec = await make_agent(settings, db, clock, server, budget=1024)
 
         result = await agent.run_turn(actor=ALICE, thread=THREAD, text="Is the CNI release out?")
 
@@ -177,12 +177,12 @@ async def test_thinking_survives_an_approval_pause_and_a_restart(settings: Setti
     signature = next(e["delta"]["signature"] for e in recorded if e.get("delta", {}).get("type") == "signature_delta")
     with AnthropicServer() as server:
         server.queue(Recording.file(FIXTURES / "thinking_then_write.sse").raw(), Recording.file(FIXTURES / "answer_after_write.sse").raw())
-        agent, _ = make_agent(settings, db, clock, server, authz=ScriptedAuthorizer({"add_comment": "confirm"}))
+        agent, _ = await make_agent(settings, db, clock, server, authz=ScriptedAuthorizer({"add_comment": "confirm"}))
         progress = Progress()
         paused = await agent.run_turn(actor=ALICE, thread=THREAD, text="Tell OPS-3 the runner fix is deployed", on_progress=progress)
         assert paused.status == "paused" and paused.pending is not None
 
-        restarted, rec = make_agent(settings, db, clock, server, authz=ScriptedAuthorizer({"add_comment": "confirm"}))
+        restarted, rec = await make_agent(settings, db, clock, server, authz=ScriptedAuthorizer({"add_comment": "confirm"}))
         done = await restarted.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE", on_progress=progress)
 
         follow_up = server.bodies()[1]
@@ -234,10 +234,10 @@ async def test_cloud_providers_keep_thinking_through_their_own_framing(provider:
             Turn(["OPS-1 is open."]),
         )
         tools: list[Tool] = build_tools(Recorder())
-        deps = Deps(settings=rig.settings, db=db, store=Store(db, clock=clock), tickets=LocalTickets(db, clock=clock), llm=rig.llm, tools=tools, authorizer=ScriptedAuthorizer(), clock=clock)
+        deps = await build_deps(rig.settings, db=db, tickets=LocalTickets(db, clock=clock), llm=rig.llm, tools=tools, authorizer=ScriptedAuthorizer(), clock=clock, slack=None)
         progress = Progress()
 
-        result = await Agent(deps).run_turn(actor=ALICE, thread=THREAD, text="OPS-1?", on_progress=progress)
+        result = await deps.agent.run_turn(actor=ALICE, thread=THREAD, text="OPS-1?", on_progress=progress)
 
         second = rig.bodies()[1]
         await rig.llm.aclose()

@@ -23,9 +23,9 @@ from bot.deps import Deps
 from bot.errors import NotFound
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor, Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
@@ -246,21 +246,20 @@ async def make_harness(
     **overrides: Any,
 ) -> Harness:
     """Build a harness with settings overrides (and real tools from bot/tools added to the test tools)."""
-    await migrate(database)
     s = aimed_settings(settings, server, **overrides)
     rec = Recorder()
     authorizer = authz or ScriptedAuthorizer()
-    deps = Deps(
-        settings=s,
+    deps = await build_deps(
+        s,
         db=database,
-        store=Store(database, clock=clock),
         tickets=LocalTickets(database, clock=clock),
         llm=AnthropicLLM.from_config(llm_config(s), client=fake_client(s)),
         tools=[*build_tools(rec), *extra_tools],
         authorizer=authorizer,
         clock=clock,
+        slack=None,
     )
-    return Harness(agent=Agent(deps), deps=deps, server=server, rec=rec, authz=authorizer, clock=clock)
+    return Harness(agent=deps.agent, deps=deps, server=server, rec=rec, authz=authorizer, clock=clock)
 
 
 @pytest.fixture(name="harness")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.deps import Deps
 from bot.errors import Unavailable
-from bot.policy.authorizer import PolicyAuthorizer, build_authorizer
+from bot.policy.authorizer import PolicyAuthorizer
 from bot.policy.catalog import ProjectCatalog
 from bot.policy.live import live_policy
 from bot.settings import Settings
@@ -19,6 +20,7 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Actor, ChannelType, Effect, Tool, ToolArgs, ToolContext, tool
+from bot.wiring import build_deps
 from integrations.tickets.base import NewTicket, Project
 from integrations.tickets.local import LocalTickets, add_project
 from tests.conftest import FixedClock
@@ -63,10 +65,8 @@ async def deps(database: Database, clock: FixedClock, tmp_path: Path) -> AsyncIt
     for project in ("OPS", "SEC"):
         await tickets.create_ticket(NewTicket(project=project, summary="Rotate keys"), reporter=None, via="test")
     settings = Settings(_env_file=None, database_url="sqlite://", chatops_admins=ADMIN, chatops_config_refresh_seconds=0)  # type: ignore[call-arg, arg-type]
-    store = Store(database, clock=clock)
-    deps = Deps(settings=settings, db=database, store=store, tickets=tickets, llm=None, tools=TOOLS, clock=clock)
-    deps.authorizer = await build_authorizer(deps)
-    await store.apply_config(actor_id=ADMIN, expected_version=1, assignments={VIEWER: "viewer"})
+    deps = await build_deps(settings, db=database, tickets=tickets, llm=None, tools=TOOLS, clock=clock, slack=None)
+    await deps.store.apply_config(actor_id=ADMIN, expected_version=1, assignments={VIEWER: "viewer"})
     yield deps
 
 
@@ -159,9 +159,9 @@ class DownTickets(LocalTickets):
 
 
 async def test_a_ticket_system_outage_is_reported_not_disguised_as_a_denial(deps: Deps, database: Database, clock: FixedClock) -> None:
-    deps.tickets = DownTickets(database, clock=clock)
+    down = replace(deps, tickets=DownTickets(database, clock=clock))
     with pytest.raises(Unavailable):
-        await authorize(deps, actor(ADMIN), GET, key="OPS-1")
+        await authorize(down, actor(ADMIN), GET, key="OPS-1")
 
 
 async def test_with_no_project_list_public_scopes_fail_closed(deps: Deps, database: Database, clock: FixedClock) -> None:

@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.deps import Deps
 from bot.errors import ConfigError, Conflict
-from bot.policy.authorizer import build_authorizer
-from bot.policy.live import LivePolicy, effective_settings, live_policy
+from bot.policy.live import effective_settings, live_policy
 from bot.policy.roles import role_of
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Effect, Tool, ToolArgs, tool
+from bot.wiring import build_deps
 from integrations.tickets.local import LocalTickets, add_project
 from tests.conftest import FixedClock
 
@@ -45,10 +46,10 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'x.db'}", **overrides)  # type: ignore[call-arg, arg-type]
 
 
-def make_deps(db: Database, clock: FixedClock, settings: Settings) -> Deps:
-    store = Store(db, clock=clock)
+async def start(db: Database, clock: FixedClock, settings: Settings, **overrides: Any) -> Deps:
+    """One process starting on this database (its start-up bootstraps the policy)."""
     tickets = LocalTickets(db, clock=clock)
-    return Deps(settings=settings, db=db, store=store, tickets=tickets, llm=None, tools=TOOLS, clock=clock)
+    return await build_deps(settings, db=db, tickets=tickets, llm=None, tools=TOOLS, clock=clock, slack=None, **overrides)
 
 
 @pytest.fixture
@@ -66,8 +67,7 @@ async def db(database: Database, clock: FixedClock) -> AsyncIterator[Database]:
 async def test_the_first_start_stores_the_default_policy_and_audits_it(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
-    deps = make_deps(db, clock, make_settings(tmp_path, chatops_admins="U0ADMIN", chatops_default_role="viewer"))
-    await build_authorizer(deps)
+    deps = await start(db, clock, make_settings(tmp_path, chatops_admins="U0ADMIN", chatops_default_role="viewer"))
     snapshot = await deps.store.load_config()
     assert snapshot.version == 1
     assert snapshot.values["policy.default_role"] == "viewer"
@@ -82,26 +82,23 @@ async def test_a_second_start_with_the_same_inputs_changes_nothing(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path)
-    await build_authorizer(make_deps(db, clock, settings))
-    await build_authorizer(make_deps(db, clock, settings))
+    await start(db, clock, settings)
+    await start(db, clock, settings)
     assert await Store(db, clock=clock).config_version() == 1
 
 
 async def test_edits_survive_a_restart_until_the_environment_says_something_new(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
-    deps = make_deps(db, clock, make_settings(tmp_path))
-    await build_authorizer(deps)
+    deps = await start(db, clock, make_settings(tmp_path))
     await deps.store.apply_config(
         actor_id="U0ADMIN", expected_version=1, values={"policy.private_projects": ["OPS"]}, assignments={"U0BOB": "viewer"}
     )
-    restarted = make_deps(db, clock, make_settings(tmp_path))
-    await build_authorizer(restarted)
+    restarted = await start(db, clock, make_settings(tmp_path))
     state = await live_policy(restarted).current()
     assert state.policy.private_projects == ("OPS",) and state.role_of("U0BOB") == "viewer"
 
-    viewer_default = make_deps(db, clock, make_settings(tmp_path, chatops_default_role="viewer"))
-    await build_authorizer(viewer_default)
+    viewer_default = await start(db, clock, make_settings(tmp_path, chatops_default_role="viewer"))
     state = await live_policy(viewer_default).current()
     assert state.policy.default_role == "viewer"
     assert state.policy.private_projects == ("OPS",)  # only what changed in the environment is re-applied
@@ -113,13 +110,11 @@ async def test_the_policy_file_is_applied_and_re_applied_when_it_changes(
     path = tmp_path / "policy.toml"
     path.write_text('[assignments]\nU0CAROL = "admin"\n', encoding="utf-8")
     settings = make_settings(tmp_path, chatops_policy_file=path)
-    deps = make_deps(db, clock, settings)
-    await build_authorizer(deps)
+    deps = await start(db, clock, settings)
     assert await role_of(deps, "U0CAROL") == "admin"
 
     path.write_text('private_projects = ["OPS"]\n[assignments]\nU0CAROL = "member"\n', encoding="utf-8")
-    again = make_deps(db, clock, settings)
-    await build_authorizer(again)
+    again = await start(db, clock, settings)
     assert await role_of(again, "U0CAROL") == "member"
     assert (await live_policy(again).current()).policy.private_projects == ("OPS",)
 
@@ -128,7 +123,7 @@ async def test_a_bad_policy_file_stops_start_up(db: Database, clock: FixedClock,
     path = tmp_path / "policy.yaml"
     path.write_text("roles:\n  viewer:\n    tools: [read, delete_everything]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 3, roles.viewer.tools: unknown tool 'delete_everything'"):
-        await build_authorizer(make_deps(db, clock, make_settings(tmp_path, chatops_policy_file=path)))
+        await start(db, clock, make_settings(tmp_path, chatops_policy_file=path))
     assert await Store(db, clock=clock).config_version() == 0  # nothing stored
 
 
@@ -138,15 +133,14 @@ async def test_a_policy_file_naming_a_project_that_does_not_exist_stops_start_up
     path = tmp_path / "policy.toml"
     path.write_text('private_projects = ["SEC", "NOPE"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="line 1, private_projects: unknown project 'NOPE' \\(known: OPS, SEC\\)"):
-        await build_authorizer(make_deps(db, clock, make_settings(tmp_path, chatops_policy_file=path)))
+        await start(db, clock, make_settings(tmp_path, chatops_policy_file=path))
 
 
 async def test_without_a_refresh_interval_a_change_saved_by_another_process_applies_on_the_next_request(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, chatops_config_refresh_seconds=0)
-    this_process = make_deps(db, clock, settings)
-    await build_authorizer(this_process)
+    this_process = await start(db, clock, settings)
     assert await role_of(this_process, "U0BOB") == "member"
     other_process = Store(Database(db.engine), clock=clock)
     await other_process.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
@@ -167,9 +161,8 @@ async def test_a_change_saved_by_another_process_applies_once_the_refresh_interv
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, chatops_config_refresh_seconds=2)
-    this_process, timer = make_deps(db, clock, settings), Timer()
-    this_process.extras["policy.live"] = LivePolicy(store=this_process.store, settings=settings, timer=timer)
-    await build_authorizer(this_process)
+    timer = Timer()
+    this_process = await start(db, clock, settings, timer=timer)
     assert await role_of(this_process, "U0BOB") == "member"
     other_process = Store(Database(db.engine), clock=clock)
     await other_process.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
@@ -184,16 +177,14 @@ async def test_a_change_saved_through_this_process_applies_at_once_whatever_the_
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, chatops_config_refresh_seconds=300)
-    deps = make_deps(db, clock, settings)
-    await build_authorizer(deps)
+    deps = await start(db, clock, settings)
     assert await role_of(deps, "U0BOB") == "member"
     await deps.store.apply_config(actor_id="U0ADMIN", expected_version=1, assignments={"U0BOB": "viewer"})
     assert await role_of(deps, "U0BOB") == "viewer"
 
 
 async def test_a_change_based_on_a_stale_version_writes_nothing(db: Database, clock: FixedClock, tmp_path: Path) -> None:
-    deps = make_deps(db, clock, make_settings(tmp_path))
-    await build_authorizer(deps)
+    deps = await start(db, clock, make_settings(tmp_path))
     await deps.store.apply_config(actor_id="U0A", expected_version=1, assignments={"U0BOB": "viewer"})
     with pytest.raises(Conflict):
         await deps.store.apply_config(
@@ -209,7 +200,7 @@ async def test_two_processes_starting_at_once_store_the_policy_once(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path)
-    await asyncio.gather(*(build_authorizer(make_deps(Database(db.engine), clock, settings)) for _ in range(4)))
+    await asyncio.gather(*(start(Database(db.engine), clock, settings) for _ in range(4)))
     store = Store(db, clock=clock)
     assert await store.config_version() == 1
     bootstraps = [r for r in await store.config_audit(limit=500) if r.target == "policy.roles"]
@@ -219,8 +210,7 @@ async def test_two_processes_starting_at_once_store_the_policy_once(
 async def test_every_change_is_audited_with_who_field_before_and_after(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
-    deps = make_deps(db, clock, make_settings(tmp_path))
-    await build_authorizer(deps)
+    deps = await start(db, clock, make_settings(tmp_path))
     clock.advance(60)
     version, changes = await deps.store.apply_config(
         actor_id="U0ADMIN", expected_version=1, values={"settings.chatops_max_steps": 4}, assignments={"U0BOB": "viewer"}
@@ -236,8 +226,7 @@ async def test_every_change_is_audited_with_who_field_before_and_after(
 async def test_model_and_limit_overrides_reach_the_effective_settings(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
-    deps = make_deps(db, clock, make_settings(tmp_path))
-    await build_authorizer(deps)
+    deps = await start(db, clock, make_settings(tmp_path))
     assert (await effective_settings(deps)).chatops_model == "claude-sonnet-4-6"
     await deps.store.apply_config(
         actor_id="U0ADMIN",

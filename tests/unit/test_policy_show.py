@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.deps import Deps
-from bot.policy.authorizer import build_authorizer
 from bot.policy.decide import grant_outcome
 from bot.policy.live import live_policy
 from bot.policy.show import CELL, render_policy, run_policy_show
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
-from bot.storage.store import Store
 from bot.tools.registry import all_tools
+from bot.wiring import build_deps
 from integrations.tickets.local import LocalTickets
 from tests.conftest import FixedClock
 
@@ -42,8 +40,7 @@ async def test_every_cell_is_what_the_policy_decides(tmp_path: Path, clock: Fixe
     settings = settings_for(tmp_path)
     db = Database(make_engine(settings.database_url))
     await migrate(db)
-    deps = Deps(settings=settings, db=db, store=Store(db, clock=clock), tickets=LocalTickets(db, clock=clock), llm=None, tools=all_tools(), clock=clock)
-    await build_authorizer(deps)
+    deps = await build_deps(settings, db=db, tickets=LocalTickets(db, clock=clock), llm=None, clock=clock, slack=None)
     state = await live_policy(deps).current()
 
     rows = table_rows(render_policy(state, all_tools()))
@@ -62,13 +59,11 @@ async def test_the_command_shows_what_is_stored_including_admin_edits(
     settings = settings_for(tmp_path, chatops_admins="U0ADMIN")
     db = Database(make_engine(settings.database_url))
     await migrate(db)
-    store = Store(db, clock=clock)
-    deps = Deps(settings=settings, db=db, store=store, tickets=LocalTickets(db, clock=clock), llm=None, tools=all_tools(), clock=clock)
-    await build_authorizer(deps)
+    deps = await build_deps(settings, db=db, tickets=LocalTickets(db, clock=clock), llm=None, clock=clock, slack=None)
     state = await live_policy(deps).current()
     roles = state.policy.model_dump(mode="json")["roles"]
     roles["viewer"]["tools"] = ["read", "add_comment"]
-    await store.apply_config(actor_id="U0ADMIN", expected_version=state.version, values={"policy.roles": roles})
+    await deps.store.apply_config(actor_id="U0ADMIN", expected_version=state.version, values={"policy.roles": roles})
     db.dispose()
 
     assert await run_policy_show(settings, fmt="markdown") == 0
@@ -130,8 +125,7 @@ async def test_showing_the_policy_writes_nothing_to_the_database(
     settings = settings_for(tmp_path, chatops_admins="U0ADMIN")
     db = Database(make_engine(settings.database_url))
     await migrate(db)
-    deps = Deps(settings=settings, db=db, store=Store(db, clock=clock), tickets=LocalTickets(db, clock=clock), llm=None, tools=all_tools(), clock=clock)
-    await build_authorizer(deps)
+    await build_deps(settings, db=db, tickets=LocalTickets(db, clock=clock), llm=None, clock=clock, slack=None)
     db.dispose()
     empty = tmp_path / "empty.db"  # a database file with no tables: it must not be migrated
     made = Database(make_engine(f"sqlite:///{empty}"))

@@ -13,8 +13,8 @@ from tests.unit.ticket_world import World, build_world, call
 
 
 @pytest.fixture
-def world(sqlite_database: Database, clock: FixedClock, settings: Settings) -> World:
-    return build_world(sqlite_database, clock, settings)
+async def world(sqlite_database: Database, clock: FixedClock, settings: Settings) -> World:
+    return await build_world(sqlite_database, clock, settings)
 
 
 @pytest.mark.parametrize("body", ["", "   ", "x" * 8001])

@@ -16,8 +16,8 @@ from tests.unit.ticket_world import MAYA, World, build_world
 
 
 @pytest.fixture
-def world(sqlite_database: Database, clock: FixedClock, settings: Settings) -> World:
-    return build_world(sqlite_database, clock, settings)
+async def world(sqlite_database: Database, clock: FixedClock, settings: Settings) -> World:
+    return await build_world(sqlite_database, clock, settings)
 
 
 @pytest.mark.parametrize("text", ["me", " ME ", "my", "myself", "mine", "I"])

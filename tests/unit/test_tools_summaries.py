@@ -25,7 +25,7 @@ def server() -> Iterator[AnthropicServer]:
 
 
 @pytest.fixture
-def world(sqlite_database: Database, clock: FixedClock, settings: Settings, server: AnthropicServer) -> World:
+async def world(sqlite_database: Database, clock: FixedClock, settings: Settings, server: AnthropicServer) -> World:
     tuned = settings.model_copy(
         update={
             "anthropic_base_url": server.url,
@@ -33,7 +33,7 @@ def world(sqlite_database: Database, clock: FixedClock, settings: Settings, serv
             "chatops_tool_timeout_seconds": 0.4,
         }
     )
-    return build_world(sqlite_database, clock, tuned, llm=AnthropicLLM.from_config(llm_config(tuned)))
+    return await build_world(sqlite_database, clock, tuned, llm=AnthropicLLM.from_config(llm_config(tuned)))
 
 
 async def test_a_model_too_slow_for_the_tool_time_limit_is_given_up_for_the_condensation(

@@ -9,7 +9,7 @@ fake Jira directly through its state (people, issues reported by anyone, comment
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -19,9 +19,8 @@ from bot.deps import Deps
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.migrations import migrate_sync
-from bot.storage.store import Store
 from bot.tools.base import Actor, ToolContext
-from bot.tools.registry import all_tools
+from bot.wiring import build_deps
 from integrations.llm.base import LLM
 from integrations.tickets.base import NewTicket, Person, TicketBackend
 from integrations.tickets.local import LocalTickets, add_person, add_project
@@ -98,6 +97,11 @@ class World:
         """The backend's id of the person with this handle."""
         return self.ids[handle]
 
+    def reconfigure(self, *, llm: LLM | None = None, **settings: Any) -> None:
+        """Run the tools from now on with these settings changed (and this model client, when given)."""
+        changed = self.deps.settings.model_copy(update=settings)
+        self.deps = replace(self.deps, settings=changed, llm=llm if llm is not None else self.deps.llm)
+
     def person(self, handle: str) -> Person:
         """The person with this handle as the backend reports them."""
         name, email = self.people[handle]
@@ -158,16 +162,9 @@ async def call(ctx: ToolContext, name: str, **arguments: Any) -> Any:
     return await tool.func(ctx, tool.args_model.model_validate(arguments))
 
 
-def _deps(db: Database, settings: Settings, tickets: TicketBackend, clock: Clock, llm: LLM | None) -> Deps:
-    return Deps(
-        settings=settings,
-        db=db,
-        store=Store(db, clock=clock),
-        tickets=tickets,
-        llm=llm,
-        tools=all_tools(),
-        clock=clock,
-    )
+async def _deps(db: Database, settings: Settings, tickets: TicketBackend, clock: Clock, llm: LLM | None) -> Deps:
+    """The process's wiring around this backend and database (no Slack client: tools run as in the terminal)."""
+    return await build_deps(settings, db=db, tickets=tickets, llm=llm, clock=clock, slack=None)
 
 
 # ---------------------------------------------------------------- the local store
@@ -197,7 +194,7 @@ class LocalSeeder:
         return created[0].to_value if created else None
 
 
-def build_world(db: Database, clock: FixedClock, settings: Settings, *, llm: LLM | None = None) -> World:
+async def build_world(db: Database, clock: FixedClock, settings: Settings, *, llm: LLM | None = None) -> World:
     """Migrate, add the PROJECTS (SEC private) and the PEOPLE, and wire Deps around the local store."""
     migrate_sync(db.engine)
 
@@ -209,7 +206,7 @@ def build_world(db: Database, clock: FixedClock, settings: Settings, *, llm: LLM
     backend = LocalTickets(db, clock=clock)
     seeder = LocalSeeder(db, backend)
     ids = {handle: seeder.add_person(handle, *person) for handle, person in PEOPLE.items()}
-    return World("local", _deps(db, settings, backend, clock, llm), clock, seeder, ids)
+    return World("local", await _deps(db, settings, backend, clock, llm), clock, seeder, ids)
 
 
 # ---------------------------------------------------------------- Jira
@@ -268,7 +265,7 @@ class JiraSeeder:
         return last.strip("_") if last.startswith("_") and last.endswith("_") else None
 
 
-def build_jira_world(
+async def build_jira_world(
     server: JiraServer,
     db: Database,
     settings: Settings,
@@ -284,4 +281,4 @@ def build_jira_world(
     seeder = JiraSeeder(server)
     ids = {handle: seeder.add_person(handle, *person) for handle, person in PEOPLE.items()}
     backend = jira_backend(server)
-    return World("jira", _deps(db, settings, backend, clock, llm), clock, seeder, ids)
+    return World("jira", await _deps(db, settings, backend, clock, llm), clock, seeder, ids)
