@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from integrations.tickets.base import NewTicket
-from integrations.tickets.local import (
+from integrations.tickets.local_schema import SessionRunner
+from integrations.tickets.local_writes import (
     add_person,
     add_project,
     assign_in,
@@ -24,7 +25,6 @@ from integrations.tickets.local import (
     store_is_empty,
     transition_in,
 )
-from integrations.tickets.local_schema import SessionRunner
 
 VIA = "via demo seed"
 
