@@ -22,6 +22,7 @@ Unknown URLs, malformed payloads and ticket-system failures are logged no-ops (n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -80,9 +81,10 @@ async def answer_entities(deps: Deps, actor: Actor, text: str) -> list[dict[str,
     """Work Objects for the tickets an answer links or names, decided like a `link_shared` unfurl: by the channel
     the answer is posted in, as the person who asked there (`actor`: their role ∩ the channel's project scope).
     A ticket the channel may not see, or that does not exist, gets no entity (its key stays plain text)."""
+    links = answer_ticket_links(text, deps.settings, limit=MAX_LINKS)
+    tickets = await asyncio.gather(*(_shown_to_channel(deps, actor, link.key) for link in links))  # one round trip
     entities = []
-    for link in answer_ticket_links(text, deps.settings, limit=MAX_LINKS):
-        ticket = await _shown_to_channel(deps, actor, link.key)
+    for link, ticket in zip(links, tickets, strict=True):
         if ticket is None:
             log_event(_log, "ticket named in an answer not shown here", key=link.key, channel=actor.channel_id, channel_type=actor.channel_type)
             continue
@@ -191,6 +193,9 @@ def register_unfurls(app: AsyncApp, surface: Surface) -> None:
     """The link_shared and entity_details_requested listeners."""
 
     async def on_link_shared(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if context.bot_user_id and event.get("user") == context.bot_user_id:
+            log_event(_log, "links in the bot's own message: its Work Objects came with it")
+            return
         surface.tasks.spawn(unfurl_links(surface, event=event, team_id=context.team_id), name="unfurl")
 
     async def on_details(event: dict[str, Any], context: AsyncBoltContext) -> None:

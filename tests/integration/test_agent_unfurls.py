@@ -145,6 +145,13 @@ async def test_local_store_results_carry_the_tickets_link_so_the_answer_can_link
     assert '"url"' in body and f"{BASE}/tickets/OPS-1" in body
 
 
+async def test_links_in_the_bots_own_answer_are_not_unfurled_a_second_time(bot: SlackBot) -> None:
+    await _share(bot, [f"{BASE}/tickets/OPS-1"], user=bot.slack.BOT_USER_ID)
+    assert bot.slack.calls("chat.unfurl") == []
+    await _share(bot, [f"{BASE}/tickets/OPS-1"], user=BOB)
+    assert [e["external_ref"]["id"] for e in _entities(bot)] == ["OPS-1"]
+
+
 async def test_unknown_urls_missing_tickets_and_malformed_events_unfurl_nothing(bot: SlackBot) -> None:
     await _share(bot, ["https://evil.example.net/tickets/OPS-1", f"{BASE}/tickets/OPS-99999", f"{BASE}/tickets/../etc",
                        f"{BASE}/browse/OPS-1", "not a url", f"{BASE}/tickets/OPS-1-2"])
