@@ -24,6 +24,7 @@ from integrations.tickets.base import (
     Project,
     TicketChanges,
 )
+from integrations.tickets.keys import project_key
 from integrations.tickets.local_reads import (
     norm_key,
     priority_name,
@@ -40,7 +41,8 @@ from integrations.tickets.local_schema import (
 MAX_SUMMARY = 255
 MAX_TEXT = 32_000
 _LABEL = re.compile(r"^\S{1,50}$")
-_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+LOCAL_PROJECT_KEY_CHARS = 20
+"""The width of the local store's `projects.key` column (Jira allows longer keys)."""
 
 
 # ---------------------------------------------------------------- validation
@@ -82,9 +84,13 @@ def _labels(values: Sequence[str]) -> list[str]:
 
 
 def add_project(session: Session, *, key: str, name: str, at: datetime, private: bool = False) -> Project:
-    """Create a project (keys are 2-10 capitals/digits, starting with a letter)."""
-    if not _PROJECT_KEY.match(key):
-        raise InvalidArguments(f"project key {key!r} must be 2-10 capital letters or digits, starting with a letter")
+    """Create a project. Its key is a Jira project key (`integrations.tickets.keys`, the one definition) that fits
+    the local store's `projects.key` column."""
+    if project_key(key) != key or len(key) > LOCAL_PROJECT_KEY_CHARS:
+        raise InvalidArguments(
+            f"project key {key!r} must be a capital letter followed by capitals, digits or underscores, "
+            f"at most {LOCAL_PROJECT_KEY_CHARS} characters in the local store"
+        )
     session.add(ProjectRow(key=key, name=name, private=private, next_number=1, created_at=utc(at)))
     session.flush()
     return Project(key=key, name=name, private=private)

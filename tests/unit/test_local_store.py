@@ -202,3 +202,19 @@ async def test_moving_to_the_current_status_changes_nothing(store: LocalTickets)
 
     assert after == before
     assert [c for c in await store.history(key) if c.field == "status"] == []
+
+
+async def test_a_project_key_jira_accepts_is_accepted_and_its_tickets_are_keyed_by_it(
+    store: LocalTickets, database: Database, clock: FixedClock
+) -> None:
+    database.run_sync(lambda s: add_project(s, key="SAMPLE_PROJECT", name="Data Center sample", at=clock()))
+    new = NewTicket(project="SAMPLE_PROJECT", summary="Check the sample")
+    assert (await store.create_ticket(new, reporter=MAYA, via="via Slack")).key == "SAMPLE_PROJECT-1"
+
+
+@pytest.mark.parametrize("key", ["ops", "1OPS", "O", "OPS-1", "A" * 21])
+async def test_a_project_key_that_is_not_one_or_does_not_fit_the_column_is_refused(
+    store: LocalTickets, database: Database, clock: FixedClock, key: str
+) -> None:
+    with pytest.raises(InvalidArguments, match="project key"):
+        database.run_sync(lambda s: add_project(s, key=key, name="x", at=clock()))
