@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.loop_bench import ACTOR, _database, _deps, _pct, _thread, fake_api
-from bot.agent.leasing import leases_of
 from bot.storage.migrations import migrate
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers
@@ -146,7 +145,7 @@ async def heartbeat_cost(db: Any) -> tuple[list[float], dict[str, list[tuple[flo
         deps, _ = await _deps(url, db, 0.020)
         agent = deps.agent
         await agent.run_turn(actor=ACTOR, thread=_thread(-1), text="warm up")
-        leases = leases_of(deps)
+        leases = deps.leases
         # 100 running turns of this process, for the UPDATE's cost
         for n in range(100):
             await deps.store.begin_turn(team_id="TB", channel_id="CB", thread_ts=f"hb-{time.time()}-{n}", user_id="U", turn_id=f"hb{n}-{time.time_ns()}", lease=deps.store.lease_values(leases.owner, leases.lease))
@@ -174,7 +173,7 @@ async def heartbeat_cost(db: Any) -> tuple[list[float], dict[str, list[tuple[flo
 
 async def _beat(deps: Any, stop: asyncio.Event, every: float) -> None:
     """Heartbeat every `every` seconds until `stop`."""
-    leases = leases_of(deps)
+    leases = deps.leases
     while not stop.is_set():
         await deps.store.heartbeat(leases.owner, timedelta(seconds=30))
         try:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from bot import messages as say
 from bot.agent.abandoned import abandon, paused_state
 from bot.agent.executor import Executor
-from bot.agent.leasing import leases_of
 from bot.agent.results import redact
 from bot.agent.state import Paused, TurnState
 from bot.agent.turns import turn_result
@@ -81,7 +80,7 @@ async def claim_decision(deps: Services, row: PendingApprovalRow, *, approved: b
     if claimed is None:
         current = await store.get_approval(row.id)
         return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
-    leases = leases_of(deps)
+    leases = deps.leases
     await store.lease_turn(row.turn_id, leases.owner, leases.lease)  # running again, held by this process
     deps.metrics.approval(row.tool, claimed.status)
     state = paused_state(row)

@@ -11,10 +11,7 @@ import contextvars
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.leases import Leases
-
 if TYPE_CHECKING:
-    from bot.services import Services
     from bot.tools.base import Actor
     from integrations.llm.base import ToolChoice
 
@@ -35,11 +32,6 @@ class TurnOrigin:
 
 current_origin: contextvars.ContextVar[TurnOrigin | None] = contextvars.ContextVar("chatops_turn_origin", default=None)
 """Set by the surface around `run_turn` / `run_tool` (contextvars follow the await chain, not other tasks)."""
-
-
-def leases_of(deps: Services) -> Leases:
-    """The process's `Leases` (`deps.leases`, from CHATOPS_TURN_LEASE_SECONDS)."""
-    return deps.leases
 
 
 def turn_request(

@@ -9,7 +9,7 @@ Turns in the same thread run one at a time (a per-thread lock); turns in differe
 request prefix (tools + system) stays byte-identical across steps and turns so the prompt cache hits: the system
 prompt is static, and who is asking, the date and any Slack context go into the turn's first user message.
 
-The model and the limits are read at the start of every turn (`bot.policy.live.effective_settings`): an admin's
+The model and the limits are read at the start of every turn (`LivePolicy.settings`, `deps.live`): an admin's
 change in the config modal applies from the next request, in every process, without a restart.
 """
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import messages as say
-from bot.agent.leasing import TurnOrigin, leases_of, origin_of
+from bot.agent.leasing import TurnOrigin, origin_of
 from bot.agent.reconcile import reconcile_write
 from bot.logs import get_logger, log_event
 from bot.storage.leases import OrphanTurn, as_utc
@@ -64,7 +64,7 @@ class Recovery:
     async def sweep(self, *, limit: int = 20, rerun: bool = True) -> list[Recovered]:
         """Claim and settle the orphans found now; the caller shows each and then closes or releases it.
         `rerun=False` ends every one (a process shutting down takes over no new work)."""
-        store, leases = self.deps.store, leases_of(self.deps)
+        store, leases = self.deps.store, self.deps.leases
         out: list[Recovered] = []
         for orphan in await store.find_orphans(leases.owner, limit=limit):
             if not await store.claim_orphan(orphan, leases.owner, leases.lease):

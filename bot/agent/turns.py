@@ -12,11 +12,9 @@ import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from bot.agent.leasing import leases_of
 from bot.agent.state import ThreadRef, TurnState
 from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
-from bot.policy.live import effective_settings
 from bot.storage.conversations import TurnEnd
 from bot.tools.base import Actor
 
@@ -37,7 +35,7 @@ class Turns:
     async def settings(self) -> Settings:
         """The settings of this request: the start-up settings with the admins' current overrides applied."""
         try:
-            return await effective_settings(self.deps)
+            return await self.deps.live.settings()
         except Exception:  # authorization fails closed on its own; the limits fall back to the start-up values
             logger.exception("could not read the live settings; using the start-up settings")
             return self.deps.settings
@@ -45,7 +43,7 @@ class Turns:
     async def begin(self, actor: Actor, thread: ThreadRef, settings: Settings, request: dict[str, Any]) -> TurnState | None:
         """Start a turn leased by this process (its `request` saved for recovery); None when the database fails."""
         turn_id = uuid.uuid4().hex
-        leases = leases_of(self.deps)
+        leases = self.deps.leases
         lease = self.deps.store.lease_values(leases.owner, leases.lease) | {"request": request}
         try:
             start = await self.deps.store.begin_turn(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -120,15 +120,3 @@ async def _real_project(tickets: TicketBackend, key: str) -> str | None:
     except (NotFound, PermissionDenied):
         return None
     return ticket.project
-
-
-class WithCatalog(Protocol):
-    """Anything holding the process's ProjectCatalog (`Deps` does)."""
-
-    @property
-    def catalog(self) -> ProjectCatalog: ...
-
-
-def project_catalog(deps: WithCatalog) -> ProjectCatalog:
-    """The process's project catalog (`deps.catalog`)."""
-    return deps.catalog

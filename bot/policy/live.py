@@ -158,20 +158,10 @@ class LivePolicy:
 
 
 class WithLivePolicy(Protocol):
-    """Anything holding the process's LivePolicy (`Deps` does)."""
+    """Anything holding the process's LivePolicy (`Deps.live`)."""
 
     @property
     def live(self) -> LivePolicy: ...
-
-
-def live_policy(deps: WithLivePolicy) -> LivePolicy:
-    """The process's LivePolicy (`deps.live`)."""
-    return deps.live
-
-
-async def effective_settings(deps: WithLivePolicy) -> Settings:
-    """The settings a request should use now: start-up settings plus the admins' model and limit overrides."""
-    return await deps.live.settings()
 
 
 def policy_values(policy: Policy) -> dict[str, Any]:

@@ -22,9 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.errors import Conflict
 from bot.logs import get_logger, log_event
-from bot.policy.authorizer import project_catalog
 from bot.policy.edit import apply_change, check_change, policy_field_of
-from bot.policy.live import live_policy
 from bot.slack.admin_form import block_for, check_new_users, read_proposal
 from bot.slack.admin_view import CALLBACK_ID, build_config_view, notice_view, opened_version
 from bot.slack.client import SLACK_FAILURES
@@ -46,7 +44,7 @@ async def handle_config_submission(
     deps: Deps, client: Any, *, user_id: str, view: ViewFields
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Check and save one submission. Returns (ack arguments or None to close the modal, fields changed)."""
-    live = live_policy(deps)
+    live = deps.live
     state = await live.current()
     if not state.is_admin(user_id):
         log_event(logger, "config submission refused: not an admin", logging.WARNING, user=user_id)
@@ -63,7 +61,7 @@ async def handle_config_submission(
     # Slack and the ticket system are asked at once: the slower of the two bounds the wait before the ack.
     users_checked = asyncio.create_task(check_new_users(client, state, proposal.assignments))
     try:
-        catalog = await project_catalog(deps).get_within(CATALOG_SECONDS)
+        catalog = await deps.catalog.get_within(CATALOG_SECONDS)
         checked = check_change(state, proposal, tools={t.name: t.effect.value for t in deps.tools}, catalog=catalog)
         for path, message in checked.errors.items():
             errors.setdefault(block_for(path), message)  # the first problem of a block is the one shown
@@ -85,7 +83,7 @@ async def handle_config_submission(
 
 async def open_config_modal(client: Any, deps: Deps, *, user_id: str, trigger_id: str) -> str | None:
     """Open the modal for an admin; return an ephemeral refusal text for anyone else (None when opened)."""
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
     if not state.is_admin(user_id):
         log_event(logger, "config modal refused: not an admin", logging.WARNING, user=user_id)
         return messages.config_admin_only()
@@ -114,7 +112,7 @@ def register_admin_handlers(app: AsyncApp, deps: Deps) -> None:
             await ack(**response)
             return
         await ack()
-        state = await live_policy(deps).current()
+        state = await deps.live.current()
         try:
             await client.chat_postMessage(channel=user_id, text=messages.config_saved(state.version, fields))
         except SLACK_FAILURES as exc:

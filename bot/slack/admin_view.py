@@ -33,7 +33,7 @@ from slack_sdk.models.views import View
 
 from bot import messages
 from bot.logs import get_logger, log_event
-from bot.policy.live import LIMIT_SETTINGS, PolicyState, live_policy
+from bot.policy.live import LIMIT_SETTINGS, PolicyState
 from bot.policy.model import ALL, EFFECTS
 from bot.policy.text import channel_scopes_text, scope_text
 from bot.settings import Settings
@@ -203,7 +203,7 @@ def build_config_view(
 
 async def config_view(deps: Deps, *, opened_at: int | None = None, note: str | None = None) -> dict[str, Any]:
     """The modal as it should look now: the live configuration and every schedule."""
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
     lines = await schedule_lines(deps)
     mcp_note, note = (note, None) if deps.mcp is not None and note and note.startswith(tuple(deps.mcp.servers)) else (None, note)
     return build_config_view(state, deps.tools, schedules=lines, note=note, opened_at=opened_at, mcp=deps.mcp, mcp_note=mcp_note)

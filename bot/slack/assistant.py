@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.logs import get_logger, log_event
-from bot.policy.authorizer import project_catalog
 from bot.slack import agent_texts as say
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
@@ -68,7 +67,7 @@ async def prompt_projects(surface: Surface, actor: Actor) -> list[str]:
     """Projects this person may see here, sorted (the catalog's, when they may see every project)."""
     visible = await surface.deps.authorizer.visible_projects(actor)
     if visible is None:
-        visible = (await project_catalog(surface.deps).get()).known
+        visible = (await surface.deps.catalog.get()).known
     return sorted(visible)
 
 

@@ -14,7 +14,6 @@ from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.mcp.trust import Action, change_trust
-from bot.policy.live import live_policy
 from bot.slack.admin_view import notice_view, opened_version, refresh_config_view
 from bot.slack.mcp_section import ACTION_PATTERN
 from bot.slack.payloads import BlockActions
@@ -40,7 +39,7 @@ async def handle_mcp_button(deps: Deps, client: Any, *, body: dict[str, Any]) ->
     chosen = action.selected_option.value if action.selected_option is not None else None
     value = str(chosen if verb == "tool" else action.value or "")
     server, _, tool = value.partition("|")
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
     if not state.is_admin(user_id):
         log_event(logger, "mcp change refused: not an admin", logging.WARNING, user=user_id, action=verb)
         await deps.store.record_config_denial(user_id=user_id, reason="not an admin", details={"action": f"mcp.{verb}", "server": server})

@@ -18,7 +18,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.agent.leasing import leases_of
 from bot.agent.loop import ThreadRef
 from bot.agent.recovery import Recovered, Recovery
 from bot.logs import get_logger, log_event
@@ -62,7 +61,7 @@ class TurnKeeper:
         """Shutting down: give up our leases, then end what nobody else took (no re-runs: we are leaving)."""
         deps = self.surface.deps
         try:
-            released = await deps.store.release_turns(leases_of(deps).owner)
+            released = await deps.store.release_turns(deps.leases.owner)
             if released:
                 log_event(_log, "turns handed over", count=released)
                 await self.tick(rerun=False, heartbeat=False)
@@ -70,7 +69,7 @@ class TurnKeeper:
             log_event(_log, "handing over failed", logging.WARNING, error=repr(exc))
 
     async def _run(self) -> None:
-        interval = leases_of(self.surface.deps).heartbeat_every
+        interval = self.surface.deps.leases.heartbeat_every
         while True:
             await self.tick()
             await asyncio.sleep(interval)
@@ -78,7 +77,7 @@ class TurnKeeper:
     async def tick(self, *, rerun: bool = True, heartbeat: bool = True) -> list[Recovered]:
         """One heartbeat and one sweep; returns the orphans shown. Database failures are logged once per outage."""
         deps = self.surface.deps
-        leases = leases_of(deps)
+        leases = deps.leases
         try:
             if heartbeat:
                 await deps.store.heartbeat(leases.owner, leases.lease)

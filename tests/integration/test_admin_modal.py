@@ -11,7 +11,6 @@ import pytest
 from slack_bolt.response import BoltResponse
 
 from bot import messages
-from bot.policy.live import effective_settings, live_policy
 from bot.policy.roles import role_of
 from bot.storage.db import Database
 from bot.tools.base import Actor, ToolContext
@@ -145,7 +144,7 @@ async def test_a_saved_change_applies_on_the_next_request_in_every_process_and_i
         assert ack == {}  # the modal closes
         assert await decision(other, MAYA, "SEC-1") == "allow"
         assert await role_of(other.deps, LEO) == "viewer"
-        live = await effective_settings(other.deps)
+        live = await other.deps.live.settings()
         assert (live.chatops_max_steps, live.chatops_model) == (5, "claude-haiku-4-5")
     finally:
         await close_world(other)
@@ -210,7 +209,7 @@ async def test_a_channel_can_be_scoped_to_a_private_project(world: World) -> Non
     view = await open_modal(world)
     scopes = form_state(view)["channel_scopes"]["value"]["value"] + "\nC0SECTEAM: SEC"
     assert await submit(world, view, channel_scopes=scopes) == {}
-    state = await live_policy(world.deps).current()
+    state = await world.deps.live.current()
     assert state.policy.channel_scopes.scope_for(channel_id="C0SECTEAM", channel_type="private") == ("SEC",)
 
 
@@ -265,7 +264,7 @@ async def test_a_modal_opened_before_someone_elses_change_cannot_overwrite_it(wo
     ack = await submit(world, view, model="claude-haiku-4-5")
 
     assert "changed the configuration while you were editing" in ack["errors"]["model"]
-    assert (await effective_settings(world.deps)).chatops_model == "claude-sonnet-4-6"
+    assert (await world.deps.live.settings()).chatops_model == "claude-sonnet-4-6"
     assert await role_of(world.deps, LEO) == "viewer"
 
 

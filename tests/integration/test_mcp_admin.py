@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bot.policy.live import live_policy
 from tests.integration.mcp_harness import fixture_stdio
 from tests.integration.test_admin_modal import open_modal
 from tests.integration.test_admin_schedules import CONFIG_VIEW_ID, blocks_by_id, slack, updated_config
@@ -76,7 +75,7 @@ async def test_the_modal_lists_each_server_with_its_state_and_enable_approves_th
     after = updated_config(mcp_world)
     assert "fx: enabled with 12 tools approved as listed now" in json.dumps(after)
     assert info(after).startswith("*fx* — enabled; connected, 12 tools")
-    policy = (await live_policy(mcp_world.deps).current()).policy
+    policy = (await mcp_world.deps.live.current()).policy
     hub = mcp_world.deps.mcp
     assert hub is not None
     echo = hub.listed("fx", "echo")
@@ -93,7 +92,7 @@ async def test_one_tool_is_switched_off_from_its_menu(mcp_world: World) -> None:
     assert {"text": {"type": "plain_text", "text": "Switch off echo", "emoji": True}, "value": "fx|echo"} in menu["options"]
     await mcp_world.dispatch(act(enabled, "chatops.mcp.tool", option="fx|echo"))
     assert "switched off: echo" in info(updated_config(mcp_world))
-    policy = (await live_policy(mcp_world.deps).current()).policy
+    policy = (await mcp_world.deps.live.current()).policy
     assert policy.mcp_trust["fx"].tools["echo"].enabled is False and policy.mcp_trust["fx"].tools["fail"].enabled is True
 
 
@@ -101,7 +100,7 @@ async def test_a_click_from_a_non_admin_changes_nothing_and_is_audited(mcp_world
     view = await open_modal(mcp_world)
     await mcp_world.dispatch(act(view, "chatops.mcp.enable", value="fx", user=MAYA))
     assert "Only chatops admins can change MCP servers" in json.dumps(updated_config(mcp_world))
-    policy = (await live_policy(mcp_world.deps).current()).policy
+    policy = (await mcp_world.deps.live.current()).policy
     assert "fx" not in policy.mcp_trust
     denial = [r for r in await mcp_world.store.config_audit() if r.action == "config_denied"]
     assert denial and denial[0].user_id == MAYA and denial[0].details["action"] == "mcp.enable"

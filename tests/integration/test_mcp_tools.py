@@ -200,9 +200,8 @@ async def test_invalid_schemas_and_clashing_names_are_withheld_with_a_log_line(f
 
 
 async def _policy(world: McpWorld):  # type: ignore[no-untyped-def]
-    from bot.policy.live import live_policy
 
-    return (await live_policy(world.deps).current()).policy
+    return (await world.deps.live.current()).policy
 
 
 async def test_a_server_that_cannot_start_is_reported_and_does_not_stop_the_bot(tmp_path: Path, settings: Settings, sqlite_database: Database, server: AnthropicServer, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:

@@ -14,7 +14,6 @@ from bot.deps import Deps
 from bot.errors import Unavailable
 from bot.policy.authorizer import PolicyAuthorizer
 from bot.policy.catalog import ProjectCatalog
-from bot.policy.live import live_policy
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.migrations import migrate
@@ -166,6 +165,6 @@ async def test_a_ticket_system_outage_is_reported_not_disguised_as_a_denial(deps
 
 async def test_with_no_project_list_public_scopes_fail_closed(deps: Deps, database: Database, clock: FixedClock) -> None:
     down = DownTickets(database, clock=clock)
-    authorizer = PolicyAuthorizer(live=live_policy(deps), catalog=ProjectCatalog(tickets=down, clock=clock))
+    authorizer = PolicyAuthorizer(live=deps.live, catalog=ProjectCatalog(tickets=down, clock=clock))
     assert await authorizer.visible_projects(actor(MEMBER, "public", "C0GENERAL")) == frozenset()
     assert await authorizer.visible_projects(actor(ADMIN, "im")) is None  # nothing to expand: no restriction

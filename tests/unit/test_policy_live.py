@@ -12,7 +12,6 @@ import pytest
 
 from bot.deps import Deps
 from bot.errors import ConfigError, Conflict
-from bot.policy.live import effective_settings, live_policy
 from bot.policy.roles import role_of
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -95,11 +94,11 @@ async def test_edits_survive_a_restart_until_the_environment_says_something_new(
         actor_id="U0ADMIN", expected_version=1, values={"policy.private_projects": ["OPS"]}, assignments={"U0BOB": "viewer"}
     )
     restarted = await start(db, clock, make_settings(tmp_path))
-    state = await live_policy(restarted).current()
+    state = await restarted.live.current()
     assert state.policy.private_projects == ("OPS",) and state.role_of("U0BOB") == "viewer"
 
     viewer_default = await start(db, clock, make_settings(tmp_path, chatops_default_role="viewer"))
-    state = await live_policy(viewer_default).current()
+    state = await viewer_default.live.current()
     assert state.policy.default_role == "viewer"
     assert state.policy.private_projects == ("OPS",)  # only what changed in the environment is re-applied
 
@@ -116,7 +115,7 @@ async def test_the_policy_file_is_applied_and_re_applied_when_it_changes(
     path.write_text('private_projects = ["OPS"]\n[assignments]\nU0CAROL = "member"\n', encoding="utf-8")
     again = await start(db, clock, settings)
     assert await role_of(again, "U0CAROL") == "member"
-    assert (await live_policy(again).current()).policy.private_projects == ("OPS",)
+    assert (await again.live.current()).policy.private_projects == ("OPS",)
 
 
 async def test_a_bad_policy_file_stops_start_up(db: Database, clock: FixedClock, tmp_path: Path) -> None:
@@ -227,12 +226,12 @@ async def test_model_and_limit_overrides_reach_the_effective_settings(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
     deps = await start(db, clock, make_settings(tmp_path))
-    assert (await effective_settings(deps)).chatops_model == "claude-sonnet-4-6"
+    assert (await deps.live.settings()).chatops_model == "claude-sonnet-4-6"
     await deps.store.apply_config(
         actor_id="U0ADMIN",
         expected_version=1,
         values={"settings.chatops_model": "claude-haiku-4-5", "settings.chatops_max_steps": 4},
     )
-    live = await effective_settings(deps)
+    live = await deps.live.settings()
     assert (live.chatops_model, live.chatops_max_steps) == ("claude-haiku-4-5", 4)
     assert deps.settings.chatops_model == "claude-sonnet-4-6"  # the start-up object is never mutated

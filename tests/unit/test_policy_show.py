@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.policy.decide import grant_outcome
-from bot.policy.live import live_policy
 from bot.policy.show import CELL, render_policy, run_policy_show
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
@@ -41,7 +40,7 @@ async def test_every_cell_is_what_the_policy_decides(tmp_path: Path, clock: Fixe
     db = Database(make_engine(settings.database_url))
     await migrate(db)
     deps = await build_deps(settings, db=db, tickets=LocalTickets(db, clock=clock), llm=None, clock=clock, slack=None)
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
 
     rows = table_rows(render_policy(state, all_tools()))
 
@@ -60,7 +59,7 @@ async def test_the_command_shows_what_is_stored_including_admin_edits(
     db = Database(make_engine(settings.database_url))
     await migrate(db)
     deps = await build_deps(settings, db=db, tickets=LocalTickets(db, clock=clock), llm=None, clock=clock, slack=None)
-    state = await live_policy(deps).current()
+    state = await deps.live.current()
     roles = state.policy.model_dump(mode="json")["roles"]
     roles["viewer"]["tools"] = ["read", "add_comment"]
     await deps.store.apply_config(actor_id="U0ADMIN", expected_version=state.version, values={"policy.roles": roles})
