@@ -112,6 +112,8 @@ class ScriptServer:
             return _error(400, "invalid_request_error", "the request body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not isinstance(body.get("max_tokens"), int):
             return _error(400, "invalid_request_error", "messages and max_tokens are required")
+        if problem := request_problem(body):
+            return _error(400, "invalid_request_error", problem)
         current = self._tries.get(request.match_info["slot"])
         if current is None:
             return _error(400, "invalid_request_error", f"no scripted try {request.match_info['slot']!r}")
@@ -167,6 +169,35 @@ class ScriptServer:
 
     def _headers(self) -> dict[str, str]:
         return {"request-id": f"req_scripted{next(self._ids):012d}"}
+
+
+def request_problem(body: dict[str, Any]) -> str | None:
+    """What the real API would refuse in this request (with its wording), so the harness fails where a real run
+    would: the first message not the user's, an empty text block, a `tool_use` not answered by a `tool_result` at the
+    start of the next message (or an answer to no call), duplicate tool names, more than 4 cache breakpoints."""
+    messages = body["messages"]
+    if not messages or not isinstance(messages[0], dict) or messages[0].get("role") != "user":
+        return 'messages: first message must use the "user" role'
+    names = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+    if len(set(names)) != len(names):
+        return "tools: Tool names must be unique."
+    if (count := json.dumps(body).count('"cache_control"')) > 4:
+        return f"A maximum of 4 blocks with cache_control may be provided. Found {count}."
+    calls: list[str] = []
+    for i, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [b for b in content or [] if isinstance(b, dict)]
+        if any(b.get("type") == "text" and not str(b.get("text", "")).strip() for b in blocks):
+            return f"messages.{i}: text content blocks must contain non-whitespace text"
+        answers = [b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"]
+        if blocks[: len(answers)] != [b for b in blocks if b.get("type") == "tool_result"]:
+            return f"messages.{i}: tool_result blocks must come first in the content array"
+        if unexpected := [a for a in answers if a not in calls]:
+            return f"messages.{i}.content.0: unexpected `tool_use_id` found in `tool_result` blocks: {unexpected[0]}"
+        if missing := [c for c in calls if c not in answers]:
+            return f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks immediately after: {', '.join(missing)}"
+        calls = [str(b.get("id")) for b in blocks if b.get("type") == "tool_use"] if message.get("role") == "assistant" else []
+    return None
 
 
 def _pieces(text: str) -> list[str]:

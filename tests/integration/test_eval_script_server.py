@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.errors import ModelRequestError
-from bot.evals.scripted import MODEL, ScriptServer
+from bot.evals.scripted import MODEL, ScriptServer, request_problem
 from bot.evals.tasks import Task
 from bot.settings import Settings
 from integrations.llm.base import Message, TextBlock, ToolCall, ToolSpec
@@ -83,3 +83,37 @@ async def test_concurrent_tries_each_replay_their_own_copy(server: ScriptServer,
     second = await asyncio.gather(*(llm.complete(system="s", messages=ASK, tools=TOOLS, max_tokens=512) for llm in llms))
 
     assert {r.stop_reason for r in first} == {"tool_use"} and {r.stop_reason for r in second} == {"end_turn"}
+
+
+async def test_a_request_the_real_api_would_refuse_fails_the_same_way(server: ScriptServer, settings: Settings) -> None:
+    llm = server.llm(settings, task(), 0)
+    first = await llm.complete(system="s", messages=ASK, tools=TOOLS, max_tokens=512)
+    unanswered = [*ASK, first.message, Message(role="user", content=[TextBlock(text="and?")])]
+
+    with pytest.raises(ModelRequestError, match=r"400 invalid_request_error: messages.1: `tool_use` ids were found without `tool_result` blocks"):
+        await llm.complete(system="s", messages=unanswered, tools=TOOLS, max_tokens=512)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"messages": [{"role": "assistant", "content": "hi"}]}, 'messages: first message must use the "user" role'),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": " "}]}]}, "messages.0: text content blocks must contain non-whitespace text"),
+        ({"messages": [{"role": "user", "content": "x"}], "tools": [{"name": "a"}, {"name": "a"}]}, "tools: Tool names must be unique."),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"}]}]},
+            "messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1",
+        ),
+        (
+            {"messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "a", "input": {}}]},
+                {"role": "user", "content": [{"type": "text", "text": "y"}, {"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"}]},
+            ]},
+            "messages.2: tool_result blocks must come first in the content array",
+        ),
+        ({"messages": [{"role": "user", "content": "x"}]}, None),
+    ],
+)  # fmt: skip
+def test_what_the_scripted_api_refuses(body: dict[str, object], problem: str | None) -> None:
+    assert request_problem(body) == problem
