@@ -11,6 +11,9 @@ prompt is static, and who is asking, the date and any Slack context go into the 
 
 The model and the limits are read at the start of every turn (`LivePolicy.settings`, `deps.live`): an admin's
 change in the config modal applies from the next request, in every process, without a restart.
+
+Beside it: turns.py (starting, storing and serializing turns), approvals.py (pausing at a write that needs
+confirmation, taking the decision), executor.py with checks.py and call_log.py (one response's tool calls).
 """
 
 from __future__ import annotations
