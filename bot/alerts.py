@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot import messages
 from bot.errors import Misconfigured
 from bot.logs import get_logger, log_event
+from bot.messages import agent as agent_text
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -70,7 +70,7 @@ class AdminAlerts:
             asker if asker and _SLACK_ID.match(asker) else None,
             channel if channel and _SLACK_ID.match(channel) else None,
         )
-        text = messages.misconfiguration_alert(problem.summary, problem.detail, asker=seen[0], channel=seen[1], job=job)
+        text = agent_text.misconfiguration_alert(problem.summary, problem.detail, asker=seen[0], channel=seen[1], job=job)
         told = False
         for admin in admins:
             try:

@@ -12,9 +12,10 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
-from bot import messages
 from bot.checks import Check
 from bot.errors import BackendCredentialsRejected, BackendPermissionMissing, ChatopsError, Misconfigured
+from bot.messages import agent as agent_text
+from bot.messages import cli as cli_text
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
 from integrations.tickets.jira_errors import credentials_rejected
@@ -64,7 +65,7 @@ async def check_database(settings: Settings) -> Check:
     kind = "PostgreSQL" if settings.database_url.startswith("postgres") else "SQLite"
     if ok:
         return Check("Database", True, f"{kind} answers")
-    return Check("Database", False, f"{kind} does not answer", messages.doctor_fix_database())
+    return Check("Database", False, f"{kind} does not answer", cli_text.doctor_fix_database())
 
 
 def check_model_key(settings: Settings) -> Check:
@@ -80,7 +81,7 @@ def check_model_key(settings: Settings) -> Check:
             return Check(name, False, "not configured", str(exc))
         return Check(name, True, f"client configured for {settings.chatops_model}")
     if settings.anthropic_api_key is None or not settings.anthropic_api_key.get_secret_value().strip():
-        return Check("Model API key", False, "ANTHROPIC_API_KEY is not set", messages.missing_api_key())
+        return Check("Model API key", False, "ANTHROPIC_API_KEY is not set", agent_text.missing_api_key())
     return Check("Model API key", True, "ANTHROPIC_API_KEY is set")
 
 
@@ -99,9 +100,9 @@ async def check_model(settings: Settings) -> Check:
         name = await llm.check(settings.chatops_model)
     except Misconfigured as exc:
         detail = f"{exc.summary} ({exc.detail})" if exc.detail else exc.summary
-        return Check("Model API key", False, detail, messages.doctor_fix_model(exc.problem))
+        return Check("Model API key", False, detail, cli_text.doctor_fix_model(exc.problem))
     except ChatopsError as exc:
-        return Check("Model API key", False, f"the model API did not answer: {exc}", messages.doctor_fix_model_api())
+        return Check("Model API key", False, f"the model API did not answer: {exc}", cli_text.doctor_fix_model_api())
     finally:
         await llm.aclose()
     return Check("Model API key", True, f"ANTHROPIC_API_KEY is accepted; model {settings.chatops_model} ({name})")
@@ -127,7 +128,7 @@ async def check_tickets(settings: Settings) -> list[Check]:
 def _rejected(client: JiraClient, exc: BackendCredentialsRejected) -> Check:
     """Worded as the asker and the admins see it in Slack (`Misconfigured.summary`), with how to fix it."""
     detail = f"{exc.summary} ({exc.detail})" if exc.detail else exc.summary
-    return Check("Jira credentials", False, detail, messages.doctor_fix_jira_credentials(client.auth_kind))
+    return Check("Jira credentials", False, detail, cli_text.doctor_fix_jira_credentials(client.auth_kind))
 
 
 async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
@@ -139,7 +140,7 @@ async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
     except BackendCredentialsRejected as exc:
         return [_rejected(client, exc)]
     except ChatopsError as exc:
-        return [Check("Jira", False, f"cannot reach {url}: {exc}", messages.doctor_fix_jira_unreachable(url))]
+        return [Check("Jira", False, f"cannot reach {url}: {exc}", cli_text.doctor_fix_jira_unreachable(url))]
     flavour = "Jira Cloud" if client.is_cloud else "Jira Data Center/Server"
     checks.append(Check("Jira", True, f"{url} answers: {flavour} {info.get('version', '?')}"))
     try:
@@ -149,20 +150,20 @@ async def _jira_checks(settings: Settings, backend: JiraTickets) -> list[Check]:
         checks.append(_rejected(client, rejected))
         return checks
     except ChatopsError as exc:
-        checks.append(Check("Jira credentials", False, str(exc), messages.doctor_fix_jira_unreachable(url)))
+        checks.append(Check("Jira credentials", False, str(exc), cli_text.doctor_fix_jira_unreachable(url)))
         return checks
     who = me.get("displayName") or me.get("accountId") or me.get("name")
     checks.append(Check("Jira credentials", True, f"signed in as {who}"))
     try:
         projects = await backend.list_projects()
     except ChatopsError as exc:
-        checks.append(Check("Jira projects", False, str(exc), messages.doctor_fix_no_projects()))
+        checks.append(Check("Jira projects", False, str(exc), cli_text.doctor_fix_no_projects()))
         return checks
     if projects:
         keys = ", ".join(p.key for p in projects[:20]) + (" ..." if len(projects) > 20 else "")
         checks.append(Check("Jira projects", True, f"{len(projects)} visible ({keys})"))
     else:
-        checks.append(Check("Jira projects", False, "none visible", messages.doctor_fix_no_projects()))
+        checks.append(Check("Jira projects", False, "none visible", cli_text.doctor_fix_no_projects()))
     checks.append(await _permissions(client))
     return checks
 
@@ -183,7 +184,7 @@ async def _permissions(client: JiraClient) -> Check:
             "Jira permissions",
             False,
             f"could not read them: {exc}",
-            messages.doctor_fix_permissions(list(REQUIRED_PERMISSIONS.values())),
+            cli_text.doctor_fix_permissions(list(REQUIRED_PERMISSIONS.values())),
         )
     missing = [name for key, name in REQUIRED_PERMISSIONS.items() if key not in granted]
     if missing:
@@ -191,6 +192,6 @@ async def _permissions(client: JiraClient) -> Check:
             "Jira permissions",
             False,
             f"missing {', '.join(missing)}",
-            messages.doctor_fix_permissions(missing),
+            cli_text.doctor_fix_permissions(missing),
         )
     return Check("Jira permissions", True, ", ".join(REQUIRED_PERMISSIONS.values()))

@@ -13,9 +13,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TextIO
 
-from bot import messages
 from bot.agent.loop import Agent, ThreadRef
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
+from bot.messages import agent as agent_text
+from bot.messages import cli as cli_text
 from bot.settings import Settings
 from bot.tools.base import Actor
 
@@ -40,7 +41,7 @@ async def run_shell(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     if settings.chatops_provider == "anthropic" and settings.anthropic_api_key is None:
-        print(messages.missing_api_key(), file=sys.stderr)
+        print(agent_text.missing_api_key(), file=sys.stderr)
         return 2
     deps = await build_deps(settings, slack=None)
     try:
@@ -65,7 +66,7 @@ class _Session:
     async def loop(self) -> None:
         """Ask, answer, repeat until end of input."""
         if self.interactive:
-            self._print(messages.shell_banner(self.actor.user_id))
+            self._print(cli_text.shell_banner(self.actor.user_id))
         while True:
             line = await self._read("> ")
             if line is None:
@@ -79,7 +80,7 @@ class _Session:
             result = await self.agent.run_turn(actor=self.actor, thread=self.thread, text=text, on_progress=progress)
             while result.status == "paused" and result.pending is not None:
                 self._show(result)
-                answer = await self._read(messages.shell_confirm(result.pending.description))
+                answer = await self._read(cli_text.shell_confirm(result.pending.description))
                 approved = (answer or "").strip().lower() in ("y", "yes")
                 result = await self.agent.resume(
                     approval_id=result.pending.approval_id, approved=approved, decided_by=self.actor.user_id, on_progress=progress

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot import messages as say
 from bot.agent.state import TurnState
 from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
+from bot.messages import approvals as approval_text
 from bot.storage.audit import AuditAction
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ async def abandon(deps: Services, row: PendingApprovalRow, status: str, *, decid
     log_event(logger, "approval abandoned", logging.WARNING, approval_id=row.id, status=status, turn_id=row.turn_id)
     # With the turn's id the Slack side treats it as decided here: it updates the buttons and posts the text.
     return TurnResult(
-        status="failed", text=say.approval_state_lost(status), turn_id=row.turn_id, conversation_id=row.conversation_id
+        status="failed", text=approval_text.approval_state_lost(status), turn_id=row.turn_id, conversation_id=row.conversation_id
     )
 
 

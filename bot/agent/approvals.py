@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot import messages as say
 from bot.agent.abandoned import abandon, paused_state
 from bot.agent.executor import Executor
 from bot.agent.results import redact
 from bot.agent.state import Paused, TurnState
 from bot.agent.turns import turn_result
 from bot.agent.types import DeclineReason, PendingAction, TurnResult
+from bot.messages import approvals as approval_text
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -45,8 +45,8 @@ async def pause(deps: Services, state: TurnState, executor: Executor, paused: Pa
         ttl=timedelta(minutes=executor.settings.chatops_approval_timeout_minutes),
         state=snapshot,
     )
-    description = say.action_description(paused.call.name, redact(arguments))
-    result = turn_result(state, "paused", say.approval_needed(description))
+    description = approval_text.action_description(paused.call.name, redact(arguments))
+    result = turn_result(state, "paused", approval_text.approval_needed(description))
     result.pending = PendingAction(
         approval_id=row.id,
         tool=paused.call.name,
@@ -79,7 +79,7 @@ async def claim_decision(deps: Services, row: PendingApprovalRow, *, approved: b
         claimed = await store.expire_approval(row.id)  # too late to run: close it as expired
     if claimed is None:
         current = await store.get_approval(row.id)
-        return TurnResult(status="failed", text=say.approval_already_decided(current.status if current else "decided"))
+        return TurnResult(status="failed", text=approval_text.approval_already_decided(current.status if current else "decided"))
     leases = deps.leases
     await store.lease_turn(row.turn_id, leases.owner, leases.lease)  # running again, held by this process
     deps.metrics.approval(row.tool, claimed.status)

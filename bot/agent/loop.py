@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from bot import messages as say
 from bot.agent import history as hist
 from bot.agent.approvals import apply_decision, claim_decision, pause
 from bot.agent.executor import Executor
@@ -38,6 +37,8 @@ from bot.agent.types import DeclineReason, ProgressCallback, ProgressEvent, Turn
 from bot.errors import Misconfigured, ModelError, ModelRateLimited, ModelRequestError
 from bot.logs import get_logger, log_event
 from bot.mcp.catalogue import turn_tools
+from bot.messages import agent as agent_text
+from bot.messages import approvals as approval_text
 from bot.tools.base import Actor, Tool, ToolContext
 from integrations.llm.base import LLM, Message, TextBlock, ToolCall, ToolChoice, ToolSpec
 from prompts import load_prompt
@@ -81,17 +82,17 @@ class Agent:
     ) -> TurnResult:
         """Answer one message of a thread (see the module docstring)."""
         if not text.strip():
-            return TurnResult(status="failed", text=say.empty_question())
+            return TurnResult(status="failed", text=agent_text.empty_question())
         settings = await self.turns.settings()
         if len(text) > settings.chatops_max_message_chars:
-            return TurnResult(status="failed", text=say.message_too_long(len(text), settings.chatops_max_message_chars))
+            return TurnResult(status="failed", text=agent_text.message_too_long(len(text), settings.chatops_max_message_chars))
         if self.deps.llm is None:
-            return TurnResult(status="failed", text=say.missing_api_key())
+            return TurnResult(status="failed", text=agent_text.missing_api_key())
         async with self.turns.lock(thread):
             request = turn_request(actor, text=text, context=context, tool_choice=tool_choice)
             state = await self.turns.begin(actor, thread, settings, request)
             if state is None:
-                return TurnResult(status="failed", text=say.database_unavailable())
+                return TurnResult(status="failed", text=agent_text.database_unavailable())
             state.history = hist.prepare(state.history, settings.chatops_history_chars)
             opening = opening_text(actor, text.strip(), context, today=self.deps.clock())
             state.new.append(Message(role="user", content=[TextBlock(text=opening)]))
@@ -133,7 +134,7 @@ class Agent:
         async with self.turns.lock(thread):
             state = await self.turns.begin(actor, thread, settings, turn_request(actor, tool_name=tool_name, arguments=arguments))
             if state is None:
-                return TurnResult(status="failed", text=say.database_unavailable())
+                return TurnResult(status="failed", text=agent_text.database_unavailable())
             state.history, state.direct = [], True
             call = ToolCall(id=f"direct_{uuid.uuid4().hex[:20]}", name=tool_name, input=dict(arguments))
 
@@ -181,13 +182,13 @@ class Agent:
                 if message.text.strip():
                     state.new.append(message)
                     return turn_result(state, "answered", message.text.strip())
-                return turn_result(state, "failed", say.empty_answer())
+                return turn_result(state, "failed", agent_text.empty_answer())
             elif reason == "max_tokens":
                 partial = _text_only(message)
                 if partial.text.strip():
                     state.new.append(partial)  # never the truncated tool calls: they are not run
                 if state.truncations >= 1:
-                    return turn_result(state, "failed", (partial.text.strip() + say.answer_truncated()).strip())
+                    return turn_result(state, "failed", (partial.text.strip() + agent_text.answer_truncated()).strip())
                 state.truncations += 1
                 state.max_tokens = min(state.max_tokens * 2, MAX_OUTPUT_TOKENS)
                 state.new.append(Message(role="user", content=[TextBlock(text=TRUNCATION_NUDGE)]))
@@ -196,13 +197,13 @@ class Agent:
                     state.new.append(message)
             elif reason == "refusal":
                 log_event(logger, "model refused", logging.WARNING, turn_id=state.turn_id, detail=response.refusal_detail)
-                return turn_result(state, "refused", say.model_refused())
+                return turn_result(state, "refused", agent_text.model_refused())
             elif reason == "context_exceeded":
                 if state.context_retries >= 1 or not state.history:
-                    return turn_result(state, "failed", say.context_too_long())
+                    return turn_result(state, "failed", agent_text.context_too_long())
                 state.context_retries += 1
                 state.history = hist.trim(state.history, hist.size(state.history) // 4, drop_all=True)
-        return turn_result(state, "capped", say.step_cap_reached(state.steps))
+        return turn_result(state, "capped", agent_text.step_cap_reached(state.steps))
 
     async def _complete(
         self,
@@ -269,7 +270,7 @@ class Agent:
     ) -> TurnResult:
         row = await self.deps.store.get_approval(approval_id)
         if row is None:
-            return TurnResult(status="failed", text=say.approval_unknown())
+            return TurnResult(status="failed", text=approval_text.approval_unknown())
         settings = await self.turns.settings()
         async with self.turns.lock(ThreadRef(row.team_id, row.channel_id, row.thread_ts)):
             decided = await claim_decision(self.deps, row, approved=approved, decided_by=decided_by, expire=expire)
@@ -307,15 +308,15 @@ class Agent:
         except Misconfigured as exc:  # before ModelError: a refused API key is both
             state.error = str(exc)
             told = await self.deps.alerts.report(exc, asker=state.actor.user_id, channel=state.thread.channel_id)
-            result = turn_result(state, "failed", say.misconfigured(exc.summary, told=told))
+            result = turn_result(state, "failed", agent_text.misconfigured(exc.summary, told=told))
         except ModelError as exc:
             state.error = str(exc)
-            text = say.model_busy() if isinstance(exc, ModelRateLimited) else say.model_request_failed() if isinstance(exc, ModelRequestError) else say.model_unavailable()
+            text = agent_text.model_busy() if isinstance(exc, ModelRateLimited) else agent_text.model_request_failed() if isinstance(exc, ModelRequestError) else agent_text.model_unavailable()
             result = turn_result(state, "failed", text)
         except Exception as exc:
             logger.exception("turn crashed", extra={"fields": {"turn_id": state.turn_id}})
             state.error = f"{type(exc).__name__}: {exc}"[:500]
-            result = turn_result(state, "failed", say.internal_error())
+            result = turn_result(state, "failed", agent_text.internal_error())
         finally:
             self.deps.metrics.in_flight.dec()
         await self.turns.finish(state, result)
@@ -345,7 +346,7 @@ def _direct_result(state: TurnState, executor: Executor, call: ToolCall) -> Turn
     if call.id in executor.values and result is not None and not result.is_error:
         text = render_markdown(executor.values[call.id])[: executor.settings.chatops_max_result_chars] or "(empty result)"
         return turn_result(state, "answered", text)
-    return turn_result(state, "failed", result.content if result else say.internal_error())
+    return turn_result(state, "failed", result.content if result else agent_text.internal_error())
 
 
 def _stop_if_misconfigured(executor: Executor) -> None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import messages as say
 from bot.agent.leasing import TurnOrigin, origin_of
 from bot.agent.reconcile import reconcile_write
 from bot.logs import get_logger, log_event
+from bot.messages import agent as agent_text
+from bot.messages import approvals as approval_text
 from bot.storage.leases import OrphanTurn, as_utc
 from bot.tools.base import Actor, Effect
 
@@ -97,7 +98,7 @@ class Recovery:
         request = orphan.request
         actor = _actor(request)
         rerun = rerun and not writes and self._can_rerun(orphan, actor)
-        text = say.restarted_rerunning() if rerun else say.restarted_ended(facts)
+        text = agent_text.restarted_rerunning() if rerun else agent_text.restarted_ended(facts)
         log_event(_log, "orphaned turn settled", turn_id=orphan.turn_id, writes=len(writes), rerun=rerun)
         return Recovered(
             turn_id=orphan.turn_id,
@@ -119,7 +120,7 @@ class Recovery:
         details = write.details or {}
         arguments = dict(approval.arguments or {}) if approval is not None else dict(details.get("arguments") or {})
         tool = write.tool or ""
-        description = say.action_description(tool, arguments)
+        description = approval_text.action_description(tool, arguments)
         if write.status == "started":
             since = as_utc(write.at) or self.deps.clock()
             found = await reconcile_write(self.deps.tickets, tool, arguments, since=since)
@@ -130,12 +131,12 @@ class Recovery:
             if approval is not None:
                 await self.deps.store.settle_approval(approval.id, APPROVAL_STATUS[outcome])
             log_event(_log, "write outcome reconciled", logging.WARNING, key=key, tool=tool, outcome=outcome, target=found.key or "-")
-            return say.write_outcome_fact(description, outcome, _link(found.key, found.url))
+            return agent_text.write_outcome_fact(description, outcome, _link(found.key, found.url))
         known = FACT_OF_LEDGER.get(write.status, "unknown")
         if approval is not None and approval.status == "approved":
             await self.deps.store.settle_approval(approval.id, APPROVAL_STATUS[known])
         target = str(details.get("created_key") or write.target or "") or None
-        return say.write_outcome_fact(description, known, target)
+        return agent_text.write_outcome_fact(description, known, target)
 
     def _can_rerun(self, orphan: OrphanTurn, actor: Actor | None) -> bool:
         """Re-run only a question that read nothing but reads, recently, from a surface that can answer again."""

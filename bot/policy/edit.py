@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.messages import config_env_admin, config_lockout
+from bot.messages.admin import config_env_admin, config_lockout
 from bot.policy.catalog import Catalog
 from bot.policy.live import POLICY_PREFIX, SETTINGS_PREFIX, PolicyState, policy_values, validate_setting
 from bot.policy.model import ADMIN_ROLE, USER_ID, Policy, project_refs

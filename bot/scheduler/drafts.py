@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.errors import ChatopsError
+from bot.messages import schedules as schedule_text
 from bot.scheduler.jobs import DEFAULT_STALE_DAYS, DigestProblem, channel_info
 from bot.scheduler.spec import EVERY, ScheduleSpecError, build_timing, to_cron
 from bot.slack.client import SLACK_FAILURES
@@ -89,12 +89,12 @@ async def validate_draft(
     errors: dict[str, str] = {}
     project = project_key(draft.project) or draft.project.strip()
     if project_key(project) is None:
-        errors["project"] = messages.schedule_bad_project_key(draft.project)
+        errors["project"] = schedule_text.schedule_bad_project_key(draft.project)
     stale = draft.stale_days.strip() or str(DEFAULT_STALE_DAYS)
     if not stale.isdigit() or not 1 <= int(stale) <= 90:
-        errors["stale_days"] = messages.schedule_bad_stale_days(draft.stale_days)
+        errors["stale_days"] = schedule_text.schedule_bad_stale_days(draft.stale_days)
     if draft.every not in EVERY:
-        errors["every"] = messages.schedule_bad_every(draft.every)
+        errors["every"] = schedule_text.schedule_bad_every(draft.every)
     cron = ""
     timezone = draft.timezone.strip() or "UTC"
     if "every" not in errors:
@@ -107,7 +107,7 @@ async def validate_draft(
         await _check_project(deps, project, errors)
     channel_id = _channel_id(draft.channel)
     if not channel_id:
-        errors["channel"] = messages.schedule_bad_channel(draft.channel)
+        errors["channel"] = schedule_text.schedule_bad_channel(draft.channel)
     else:
         await _check_channel(deps, client, channel_id, project, scope_user=scope_user, errors=errors)
     name = " ".join(draft.name.split())[:100] or f"{project} digest"
@@ -136,33 +136,33 @@ async def _check_channel(
     try:
         info = await channel_info(client, channel_id)
     except DigestProblem:
-        errors["channel"] = messages.schedule_channel_unknown(channel_id)
+        errors["channel"] = schedule_text.schedule_channel_unknown(channel_id)
         return
     except SLACK_FAILURES as exc:  # Slack down or refusing: say so on the field, keep the form
-        errors["channel"] = messages.schedule_channel_check_failed(error_code(exc))
+        errors["channel"] = schedule_text.schedule_channel_check_failed(error_code(exc))
         return
     if not info.is_member:
-        errors["channel"] = messages.digest_not_in_channel(channel_id)
+        errors["channel"] = schedule_text.digest_not_in_channel(channel_id)
         return
     if "project" in errors:
         return
     actor = Actor(user_id=scope_user, channel_id=channel_id, channel_type=info.channel_type)
     visible = await deps.authorizer.visible_projects(actor)
     if visible is not None and project not in visible:
-        errors["project"] = messages.digest_not_visible(project, channel_id)
+        errors["project"] = schedule_text.digest_not_visible(project, channel_id)
 
 
 async def _check_project(deps: Deps, project: str, errors: dict[str, str]) -> None:
     try:
         projects = await asyncio.wait_for(deps.tickets.list_projects(), CHECK_TIMEOUT)
     except TimeoutError:
-        errors["project"] = messages.schedule_project_check_failed("the ticket system is slow")
+        errors["project"] = schedule_text.schedule_project_check_failed("the ticket system is slow")
         return
     except ChatopsError as exc:
-        errors["project"] = messages.schedule_project_check_failed(str(exc))
+        errors["project"] = schedule_text.schedule_project_check_failed(str(exc))
         return
     if project not in {p.key for p in projects}:
-        errors["project"] = messages.digest_project_missing(project)
+        errors["project"] = schedule_text.digest_project_missing(project)
 
 
 async def save_digest(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
+from bot.messages import schedules as schedule_text
 from bot.scheduler.digest import Digest, collect_digest, digest_blocks, headline, ticket_lines
 from bot.scheduler.spec import parse_timezone
 from bot.slack.client import SLACK_FAILURES
@@ -75,12 +75,12 @@ async def channel_info(client: Any, channel_id: str) -> ChannelInfo:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""
         if error in ("channel_not_found", "not_in_channel", "is_archived"):
             raise DigestProblem(
-                "channel_missing", messages.digest_channel_missing(channel_id, error)
+                "channel_missing", schedule_text.digest_channel_missing(channel_id, error)
             ) from None
         raise
     channel = response.get("channel") or {}
     if channel.get("is_archived"):
-        raise DigestProblem("channel_missing", messages.digest_channel_missing(channel_id, "is_archived"))
+        raise DigestProblem("channel_missing", schedule_text.digest_channel_missing(channel_id, "is_archived"))
     kind: ChannelType = channel_type_from_info(channel)
     return ChannelInfo(channel_id, kind, bool(channel.get("is_member", kind == "im")))
 
@@ -102,16 +102,16 @@ async def build_schedule_digest(
     project = schedule.project_key or ""
     channel = await channel_info(deps.slack, schedule.channel_id or "")
     if not channel.is_member:
-        raise DigestProblem("not_in_channel", messages.digest_not_in_channel(channel.channel_id))
+        raise DigestProblem("not_in_channel", schedule_text.digest_not_in_channel(channel.channel_id))
     projects = {p.key for p in await deps.tickets.list_projects()}
     if project not in projects:
-        raise DigestProblem("project_missing", messages.digest_project_missing(project))
+        raise DigestProblem("project_missing", schedule_text.digest_project_missing(project))
     actor = Actor(
         user_id=schedule.created_by or "", channel_id=channel.channel_id, channel_type=channel.channel_type
     )
     visible = await deps.authorizer.visible_projects(actor)
     if visible is not None and project not in visible:
-        raise DigestProblem("not_visible", messages.digest_not_visible(project, channel.channel_id))
+        raise DigestProblem("not_visible", schedule_text.digest_not_visible(project, channel.channel_id))
     return await collect_digest(
         deps.tickets, project=project, now=now, since=since, stale_days=stale_days_of(schedule)
     )
@@ -218,7 +218,7 @@ async def _remind(
         return
     try:
         await deps.require_slack().chat_postMessage(
-            channel=user_id, text=messages.reminder_text(len(shown)), blocks=reminder_blocks(shown, now=now)
+            channel=user_id, text=schedule_text.reminder_text(len(shown)), blocks=reminder_blocks(shown, now=now)
         )
     except SLACK_FAILURES as exc:
         if slack_refused(exc):
@@ -257,8 +257,8 @@ def reminder_blocks(tickets: list[Ticket], *, now: datetime) -> list[dict[str, A
     lines = ticket_lines(tickets[:20], now=now)
     if len(tickets) > 20:
         lines.append(f"…and {len(tickets) - 20} more")
-    text = messages.reminder_text(len(tickets)) + "\n" + "\n".join(lines)
-    mute = ButtonElement(text=messages.reminder_mute_button(), action_id=MUTE_ACTION_ID, value="mute")
+    text = schedule_text.reminder_text(len(tickets)) + "\n" + "\n".join(lines)
+    mute = ButtonElement(text=schedule_text.reminder_mute_button(), action_id=MUTE_ACTION_ID, value="mute")
     blocks = [SectionBlock(text=MarkdownTextObject(text=text[:2900])), ActionsBlock(elements=[mute])]
     return [b.to_dict() for b in blocks]
 

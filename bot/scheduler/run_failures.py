@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Literal
 
 from slack_sdk.errors import SlackClientError
 
-from bot import messages
 from bot.errors import BackendError, Misconfigured
 from bot.logs import get_logger, log_event
+from bot.messages import schedules as schedule_text
 from bot.scheduler import jobs
 from bot.scheduler.spec import ScheduleSpecError, Timing, build_timing, parse_timezone
 from bot.slack.client import SLACK_FAILURES
@@ -76,15 +76,15 @@ class RunFailures:
             # Slack answered "not ok" (or a 4xx): nothing was posted, so a retry cannot duplicate it.
             error = error_code(exc)
             if error in POSTING_ERRORS_THAT_PAUSE:
-                unusable = jobs.DigestProblem("channel_missing", messages.digest_channel_missing(schedule.channel_id or "", error))
+                unusable = jobs.DigestProblem("channel_missing", schedule_text.digest_channel_missing(schedule.channel_id or "", error))
                 return await self.pause(schedule, claim, unusable)
-            return await self.retry_or_fail(schedule, claim, f"Slack error: {error}", messages.failure_slack())
+            return await self.retry_or_fail(schedule, claim, f"Slack error: {error}", schedule_text.failure_slack())
         if await self._was_posting(claim):
             # A 5xx, a timeout or a dropped connection while posting: Slack may have posted it.
             return await self.outcome_unknown(schedule, claim, exc)
         if isinstance(exc, SlackClientError):
-            return await self.retry_or_fail(schedule, claim, f"Slack error: {_describe(exc)}", messages.failure_slack())
-        reason = messages.failure_backend() if isinstance(exc, BackendError) else messages.failure_internal()
+            return await self.retry_or_fail(schedule, claim, f"Slack error: {_describe(exc)}", schedule_text.failure_slack())
+        reason = schedule_text.failure_backend() if isinstance(exc, BackendError) else schedule_text.failure_internal()
         return await self.retry_or_fail(schedule, claim, _short(exc), reason)
 
     async def misconfigured(self, schedule: ScheduleRow, claim: RunClaim, problem: Misconfigured) -> RunResult:
@@ -105,7 +105,7 @@ class RunFailures:
         if schedule.kind == "digest" and schedule.channel_id:
             following = _next_slot(schedule, slot)
             zone = parse_timezone(schedule.timezone)
-            text = messages.digest_misconfigured(
+            text = schedule_text.digest_misconfigured(
                 schedule.project_key or schedule.name, problem.summary, admins_told=told,
                 next_run=_local(following, zone) if following else None,
             )  # fmt: skip
@@ -146,14 +146,14 @@ class RunFailures:
             # Record the retry before telling the channel, so no other process starts early.
             if not await store.finish_run(claim, status="retrying", error=error, retry_at=retry_at):
                 return RunResult(schedule.id, slot, "lost")
-            text = messages.digest_failed_retrying(
+            text = schedule_text.digest_failed_retrying(
                 reason, schedule.project_key or schedule.name, _local(retry_at, zone)
             )
         else:
             if not await store.finish_run(claim, status="failed", error=error):
                 return RunResult(schedule.id, slot, "lost")
             following = _next_slot(schedule, slot)
-            text = messages.digest_failed_final(
+            text = schedule_text.digest_failed_final(
                 reason, schedule.project_key or schedule.name, _local(following, zone) if following else None
             )
         if schedule.kind == "digest" and schedule.channel_id:
@@ -169,7 +169,7 @@ class RunFailures:
             schedule.id, False, by="scheduler", action="auto_pause", reason=f"{problem.kind}: {problem}"
         )
         log_event(_log, "schedule paused", logging.WARNING, schedule=schedule.id, reason=problem.kind)
-        text = messages.digest_paused(schedule.name, schedule.id, str(problem))
+        text = schedule_text.digest_paused(schedule.name, schedule.id, str(problem))
         if problem.kind in ("not_visible", "project_missing") and schedule.channel_id:
             await self._notify(schedule.channel_id, text)
         elif schedule.created_by:

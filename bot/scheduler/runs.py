@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import schedules as schedule_text
 from bot.scheduler import jobs
 from bot.scheduler.run_failures import RunFailures, RunResult
 from bot.scheduler.spec import ScheduleSpecError, build_timing, parse_timezone
@@ -243,7 +243,7 @@ class RunCoordinator:
 
     async def sweep(self) -> list[RunResult]:
         """Close runs whose owner died while posting; take over due retries and runs whose owner died."""
-        for run in await self.deps.store.abandon_stale_posting(reason=messages.run_abandoned()):
+        for run in await self.deps.store.abandon_stale_posting(reason=schedule_text.run_abandoned()):
             log_event(
                 _log, "run abandoned", logging.WARNING, schedule=run.schedule_id, slot=str(run.scheduled_for)
             )

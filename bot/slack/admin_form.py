@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import admin as admin_text
 from bot.policy.edit import Proposal
 from bot.policy.live import LIMIT_SETTINGS, PolicyState
 from bot.policy.model import ALL, USER_ID
@@ -57,10 +57,10 @@ def read_proposal(
             if user_id in state.env_admins:
                 # Always admins, never stored: picking them under admin is harmless, anywhere else is refused.
                 if name != "admin":
-                    errors.setdefault(f"assign:{name}", messages.config_env_admin(user_id))
+                    errors.setdefault(f"assign:{name}", admin_text.config_env_admin(user_id))
                 continue
             if user_id in assignments and assignments[user_id] != name:
-                errors.setdefault(f"assign:{name}", messages.config_role_twice(user_id, assignments[user_id]))
+                errors.setdefault(f"assign:{name}", admin_text.config_role_twice(user_id, assignments[user_id]))
             assignments[user_id] = name
     scopes, problem = parse_channel_scopes(_text(view, "channel_scopes"))
     if problem:
@@ -111,7 +111,7 @@ async def check_new_users(client: Any, state: PolicyState, assignments: dict[str
         if USER_ID.match(user_id):
             checks[asyncio.create_task(_user_problem(client, user_id))] = user_id
         else:
-            errors.setdefault(f"assign:{assignments[user_id]}", messages.config_not_a_user(user_id))
+            errors.setdefault(f"assign:{assignments[user_id]}", admin_text.config_not_a_user(user_id))
     if not checks:
         return errors
     try:
@@ -120,7 +120,7 @@ async def check_new_users(client: Any, state: PolicyState, assignments: dict[str
         for task in checks:
             task.cancel()  # the late ones (and all of them when this check itself is cancelled)
     for task, user_id in checks.items():
-        problem = task.result() if task in done else messages.config_user_unverified(user_id)
+        problem = task.result() if task in done else admin_text.config_user_unverified(user_id)
         if problem:
             errors.setdefault(f"assign:{assignments[user_id]}", problem)
     if pending:
@@ -134,14 +134,14 @@ async def _user_problem(client: Any, user_id: str) -> str | None:
         user = (await client.users_info(user=user_id))["user"]
     except SlackApiError as exc:
         if (exc.response or {}).get("error") in ("user_not_found", "user_not_visible"):
-            return messages.config_user_unknown(user_id)
+            return admin_text.config_user_unknown(user_id)
         log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
-        return messages.config_user_unverified(user_id)
+        return admin_text.config_user_unverified(user_id)
     except SLACK_FAILURES as exc:
         log_event(logger, "user check failed", logging.WARNING, user=user_id, error=type(exc).__name__)
-        return messages.config_user_unverified(user_id)
+        return admin_text.config_user_unverified(user_id)
     if user.get("deleted"):
-        return messages.config_user_deactivated(user_id)
+        return admin_text.config_user_deactivated(user_id)
     if user.get("is_bot"):
-        return messages.config_user_is_bot(user_id)
+        return admin_text.config_user_is_bot(user_id)
     return None

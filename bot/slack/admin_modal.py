@@ -19,9 +19,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.errors import Conflict
 from bot.logs import get_logger, log_event
+from bot.messages import admin as admin_text
 from bot.policy.edit import apply_change, check_change, policy_field_of
 from bot.slack.admin_form import block_for, check_new_users, read_proposal
 from bot.slack.admin_view import CALLBACK_ID, build_config_view, notice_view, opened_version
@@ -51,10 +51,10 @@ async def handle_config_submission(
         await deps.store.record_config_denial(
             user_id=user_id, reason="not an admin", details={"callback_id": view.callback_id}
         )
-        return {"response_action": "update", "view": notice_view(messages.config_admin_only())}, []
+        return {"response_action": "update", "view": notice_view(admin_text.config_admin_only())}, []
     opened_at = opened_version(view)
     if opened_at != state.version:
-        return {"response_action": "errors", "errors": {"model": messages.config_stale(opened_at, state.version)}}, []
+        return {"response_action": "errors", "errors": {"model": admin_text.config_stale(opened_at, state.version)}}, []
     proposal, errors = read_proposal(state, view, deps.tools)
     if errors:
         return {"response_action": "errors", "errors": errors}, []
@@ -75,7 +75,7 @@ async def handle_config_submission(
         version, changes = await apply_change(deps.store, state, checked, actor_id=user_id)
     except Conflict:
         current = await deps.store.config_version()
-        return {"response_action": "errors", "errors": {"model": messages.config_stale(opened_at, current)}}, []
+        return {"response_action": "errors", "errors": {"model": admin_text.config_stale(opened_at, current)}}, []
     fields = sorted({policy_field_of(c.field) if not c.field.startswith("role:") else c.field for c in changes})
     log_event(logger, "configuration saved", user=user_id, version=version, fields=",".join(fields))
     return None, fields
@@ -86,13 +86,13 @@ async def open_config_modal(client: Any, deps: Deps, *, user_id: str, trigger_id
     state = await deps.live.current()
     if not state.is_admin(user_id):
         log_event(logger, "config modal refused: not an admin", logging.WARNING, user=user_id)
-        return messages.config_admin_only()
+        return admin_text.config_admin_only()
     try:
         view = build_config_view(state, deps.tools, schedules=await schedule_lines(deps), mcp=deps.mcp)
         await client.views_open(trigger_id=trigger_id, view=view)
     except SLACK_FAILURES as exc:
         log_event(logger, "views.open failed", logging.WARNING, user=user_id, error=type(exc).__name__)
-        return messages.config_modal_failed()
+        return admin_text.config_modal_failed()
     return None
 
 
@@ -114,6 +114,6 @@ def register_admin_handlers(app: AsyncApp, deps: Deps) -> None:
         await ack()
         state = await deps.live.current()
         try:
-            await client.chat_postMessage(channel=user_id, text=messages.config_saved(state.version, fields))
+            await client.chat_postMessage(channel=user_id, text=admin_text.config_saved(state.version, fields))
         except SLACK_FAILURES as exc:
             log_event(logger, "could not confirm the saved configuration", logging.WARNING, error=type(exc).__name__)

@@ -31,8 +31,8 @@ from slack_sdk.models.blocks.block_elements import (
 )
 from slack_sdk.models.views import View
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import admin as admin_text
 from bot.policy.live import LIMIT_SETTINGS, PolicyState
 from bot.policy.model import ALL, EFFECTS
 from bot.policy.text import channel_scopes_text, scope_text
@@ -100,7 +100,7 @@ def build_config_view(
     tool_opts, selector_opts = _options(tools, effects=False), _options(tools, effects=True)
     enabled = [t.name for t in tools if policy.tool_enabled(t.name, t.effect.value)]
     blocks: list[Any] = [
-        SectionBlock(text=MarkdownTextObject(text=messages.config_intro(state.version, sorted(state.env_admins)))),
+        SectionBlock(text=MarkdownTextObject(text=admin_text.config_intro(state.version, sorted(state.env_admins)))),
         InputBlock(
             block_id="model",
             label="Model",
@@ -188,7 +188,7 @@ def build_config_view(
         )
     blocks += mcp_section(mcp, policy, room=MAX_VIEW_BLOCKS - len(blocks) - 8, note=mcp_note)
     blocks += section_blocks(list(schedules), room=MAX_VIEW_BLOCKS - len(blocks) - 1, note=note)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=messages.config_audited())]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=admin_text.config_audited())]))
     view = View(
         type="modal",
         callback_id=CALLBACK_ID,

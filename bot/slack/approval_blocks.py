@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import messages
 from bot.agent.results import redact
+from bot.messages import approvals as approval_text
 from bot.slack.markdown import neutralize_broadcasts
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _section(text: str) -> SectionBlock:
 
 
 def _describe(*, tool: str, arguments: dict[str, Any], description: str) -> list[Block]:
-    head = f"*{messages.approval_title()}*\n{_escape(description)}\nTool: `{tool}`"
+    head = f"*{approval_text.approval_title()}*\n{_escape(description)}\nTool: `{tool}`"
     blocks: list[Block] = [_section(head[:2900])]
     chunk: list[str] = []
     for line in argument_lines(arguments):
@@ -138,7 +138,7 @@ def approval_blocks(pending: PendingAction) -> list[dict[str, Any]]:
     """Blocks that state the exact action and carry Approve / Cancel buttons."""
     epoch, iso = expiry(datetime.fromisoformat(pending.expires_at_iso))
     blocks = _describe(tool=pending.tool, arguments=pending.arguments, description=pending.description)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=messages.approval_footer(pending.requester_id, epoch, iso))]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=approval_text.approval_footer(pending.requester_id, epoch, iso))]))
     blocks.append(
         ActionsBlock(
             block_id=f"approval:{pending.approval_id}"[:255],
@@ -154,8 +154,8 @@ def approval_blocks(pending: PendingAction) -> list[dict[str, Any]]:
 def decided_blocks(row: PendingApprovalRow) -> list[dict[str, Any]]:
     """The request as decided: the same statement of the action, the buttons replaced by the outcome."""
     arguments = redact(dict(row.arguments or {}))  # the stored call is unredacted; the channel never sees secrets
-    blocks = _describe(tool=row.tool, arguments=arguments, description=messages.action_description(row.tool, arguments))
+    blocks = _describe(tool=row.tool, arguments=arguments, description=approval_text.action_description(row.tool, arguments))
     _, at_iso = expiry(row.decided_at or row.expires_at)
-    outcome = messages.approval_outcome(row.status, row.decided_by, at_iso)
+    outcome = approval_text.approval_outcome(row.status, row.decided_by, at_iso)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=outcome)]))
     return [b.to_dict() for b in blocks]

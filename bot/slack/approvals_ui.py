@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bot import messages
 from bot.agent.checks import decide_call
 from bot.errors import ChatopsError
 from bot.logs import get_logger, log_event
+from bot.messages import approvals as approval_text
 from bot.policy.roles import is_admin
 from bot.slack.approval_blocks import (
     ACTION_PATTERN,
@@ -73,7 +73,7 @@ async def _show_outcome(client: AsyncWebClient | None, deps: Deps, approval_id: 
     ts = ts or (row.message_ts if row is not None else None)
     if client is None or row is None or not ts:
         return
-    text = messages.approval_outcome(row.status, row.decided_by, expiry(row.decided_at or row.expires_at)[1])
+    text = approval_text.approval_outcome(row.status, row.decided_by, expiry(row.decided_at or row.expires_at)[1])
     try:
         await client.chat_update(channel=row.channel_id, ts=ts, text=text, blocks=decided_blocks(row))
     except SLACK_FAILURES as exc:
@@ -167,23 +167,23 @@ async def decide_approval(
     """Handle one Approve/Cancel click; returns what happened (for logs and tests)."""
     row = await deps.store.get_approval(approval_id)
     if row is None:
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_unknown())
+        await _ephemeral_if(client, channel=channel, user=clicker, text=approval_text.approval_unknown())
         return "unknown"
     if clicker != row.requester_id and not await is_admin(deps, clicker):
         log_event(logger, "approval click refused", logging.WARNING, approval=approval_id, user=clicker)
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_not_yours(row.requester_id))
+        await _ephemeral_if(client, channel=channel, user=clicker, text=approval_text.approval_not_yours(row.requester_id))
         return "refused"
     if row.status != "pending":
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_already_decided(row.status))
+        await _ephemeral_if(client, channel=channel, user=clicker, text=approval_text.approval_already_decided(row.status))
         await _show_outcome(client, deps, approval_id, ts=message_ts)
         return "already-decided"
     expired = row.expires_at <= deps.clock()
     if expired:
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_expired(expiry(row.expires_at)[1]))
+        await _ephemeral_if(client, channel=channel, user=clicker, text=approval_text.approval_expired(expiry(row.expires_at)[1]))
     approve = choice == "approve" and not expired
     reason: DeclineReason = "cancelled"
     if approve and not await still_permitted(deps, row):
-        await _ephemeral_if(client, channel=channel, user=clicker, text=messages.approval_no_longer_permitted())
+        await _ephemeral_if(client, channel=channel, user=clicker, text=approval_text.approval_no_longer_permitted())
         approve, reason = False, "not_permitted"
     if expired:
         result = await agent.expire(approval_id=approval_id)
@@ -244,7 +244,7 @@ def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
         clicker, channel = payload.user.id, payload.channel_id
         parsed = parse_action_id(payload.action.action_id)
         if parsed is None or parsed.version != UI_VERSION:
-            await _ephemeral(client, channel=channel, user=clicker, text=messages.approval_stale_button())
+            await _ephemeral(client, channel=channel, user=clicker, text=approval_text.approval_stale_button())
             return
         outcome = await decide_approval(
             deps,

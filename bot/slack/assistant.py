@@ -25,9 +25,8 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.logs import get_logger, log_event
-from bot.slack import agent_texts as say
+from bot.messages import slack as slack_text
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import shorten
@@ -76,7 +75,7 @@ async def suggested_prompts(surface: Surface, actor: Actor) -> list[dict[str, st
     offered = {t.name for t in await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)}
     projects = await prompt_projects(surface, actor)
     project = projects[0] if projects else None
-    return messages.suggested_prompts(offered, project)[:MAX_PROMPTS]
+    return slack_text.suggested_prompts(offered, project)[:MAX_PROMPTS]
 
 
 async def on_messages_tab(surface: Surface, *, event: dict[str, Any], team_id: str | None) -> None:
@@ -92,7 +91,7 @@ async def on_messages_tab(surface: Surface, *, event: dict[str, Any], team_id: s
     prompts = await suggested_prompts(surface, actor)
     try:
         # no thread_ts: under agent_view a call with one fails silently
-        await surface.client.assistant_threads_setSuggestedPrompts(channel_id=channel, title=say.prompts_title(), prompts=prompts)
+        await surface.client.assistant_threads_setSuggestedPrompts(channel_id=channel, title=slack_text.prompts_title(), prompts=prompts)
     except SLACK_FAILURES as exc:
         log_event(_log, "setSuggestedPrompts failed", logging.WARNING, user=user_id, error=error_code(exc))
 

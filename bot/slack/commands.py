@@ -19,11 +19,13 @@ from pydantic import ValidationError
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot import messages
 from bot.agent.checks import decide_call
 from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent, TurnResult
 from bot.logs import get_logger, log_event
+from bot.messages import admin as admin_text
+from bot.messages import agent as agent_text
+from bot.messages import slack as slack_text
 from bot.policy.roles import is_admin, role_of
 from bot.slack import admin_modal
 from bot.slack.client import SLACK_FAILURES
@@ -120,7 +122,7 @@ async def run_tool_command(surface: Surface, *, payload: SlashCommand, plan: Com
     actor = await surface.directory.actor(user_id=user_id, team_id=team_id, channel_id=channel_id)
     offered = {t.name: t for t in await offered_tools(surface, actor)}
     if plan.tool not in offered:
-        await respond(text=messages.slash_unavailable(command), response_type="ephemeral")
+        await respond(text=slack_text.slash_unavailable(command), response_type="ephemeral")
         return
     if plan.kind == "tool" and not await _may_show_here(surface, actor, offered[plan.tool], plan.arguments):
         # A refused call's trace repeats its arguments (a private key, a comment body): only the asker sees it.
@@ -132,7 +134,7 @@ async def run_tool_command(surface: Surface, *, payload: SlashCommand, plan: Com
     try:
         # Only the command name goes public: the text may name a private ticket or carry a comment body, and it
         # has not been authorized for this channel (the answer in the thread has).
-        posted = await surface.client.chat_postMessage(channel=channel_id, text=messages.slash_used(user_id, command))
+        posted = await surface.client.chat_postMessage(channel=channel_id, text=slack_text.slash_used(user_id, command))
     except SLACK_FAILURES as exc:
         log_event(_log, "cannot post the request, answering ephemerally", logging.INFO, error=error_code(exc))
         thread = ThreadRef(team_id=team_id or "", channel_id=channel_id, thread_ts=f"cmd-{uuid.uuid4().hex[:20]}")
@@ -172,7 +174,7 @@ async def _answer_ephemerally(surface: Surface, respond: AsyncRespond, run: Any,
         result: TurnResult = await run(None, _noop_progress)
     except Exception as exc:  # noqa: BLE001 - the user still gets an answer
         log_event(_log, "command crashed", logging.ERROR, error=repr(exc))
-        result = TurnResult(status="failed", text=messages.internal_error())
+        result = TurnResult(status="failed", text=agent_text.internal_error())
     # ephemeral: only the asker sees it, as in a DM, so the trace may say why a call was refused
     for msg in render_safely(result, approval=approval_for(result), channel_type="im", feedback=True):
         await respond(text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False)
@@ -187,11 +189,11 @@ async def help_blocks(surface: Surface, actor: Actor, *, bot_user_id: str | None
     """/chatops help: only the commands and tools this caller may use here."""
     tools = await offered_tools(surface, actor)
     names = {t.name for t in tools}
-    commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
+    commands = [f"• {slack_text.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
     # restricted commands are hidden: a non-admin may only preview digests and mute their reminders
-    commands += messages.help_chatops_commands(admin=await is_admin(surface.deps, actor.user_id))
+    commands += slack_text.help_chatops_commands(admin=await is_admin(surface.deps, actor.user_id))
     tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
-    blocks = [_section(messages.help_intro(bot_user_id)), _section("*Commands*\n" + "\n".join(commands))]
+    blocks = [_section(slack_text.help_intro(bot_user_id)), _section("*Commands*\n" + "\n".join(commands))]
     blocks.append(_section("*What I can do for you here*\n" + ("\n".join(tool_lines) or "_nothing in this channel_")))
     return blocks
 
@@ -202,7 +204,7 @@ async def run_chatops(surface: Surface, *, payload: SlashCommand, respond: Async
     user_id, channel_id = payload.user_id, payload.channel_id
     if sub.lower() == "config":
         if not payload.trigger_id:  # Slack always sends one; without it no modal can open
-            await respond(text=messages.config_modal_failed(), response_type="ephemeral")
+            await respond(text=admin_text.config_modal_failed(), response_type="ephemeral")
             return
         refusal = await admin_modal.open_config_modal(
             surface.client, surface.deps, user_id=user_id, trigger_id=payload.trigger_id
@@ -220,10 +222,10 @@ async def run_chatops(surface: Surface, *, payload: SlashCommand, respond: Async
     if sub.lower() == "whoami":
         role = await role_of(surface.deps, user_id)
         tools = await offered_tools(surface, actor)
-        await respond(text=messages.whoami(user_id, role, actor.name, len(tools)), response_type="ephemeral")
+        await respond(text=slack_text.whoami(user_id, role, actor.name, len(tools)), response_type="ephemeral")
         return
     blocks = await help_blocks(surface, actor, bot_user_id=bot_user_id)
-    await respond(text=messages.help_intro(bot_user_id), blocks=blocks, response_type="ephemeral")
+    await respond(text=slack_text.help_intro(bot_user_id), blocks=blocks, response_type="ephemeral")
 
 
 def register_commands(app: AsyncApp, surface: Surface) -> None:
@@ -237,7 +239,7 @@ def register_commands(app: AsyncApp, surface: Surface) -> None:
             return
         plan = plan_command(payload.command, payload.text)
         if plan.kind == "usage":
-            await ack(text=messages.slash_usage(payload.command), response_type="ephemeral")
+            await ack(text=slack_text.slash_usage(payload.command), response_type="ephemeral")
             return
         await ack()
         surface.tasks.spawn(
@@ -252,7 +254,7 @@ def register_commands(app: AsyncApp, surface: Surface) -> None:
             return
         sub = payload.text.strip().partition(" ")[0].lower()
         if sub not in ("", "help", "whoami", "config", "digest"):
-            await ack(text=messages.slash_usage("/chatops"), response_type="ephemeral")
+            await ack(text=slack_text.slash_usage("/chatops"), response_type="ephemeral")
             return
         await ack()
         surface.tasks.spawn(

@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot import messages
 from bot.agent.leasing import TurnOrigin, current_origin
 from bot.agent.types import ProgressCallback, TurnResult
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
+from bot.messages import agent as agent_text
+from bot.messages import slack as slack_text
 from bot.slack import approvals_ui
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.feedback import record_answer
@@ -142,7 +143,7 @@ async def answer(
         await progress.drain()  # the delivery that won the claim answers, and clears the status
         return None
     if not reachable:
-        await tell_user_directly(surface, who.user_id, messages.cannot_post_in_channel(where.channel))
+        await tell_user_directly(surface, who.user_id, slack_text.cannot_post_in_channel(where.channel))
         return None
     channel_type: ChannelType = "unknown"
     asker: Actor | None = None
@@ -161,7 +162,7 @@ async def answer(
         except Exception as exc:  # noqa: BLE001 - the loop reports model/tool failures itself; this is a bug
             down = is_unavailable(exc)
             log_event(_log, "database unavailable" if down else "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
-            result = TurnResult(status="failed", text=messages.database_unavailable() if down else messages.internal_error())
+            result = TurnResult(status="failed", text=agent_text.database_unavailable() if down else agent_text.internal_error())
         await progress.drain()
         posted = await deliver_turn(
             surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress,

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTe
 from slack_sdk.models.views import View
 
 from bot.logs import get_logger, log_event
-from bot.slack import agent_texts as say
+from bot.messages import slack as slack_text
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import escape_mrkdwn
@@ -133,7 +133,7 @@ def comment_modal(answer_id: str) -> dict[str, Any]:
         submit=PlainTextObject(text="Send"),
         close=PlainTextObject(text="Skip"),
         blocks=[
-            SectionBlock(text=MarkdownTextObject(text=say.feedback_modal_intro())),
+            SectionBlock(text=MarkdownTextObject(text=slack_text.feedback_modal_intro())),
             InputBlock(
                 block_id=COMMENT_BLOCK,
                 label=PlainTextObject(text="What went wrong (optional)"),
@@ -180,7 +180,7 @@ async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, 
             log_event(_log, "could not open the feedback modal", logging.WARNING, error=error_code(exc))
     elif rating == "up" and rated.changed:
         try:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=answer.thread_ts or None, text=say.feedback_thanks())
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=answer.thread_ts or None, text=slack_text.feedback_thanks())
         except SLACK_FAILURES as exc:
             log_event(_log, "could not thank for feedback", logging.INFO, error=error_code(exc))
     return "created" if rated.created else "changed" if rated.changed else "unchanged"

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import slack as slack_text
 from bot.policy.roles import is_admin, role_of
-from bot.slack import agent_texts
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import COMMAND_TOOLS, TOOL_COMMANDS
 from bot.slack.feedback import summary_blocks
@@ -48,10 +47,10 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
     role = await role_of(surface.deps, user_id)
     tools = await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)
     names = {t.name for t in tools}
-    commands = [f"• {messages.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
+    commands = [f"• {slack_text.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
     admin = await is_admin(surface.deps, user_id)
     if admin:
-        commands.append(messages.home_config_command())
+        commands.append(slack_text.home_config_command())
     tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
     recent = await surface.deps.store.recent_conversations(user_id, limit=RECENT_LIMIT)
     team_url = await surface.directory.team_url()
@@ -63,14 +62,14 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
     ]
     blocks: list[dict[str, Any]] = [
         HeaderBlock(text="chatops").to_dict(),
-        _section(messages.help_intro(bot_user_id)),
+        _section(slack_text.help_intro(bot_user_id)),
         ContextBlock(elements=[MarkdownTextObject(text=f"Your role: *{escape_mrkdwn(role)}*")]).to_dict(),
         _section("*Commands*\n" + ("\n".join(commands) or "_none_")),
         _section("*What I can do for you*\n" + ("\n".join(tool_lines) or "_nothing yet: ask an admin for access_")),
         DividerBlock().to_dict(),
         *(await admin_summary(surface) if admin else []),
         HeaderBlock(text="Your recent conversations").to_dict(),
-        _section("\n".join(recent_lines) or messages.home_recent_empty()),
+        _section("\n".join(recent_lines) or slack_text.home_recent_empty()),
     ]
     return {"type": "home", "blocks": blocks}
 
@@ -82,8 +81,8 @@ async def admin_summary(surface: Surface) -> list[dict[str, Any]]:
     except Exception as exc:  # noqa: BLE001 - the rest of the Home tab still shows
         log_event(_log, "feedback summary failed", logging.WARNING, error=repr(exc))
         return []
-    body = summary_blocks(summary) if summary.answers else [_section(agent_texts.home_summary_empty())]
-    return [HeaderBlock(text=agent_texts.home_summary_header()).to_dict(), *body, DividerBlock().to_dict()]
+    body = summary_blocks(summary) if summary.answers else [_section(slack_text.home_summary_empty())]
+    return [HeaderBlock(text=slack_text.home_summary_header()).to_dict(), *body, DividerBlock().to_dict()]
 
 
 async def publish_home(surface: Surface, *, user_id: str, team_id: str | None, bot_user_id: str | None) -> None:

@@ -16,9 +16,10 @@ import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.agent.loop import ThreadRef
 from bot.logs import get_logger, log_event
+from bot.messages import agent as agent_text
+from bot.messages import slack as slack_text
 from bot.slack import assistant
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Asker, Where, answer, claim, say_in_thread
@@ -145,10 +146,10 @@ async def handle_message(
         if not await claim_it():
             return
         if not text:
-            await say_in_thread(surface, where, messages.files_not_read() if event.get("files") else messages.empty_mention_help(bot_user_id))
+            await say_in_thread(surface, where, slack_text.files_not_read() if event.get("files") else slack_text.empty_mention_help(bot_user_id))
             return
         if len(text) > limit:
-            await say_in_thread(surface, where, messages.message_too_long(len(text), limit))
+            await say_in_thread(surface, where, agent_text.message_too_long(len(text), limit))
             return
     thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=where.thread_ts)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.mcp.trust import Action, change_trust
+from bot.messages import admin as admin_text
 from bot.slack.admin_view import notice_view, opened_version, refresh_config_view
 from bot.slack.mcp_section import ACTION_PATTERN
 from bot.slack.payloads import BlockActions
@@ -43,7 +43,7 @@ async def handle_mcp_button(deps: Deps, client: Any, *, body: dict[str, Any]) ->
     if not state.is_admin(user_id):
         log_event(logger, "mcp change refused: not an admin", logging.WARNING, user=user_id, action=verb)
         await deps.store.record_config_denial(user_id=user_id, reason="not an admin", details={"action": f"mcp.{verb}", "server": server})
-        await client.views_update(view_id=view.id, view=notice_view(messages.mcp_admin_only()))
+        await client.views_update(view_id=view.id, view=notice_view(admin_text.mcp_admin_only()))
         return
     kind: Action = verb  # type: ignore[assignment]
     if verb == "tool":

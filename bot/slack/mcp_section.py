@@ -25,8 +25,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot import messages
 from bot.mcp.hub import McpHub, changed_tools
+from bot.messages import admin as admin_text
 from bot.slack.markdown import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def section_blocks(hub: McpHub | None, policy: Policy, *, room: int, note: str |
     """The section in at most `room` blocks (nothing when no MCP server is configured)."""
     if hub is None or not hub.servers or room < 3 + _PER_SERVER:
         return []
-    intro = messages.mcp_section_intro()
+    intro = admin_text.mcp_section_intro()
     blocks: list[Block] = [
         DividerBlock(),
         HeaderBlock(block_id="mcp", text="MCP servers"),
@@ -57,7 +57,7 @@ def _server_blocks(name: str, status: Any, policy: Policy) -> list[Block]:
     approved = trust.tools if trust else {}
     new = [d.name for d in status.tools if d.name not in approved]
     off = [tool for tool, t in approved.items() if not t.enabled]
-    lines = messages.mcp_server_lines(
+    lines = admin_text.mcp_server_lines(
         escape_mrkdwn(name), enabled=enabled, state=status.state, tools=len(status.tools),
         last_error=escape_mrkdwn(shorten(status.last_error, 200)) if status.last_error else None,
         changed=[(escape_mrkdwn(d.name), ", ".join(what)) for d, what in changed_tools(policy, name, status.tools)],

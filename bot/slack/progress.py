@@ -27,9 +27,9 @@ from slack_sdk.models.blocks import MarkdownBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
 
-from bot import messages
 from bot.agent.types import ProgressEvent
 from bot.logs import get_logger, log_event
+from bot.messages import slack as slack_text
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
 from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten
@@ -146,7 +146,7 @@ class LiveProgress:
 
     async def start(self) -> bool:
         """First feedback (status with loading messages, and 👀 on the asking message); False if we cannot post."""
-        calls: list[Any] = [self._set_status(status=messages.working_status(), loading_messages=messages.loading_messages())]
+        calls: list[Any] = [self._set_status(status=slack_text.working_status(), loading_messages=slack_text.loading_messages())]
         if self.message_ts:
             calls.append(self.client.reactions_add(channel=self.channel, timestamp=self.message_ts, name="eyes"))
         results = await asyncio.gather(*calls, return_exceptions=True)
@@ -329,7 +329,7 @@ class LiveProgress:
         try:
             self.placeholder_ts = await post_once(
                 self.client, channel=self.channel, thread_ts=self.thread_ts, key=self.key,
-                text=messages.working_status(), blocks=self.live_blocks(),
+                text=slack_text.working_status(), blocks=self.live_blocks(),
             )
         except SLACK_FAILURES as post_exc:
             log_event(_log, "progress message failed", logging.WARNING, error=error_code(post_exc))
@@ -358,7 +358,7 @@ class LiveProgress:
             self.mode = "off"
             return
         try:
-            await self.client.chat_update(channel=self.channel, ts=ts, text=messages.working_status(), blocks=self.live_blocks())
+            await self.client.chat_update(channel=self.channel, ts=ts, text=slack_text.working_status(), blocks=self.live_blocks())
         except SLACK_FAILURES as exc:
             log_event(_log, "progress update failed", logging.WARNING, error=error_code(exc))
             self.mode = "off"
@@ -373,5 +373,5 @@ class LiveProgress:
         if self.text.strip():
             blocks.append(MarkdownBlock(text=shorten(neutralize_broadcasts(self.text), STREAM_TEXT_BUDGET)).to_dict())
         if not blocks:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"_{messages.working_status()}_")).to_dict())
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"_{slack_text.working_status()}_")).to_dict())
         return blocks

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import schedules as schedule_text
 from bot.policy.roles import is_admin
 from bot.scheduler.jobs import MUTE_ACTION_ID
 from bot.slack.admin_view import notice_view, opened_version, refresh_config_view
@@ -48,7 +48,7 @@ async def handle_config_button(deps: Deps, client: Any, *, body: dict[str, Any])
             reason="not an admin",
             details={"action": f"schedule.{verb}", "schedule_id": schedule_id},
         )
-        await _update(client, view_id, notice_view(messages.schedule_admin_only_logged()))
+        await _update(client, view_id, notice_view(schedule_text.schedule_admin_only_logged()))
         return
     parent = Parent(view_id=view_id, opened_at=opened_version(view))
     if verb in ("add", "edit"):
@@ -70,7 +70,7 @@ async def _push(client: Any, trigger_id: str, view: dict[str, Any]) -> str | Non
         await client.views_push(trigger_id=trigger_id, view=view)
     except SLACK_FAILURES as exc:
         log_event(_log, "schedule editor not pushed", logging.WARNING, error=error_code(exc))
-        return messages.schedule_modal_failed()
+        return schedule_text.schedule_modal_failed()
     return None
 
 
@@ -79,16 +79,16 @@ async def _change(deps: Deps, verb: ScheduleVerb, schedule_id: str, *, by: str) 
     if verb == "delete":
         deleted = await deps.store.delete_schedule(schedule_id, by=by)
         if deleted is None:
-            return messages.schedule_unknown(escape_mrkdwn(schedule_id))
-        return messages.schedule_deleted(deleted.id, escape_mrkdwn(deleted.name))
+            return schedule_text.schedule_unknown(escape_mrkdwn(schedule_id))
+        return schedule_text.schedule_deleted(deleted.id, escape_mrkdwn(deleted.name))
     action: ScheduleAction = "resume" if verb == "resume" else "pause"
     changed = await deps.store.set_schedule_enabled(schedule_id, action == "resume", by=by, action=action)
     if changed is None:
-        return messages.schedule_unknown(escape_mrkdwn(schedule_id))
+        return schedule_text.schedule_unknown(escape_mrkdwn(schedule_id))
     name = escape_mrkdwn(changed.name)
     if action == "pause":
-        return messages.schedule_paused_here(changed.id, name)
-    return messages.schedule_resumed(changed.id, name)
+        return schedule_text.schedule_paused_here(changed.id, name)
+    return schedule_text.schedule_resumed(changed.id, name)
 
 
 async def _update(client: Any, view_id: str, view: dict[str, Any]) -> None:
@@ -115,4 +115,4 @@ def register_schedule_handlers(app: AsyncApp, deps: Deps) -> None:
             log_event(_log, "malformed mute click ignored", logging.WARNING)
             return
         await deps.store.mute_reminders(payload.user.id, until=None)
-        await respond(text=messages.reminders_muted(None), replace_original=False, response_type="ephemeral")
+        await respond(text=schedule_text.reminders_muted(None), replace_original=False, response_type="ephemeral")

@@ -13,8 +13,9 @@ import shlex
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.errors import ChatopsError, Misconfigured
+from bot.messages import agent as agent_text
+from bot.messages import schedules as schedule_text
 from bot.policy.roles import role_of
 from bot.scheduler.descriptions import local_time, next_run_of, target_of, when_of
 from bot.scheduler.digest import collect_digest, digest_text
@@ -54,7 +55,7 @@ def tokenize(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError:
-        raise CommandError(messages.digest_unbalanced_quotes()) from None
+        raise CommandError(schedule_text.digest_unbalanced_quotes()) from None
 
 
 def parse_changes(args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -89,7 +90,7 @@ def parse_changes(args: list[str]) -> tuple[list[str], dict[str, str]]:
 
 def _arg(args: list[str], index: int, after: str) -> str:
     if index >= len(args):
-        raise CommandError(messages.digest_missing_value(after))
+        raise CommandError(schedule_text.digest_missing_value(after))
     return args[index]
 
 
@@ -108,15 +109,15 @@ async def run_command(
         tokens = tokenize(text)
         sub, args = (tokens[0].lower(), tokens[1:]) if tokens else ("help", [])
         if sub in ("help", "?"):
-            return messages.digest_help()
+            return schedule_text.digest_help()
         if sub == "preview":
             return await preview(deps, client, user_id=user_id, channel_id=channel_id, args=args)
         if sub in ("mute", "unmute"):
             return await mute(deps, user_id=user_id, args=args, on=sub == "mute")
         if sub not in ADMIN_COMMANDS:
-            return messages.digest_unknown_command(sub)
+            return schedule_text.digest_unknown_command(sub)
         if await role_of(deps, user_id) != "admin":
-            return messages.schedule_admin_only()
+            return schedule_text.schedule_admin_only()
         if sub in ("add", "edit") and trigger_id and len(args) <= (0 if sub == "add" else 1):
             schedule_id = args[0] if args else None
             return await open_schedule_modal(
@@ -146,35 +147,35 @@ async def add(deps: Deps, client: Any, *, user_id: str, channel_id: str, args: l
     if positional and "project" not in changes:
         changes["project"] = positional.pop(0)
     if positional:
-        raise CommandError(messages.digest_unexpected_words(positional))
+        raise CommandError(schedule_text.digest_unexpected_words(positional))
     draft = Draft(channel=f"<#{channel_id}>").merged(changes)
     checked, errors = await validate_draft(deps, client, draft, scope_user=user_id)
     if checked is None:
-        return messages.schedule_invalid(errors)
+        return schedule_text.schedule_invalid(errors)
     row = await save_digest(deps, checked, by=user_id)
-    return messages.schedule_saved(row.id, row.name, row.channel_id or "", when_of(row), "added")
+    return schedule_text.schedule_saved(row.id, row.name, row.channel_id or "", when_of(row), "added")
 
 
 async def edit(deps: Deps, client: Any, *, user_id: str, args: list[str]) -> str:
     """`edit ID [changes]`."""
     positional, changes = parse_changes(args)
     if not positional:
-        raise CommandError(messages.digest_missing_id("edit"))
+        raise CommandError(schedule_text.digest_missing_id("edit"))
     row = await _digest(deps, positional[0])
     if len(positional) > 1:
-        raise CommandError(messages.digest_unexpected_words(positional[1:]))
+        raise CommandError(schedule_text.digest_unexpected_words(positional[1:]))
     draft = Draft.of(row).merged(changes)
     checked, errors = await validate_draft(deps, client, draft, scope_user=row.created_by or user_id)
     if checked is None:
-        return messages.schedule_invalid(errors)
+        return schedule_text.schedule_invalid(errors)
     saved = await save_digest(deps, checked, by=user_id, schedule_id=row.id)
-    return messages.schedule_saved(saved.id, saved.name, saved.channel_id or "", when_of(saved), "updated")
+    return schedule_text.schedule_saved(saved.id, saved.name, saved.channel_id or "", when_of(saved), "updated")
 
 
 async def lifecycle(deps: Deps, sub: str, *, user_id: str, args: list[str]) -> str:
     """`pause ID`, `resume ID`, `delete ID`, `runs ID`."""
     if not args:
-        raise CommandError(messages.digest_missing_id(sub))
+        raise CommandError(schedule_text.digest_missing_id(sub))
     schedule_id = args[0]
     if sub == "runs":
         row = await _schedule(deps, schedule_id)
@@ -182,18 +183,18 @@ async def lifecycle(deps: Deps, sub: str, *, user_id: str, args: list[str]) -> s
     if sub == "delete":
         deleted = await deps.store.delete_schedule(schedule_id, by=user_id)
         if deleted is None:
-            raise CommandError(messages.schedule_unknown(schedule_id))
-        return messages.schedule_deleted(schedule_id, deleted.name)
+            raise CommandError(schedule_text.schedule_unknown(schedule_id))
+        return schedule_text.schedule_deleted(schedule_id, deleted.name)
     action: ScheduleAction = "resume" if sub == "resume" else "pause"
     changed = await deps.store.set_schedule_enabled(
         schedule_id, action == "resume", by=user_id, action=action
     )
     if changed is None:
-        raise CommandError(messages.schedule_unknown(schedule_id))
+        raise CommandError(schedule_text.schedule_unknown(schedule_id))
     return (
-        messages.schedule_paused(changed.id, changed.name)
+        schedule_text.schedule_paused(changed.id, changed.name)
         if action == "pause"
-        else messages.schedule_resumed(changed.id, changed.name)
+        else schedule_text.schedule_resumed(changed.id, changed.name)
     )
 
 
@@ -201,13 +202,13 @@ async def list_schedules(deps: Deps) -> str:
     """Every schedule with its timing, channel, next run and last outcome."""
     rows = await deps.store.list_schedules()
     if not rows:
-        return messages.schedule_none()
+        return schedule_text.schedule_none()
     now = deps.clock()
     lines = []
     for row in rows:
         runs = await deps.store.list_runs(row.id, limit=1)
         last = f"{runs[0].status} ({local_time(runs[0].scheduled_for, row.timezone)})" if runs else None
-        line = messages.schedule_line(
+        line = schedule_text.schedule_line(
             schedule_id=row.id, name=row.name, target=target_of(row), when=when_of(row), enabled=row.enabled,
             next_run=next_run_of(row, now), last=last,
         )  # fmt: skip
@@ -219,9 +220,9 @@ async def list_schedules(deps: Deps) -> str:
 
 def _runs_text(row: ScheduleRow, runs: list[ScheduleRunRow]) -> str:
     if not runs:
-        return messages.schedule_no_runs(row.id)
+        return schedule_text.schedule_no_runs(row.id)
     return "\n".join(
-        messages.schedule_run_line(local_time(r.scheduled_for, row.timezone), r.status, r.error, r.attempts)
+        schedule_text.schedule_run_line(local_time(r.scheduled_for, row.timezone), r.status, r.error, r.attempts)
         for r in runs
     )
 
@@ -232,7 +233,7 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
     schedules = [s for s in await deps.store.list_schedules(kind="digest") if s.channel_id == channel_id]
     project = args[0].upper() if args else (schedules[0].project_key if schedules else None)
     if not project:
-        return messages.preview_needs_project()
+        return schedule_text.preview_needs_project()
     schedule = next((s for s in schedules if s.project_key == project), None)
     try:
         info = await channel_info(client, channel_id)
@@ -243,22 +244,22 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
         known = {p.key for p in await deps.tickets.list_projects()}
     except Misconfigured as exc:  # Jira refusing the bot's credential: the asker hears it, the admins are told
         told = await deps.alerts.report(exc, asker=user_id, channel=channel_id)
-        return messages.misconfigured(exc.summary, told=told)
+        return agent_text.misconfigured(exc.summary, told=told)
     except ChatopsError as exc:
-        return messages.preview_failed(project, str(exc))
+        return schedule_text.preview_failed(project, str(exc))
     # Visibility, with one answer for "unknown" and "not allowed": a preview never tells a member whether a
     # project they may not see exists.
     actor = Actor(user_id=user_id, channel_id=channel_id, channel_type=channel_type)
     visible = await deps.authorizer.visible_projects(actor)
     if visible is not None and project not in visible:
-        return messages.preview_not_allowed(project)
+        return schedule_text.preview_not_allowed(project)
     # A preview lists tickets: only for someone whose role grants the tools that list them, here.
     offered = {t.name for t in await deps.authorizer.offered_tools(actor, deps.tools)}
     if not PREVIEW_TOOLS <= offered:
-        return messages.preview_not_allowed(project)
+        return schedule_text.preview_not_allowed(project)
     now = deps.clock()
     if project not in known:
-        return messages.preview_not_allowed(project)
+        return schedule_text.preview_not_allowed(project)
     try:
         stale = stale_days_of(schedule) if schedule is not None else DEFAULT_STALE_DAYS
         digest = await collect_digest(
@@ -266,10 +267,10 @@ async def preview(deps: Deps, client: Any, *, user_id: str, channel_id: str, arg
         )
     except Misconfigured as exc:
         told = await deps.alerts.report(exc, asker=user_id, channel=channel_id)
-        return messages.misconfigured(exc.summary, told=told)
+        return agent_text.misconfigured(exc.summary, told=told)
     except ChatopsError as exc:
-        return messages.preview_failed(project, str(exc))
-    return messages.preview_intro() + "\n" + digest_text(digest, title=schedule.name if schedule else None)
+        return schedule_text.preview_failed(project, str(exc))
+    return schedule_text.preview_intro() + "\n" + digest_text(digest, title=schedule.name if schedule else None)
 
 
 async def reminders(deps: Deps, *, user_id: str, args: list[str]) -> str:
@@ -282,19 +283,19 @@ async def reminders(deps: Deps, *, user_id: str, args: list[str]) -> str:
     projects = dict(options.get("projects") or {})
     if positional:
         if len(positional) != 2:
-            raise CommandError(messages.reminders_usage())
+            raise CommandError(schedule_text.reminders_usage())
         project, days = positional[0].upper(), positional[1].lower()
         if days == "off":
             projects.pop(project, None)
         elif days.isdigit() and 1 <= int(days) <= 90:
             if project not in {p.key for p in await deps.tickets.list_projects()}:
-                return messages.digest_project_missing(project)
+                return schedule_text.digest_project_missing(project)
             projects[project] = int(days)
         else:
-            raise CommandError(messages.reminders_usage())
+            raise CommandError(schedule_text.reminders_usage())
     cron, zone = (row.cron, row.timezone) if row else ("0 9 * * 1-5", "UTC")
     if changes.keys() - {"every", "time", "day", "cron", "timezone"}:
-        raise CommandError(messages.reminders_usage())
+        raise CommandError(schedule_text.reminders_usage())
     try:
         if "every" in changes:
             cron = to_cron(
@@ -302,7 +303,7 @@ async def reminders(deps: Deps, *, user_id: str, args: list[str]) -> str:
             )
         zone = build_timing(cron, changes.get("timezone", zone)).timezone
     except ScheduleSpecError as exc:
-        return messages.schedule_invalid({exc.field: str(exc)})
+        return schedule_text.schedule_invalid({exc.field: str(exc)})
     options["projects"] = projects
     saved = await deps.store.save_schedule(
         ScheduleRow(
@@ -317,31 +318,31 @@ async def reminders(deps: Deps, *, user_id: str, args: list[str]) -> str:
 
 def _reminders_text(row: ScheduleRow | None) -> str:
     projects = dict(((row.options or {}).get("projects") if row else None) or {})
-    return messages.reminders_status(projects, when_of(row) if row else "", row.enabled if row else False)
+    return schedule_text.reminders_status(projects, when_of(row) if row else "", row.enabled if row else False)
 
 
 async def mute(deps: Deps, *, user_id: str, args: list[str], on: bool) -> str:
     """`mute [DAYS]` / `unmute`: the caller's own reminder DMs."""
     if not on:
         await deps.store.unmute_reminders(user_id)
-        return messages.reminders_unmuted()
+        return schedule_text.reminders_unmuted()
     days_text = args[0].lower().removesuffix("d") if args else ""
     if days_text and (not days_text.isdigit() or not 1 <= int(days_text) <= 365):
-        raise CommandError(messages.mute_usage())
+        raise CommandError(schedule_text.mute_usage())
     until = deps.clock() + timedelta(days=int(days_text)) if days_text else None
     await deps.store.mute_reminders(user_id, until=until)
-    return messages.reminders_muted(until.strftime("%a %d %b") if until else None)
+    return schedule_text.reminders_muted(until.strftime("%a %d %b") if until else None)
 
 
 async def _schedule(deps: Deps, schedule_id: str) -> ScheduleRow:
     row = await deps.store.get_schedule(schedule_id)
     if row is None:
-        raise CommandError(messages.schedule_unknown(schedule_id))
+        raise CommandError(schedule_text.schedule_unknown(schedule_id))
     return row
 
 
 async def _digest(deps: Deps, schedule_id: str) -> ScheduleRow:
     row = await _schedule(deps, schedule_id)
     if row.kind != "digest":
-        raise CommandError(messages.schedule_not_digest(schedule_id))
+        raise CommandError(schedule_text.schedule_not_digest(schedule_id))
     return row

@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import messages
 from bot.logs import get_logger, log_event
+from bot.messages import schedules as schedule_text
 from bot.policy.roles import role_of
 from bot.scheduler.drafts import Draft, new_schedule_id, save_digest, validate_draft
 from bot.scheduler.jobs import slack_refused
@@ -77,7 +77,7 @@ async def open_schedule_modal(
 ) -> str:
     """Open the editor (empty, or filled from `schedule_id`) for an admin; the ephemeral reply text."""
     if await role_of(deps, user_id) != "admin":
-        return messages.schedule_admin_only()
+        return schedule_text.schedule_admin_only()
     view = await editor_view(client, deps, user_id=user_id, schedule_id=schedule_id, channel_id=channel_id)
     if isinstance(view, str):
         return view
@@ -85,8 +85,8 @@ async def open_schedule_modal(
         await client.views_open(trigger_id=trigger_id, view=view)
     except SLACK_FAILURES as exc:
         log_event(_log, "schedule modal not opened", logging.WARNING, error=error_code(exc))
-        return messages.schedule_modal_failed()
-    return messages.schedule_modal_opened()
+        return schedule_text.schedule_modal_failed()
+    return schedule_text.schedule_modal_opened()
 
 
 async def editor_view(
@@ -102,9 +102,9 @@ async def editor_view(
     if schedule_id:
         row = await deps.store.get_schedule(schedule_id)
         if row is None:
-            return messages.schedule_unknown(schedule_id)
+            return schedule_text.schedule_unknown(schedule_id)
         if row.kind != "digest":
-            return messages.schedule_not_digest(schedule_id)
+            return schedule_text.schedule_not_digest(schedule_id)
         draft = Draft.of(row)
     else:
         draft = Draft(channel=channel_id or "", timezone=await _user_timezone(client, user_id))
@@ -230,7 +230,7 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
         user_id, view = payload.user.id, payload.view
         meta = EditorMetadata.of(view)  # None fields when missing or forged
         if await role_of(deps, user_id) != "admin":
-            await ack(response_action="errors", errors={"project": messages.schedule_admin_only()})
+            await ack(response_action="errors", errors={"project": schedule_text.schedule_admin_only()})
             log_event(
                 _log, "schedule change refused: not an admin", logging.WARNING, user=user_id, action="save"
             )
@@ -243,7 +243,7 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
         schedule_id = meta.schedule_id
         existing = await deps.store.get_schedule(schedule_id) if schedule_id else None
         if schedule_id and existing is None:
-            await ack(response_action="errors", errors={"project": messages.schedule_unknown(schedule_id)})
+            await ack(response_action="errors", errors={"project": schedule_text.schedule_unknown(schedule_id)})
             return
         draft = draft_from_state(view)
         scope_user = existing.created_by if existing is not None and existing.created_by else user_id
@@ -267,11 +267,11 @@ def register_schedule_editor(app: AsyncApp, deps: Deps) -> None:
                 await ack()  # a concurrent submission of the same modal saved it first
                 return
             _log.exception("schedule not saved")
-            await ack(response_action="errors", errors={"project": messages.schedule_save_failed()})
+            await ack(response_action="errors", errors={"project": schedule_text.schedule_save_failed()})
             return
         await ack()
         when = f"{describe(row.cron)} {row.timezone}"
-        text = messages.schedule_saved(
+        text = schedule_text.schedule_saved(
             row.id, escape_mrkdwn(row.name), row.channel_id or "", when, "updated" if existing else "added"
         )
         if meta.parent is not None:

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import messages
+from bot.messages import schedules as schedule_text
 from bot.scheduler.descriptions import next_run_of, target_of, when_of
 from bot.slack.markdown import escape_mrkdwn, shorten
 
@@ -99,7 +99,7 @@ def _buttons(line: ScheduleLine) -> ActionsBlock:
             style="danger",
             confirm=ConfirmObject(
                 title="Delete this schedule?",
-                text=MarkdownTextObject(text=messages.schedule_delete_confirm(name)),
+                text=MarkdownTextObject(text=schedule_text.schedule_delete_confirm(name)),
                 confirm="Delete",
                 deny="Keep it",
                 style="danger",
@@ -113,7 +113,7 @@ def section_blocks(lines: list[ScheduleLine], *, room: int, note: str | None = N
     """The section, in at most `room` blocks; `note` (the outcome of the last click) goes above the list."""
     if room < _FIXED_BLOCKS + 1:
         return []  # the policy fields already fill the modal (many roles); `/chatops digest list` still works
-    intro = messages.schedules_section_intro() + (f"\n*{note}*" if note else "")
+    intro = schedule_text.schedules_section_intro() + (f"\n*{note}*" if note else "")
     blocks: list[Block] = [
         DividerBlock(),
         HeaderBlock(block_id="schedules", text="Schedules"),
@@ -123,7 +123,7 @@ def section_blocks(lines: list[ScheduleLine], *, room: int, note: str | None = N
     if len(lines) > fits:
         fits = max(0, (room - _FIXED_BLOCKS - 1) // 2)  # one more block says how many were left out
     for line in lines[:fits]:
-        text = messages.schedule_row(
+        text = schedule_text.schedule_row(
             schedule_id=line.schedule_id,
             name=escape_mrkdwn(shorten(line.name, 100)),
             target=line.target,
@@ -137,7 +137,7 @@ def section_blocks(lines: list[ScheduleLine], *, room: int, note: str | None = N
         ]
     if len(lines) > fits:
         blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=messages.schedules_more(len(lines) - fits))])
+            ContextBlock(elements=[MarkdownTextObject(text=schedule_text.schedules_more(len(lines) - fits))])
         )
     blocks.append(
         ActionsBlock(

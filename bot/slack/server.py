@@ -22,9 +22,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
+from bot.messages import cli as cli_text
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
 from bot.slack.inbound import Rejection, read_body, verify
@@ -65,7 +65,7 @@ def check_settings(settings: Settings, *, http: bool) -> None:
     if settings.anthropic_api_key is None:
         missing.append("ANTHROPIC_API_KEY: your Anthropic API key")
     if missing:
-        raise ConfigError(messages.missing_slack_settings(missing))
+        raise ConfigError(cli_text.missing_slack_settings(missing))
 
 
 def _answer(rejection: Rejection, *, peer: str | None) -> web.Response:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import messages
 from bot.agent.loop import ThreadRef
+from bot.messages import slack as slack_text
 from bot.slack.conversation import Where, answer
 from bot.slack.markdown import shorten
 from bot.slack.surface import Surface
@@ -42,18 +42,18 @@ async def run_shortcut(surface: Surface, *, payload: dict[str, Any], respond: As
     user_id = payload["user"]["id"]
     team_id = (payload.get("team") or {}).get("id") or payload["user"].get("team_id")
     if not channel or not msg.get("ts"):
-        await respond(text=messages.shortcut_unavailable(), response_type="ephemeral")
+        await respond(text=slack_text.shortcut_unavailable(), response_type="ephemeral")
         return
     actor = await surface.directory.actor(user_id=user_id, team_id=team_id, channel_id=channel)
     context = await message_context(surface, channel=channel, msg=msg)
     if payload.get("callback_id") == TICKET_CALLBACK:
         offered = {t.name for t in await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)}
         if "create_ticket" not in offered:
-            await respond(text=messages.slash_unavailable("Create ticket from message"), response_type="ephemeral")
+            await respond(text=slack_text.slash_unavailable("Create ticket from message"), response_type="ephemeral")
             return
-        text, choice = messages.ticket_from_message_prompt(), ToolChoice(type="tool", name="create_ticket")
+        text, choice = slack_text.ticket_from_message_prompt(), ToolChoice(type="tool", name="create_ticket")
     else:
-        text, choice = messages.ask_about_message_prompt(), None
+        text, choice = slack_text.ask_about_message_prompt(), None
     thread_ts = msg.get("thread_ts") or msg["ts"]
     thread = ThreadRef(team_id=team_id or "", channel_id=channel, thread_ts=thread_ts)
     await answer(

@@ -28,7 +28,7 @@ from slack_sdk.models.metadata import (
     TaskEntityFields,
 )
 
-from bot.slack.agent_texts import ticket_page
+from bot.messages.slack import ticket_page
 from bot.slack.markdown import neutralize_broadcasts, shorten
 from integrations.tickets.local import TICKET_PATH, ticket_url
 

@@ -23,9 +23,9 @@ import signal
 import sys
 import tempfile
 
-from bot import messages
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
+from bot.messages import cli as cli_text
 from bot.metrics import MULTIPROC_ENV
 from bot.settings import Settings
 
@@ -43,13 +43,13 @@ def worker_count(settings: Settings, requested: int | None, *, http: bool) -> in
     """How many workers to run: `requested`, or one per CPU on PostgreSQL and one on SQLite; ConfigError when
     the request cannot be served safely."""
     if requested is not None and requested < 1:
-        raise ConfigError(messages.workers_invalid(requested))
+        raise ConfigError(cli_text.workers_invalid(requested))
     if requested is None:
         return 1 if is_sqlite(settings) or not http else max(1, os.cpu_count() or 1)
     if requested > 1 and not http:
-        raise ConfigError(messages.workers_socket_mode())
+        raise ConfigError(cli_text.workers_socket_mode())
     if requested > 1 and is_sqlite(settings):
-        raise ConfigError(messages.workers_need_postgres(requested))
+        raise ConfigError(cli_text.workers_need_postgres(requested))
     return requested
 
 

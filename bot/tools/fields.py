@@ -10,8 +10,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from bot import messages
 from bot.errors import NotFound
+from bot.messages import tools as tool_text
 from bot.tools.base import ToolContext
 from integrations.tickets import keys
 from integrations.tickets.base import Ticket
@@ -36,16 +36,16 @@ async def visible_ticket(ctx: ToolContext, key: str) -> Ticket:
     try:
         ticket = await ctx.deps.tickets.get_ticket(key)
     except NotFound:
-        raise NotFound(messages.no_ticket(key)) from None
+        raise NotFound(tool_text.no_ticket(key)) from None
     if ctx.visible_projects is not None and ticket.project not in ctx.visible_projects:
-        raise NotFound(messages.no_ticket(key))
+        raise NotFound(tool_text.no_ticket(key))
     return ticket
 
 
 def check_project(ctx: ToolContext, project: str) -> None:
     """NotFound (worded like an unknown project) when `project` is not visible here."""
     if ctx.visible_projects is not None and project not in ctx.visible_projects:
-        raise NotFound(messages.project_not_available(project))
+        raise NotFound(tool_text.project_not_available(project))
 
 
 def via(ctx: ToolContext) -> str:

@@ -6,8 +6,8 @@ one match is used, several are a Conflict listing the candidates, none is NotFou
 
 from __future__ import annotations
 
-from bot import messages
 from bot.errors import Conflict, NotFound
+from bot.messages import tools as tool_text
 from bot.tools.base import ToolContext
 from integrations.tickets.base import Person
 
@@ -38,7 +38,7 @@ async def require_me(ctx: ToolContext) -> Person:
     """The asker's person, or NotFound saying how to fix the mapping."""
     me = await current_person(ctx)
     if me is None:
-        raise NotFound(messages.me_unknown(ctx.actor.label))
+        raise NotFound(tool_text.me_unknown(ctx.actor.label))
     return me
 
 
@@ -55,9 +55,9 @@ async def resolve_person(ctx: ToolContext, text: str) -> Person:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise NotFound(messages.no_person_matches(query))
+        raise NotFound(tool_text.no_person_matches(query))
     shown = exact or found
-    raise Conflict(messages.several_people_match(query, [_label(p) for p in shown]))
+    raise Conflict(tool_text.several_people_match(query, [_label(p) for p in shown]))
 
 
 def _label(person: Person) -> str:

@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import messages
+from bot.messages import tools as tool_text
 from bot.tools.base import ToolContext
 from integrations.tickets.base import Comment, Person, Ticket
 
@@ -34,7 +34,7 @@ def clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with a marker saying how much was kept."""
     if len(text) <= limit:
         return text
-    return text[:limit] + messages.text_cut(limit, len(text))
+    return text[:limit] + tool_text.text_cut(limit, len(text))
 
 
 def clean(value: Any) -> Any:
@@ -123,7 +123,7 @@ def fit_list(
         items.pop()
     result = {**result, field: items}
     if len(items) < full:
-        result[note] = messages.results_cut(len(items), total if total is not None else full, hint)
+        result[note] = tool_text.results_cut(len(items), total if total is not None else full, hint)
     return result
 
 

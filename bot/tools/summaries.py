@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field
 
-from bot import messages
 from bot.errors import Misconfigured, ModelError, ModelNotFound
 from bot.logs import get_logger
+from bot.messages import tools as tool_text
 from bot.tools import results as out
 from bot.tools.base import Effect, ToolArgs, ToolContext, tool
 from bot.tools.fields import PersonRef, ProjectKey, TicketKey, check_project, visible_ticket
@@ -189,7 +189,7 @@ async def summarize_ticket(ctx: ToolContext, args: SummarizeArgs) -> dict[str, A
     if text is not None:
         result.pop("description", None)  # the summary covers it
     elif use_model:
-        result["note"] = messages.model_summary_unavailable()
+        result["note"] = tool_text.model_summary_unavailable()
     return out.fit_list(result, "latest_comments", out.budget(ctx), hint="Use list_comments to read them.")
 
 

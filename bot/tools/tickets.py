@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from bot import messages
+from bot.messages import tools as tool_text
 from bot.tools import results as out
 from bot.tools.base import Effect, ToolArgs, ToolContext, tool
 from bot.tools.fields import (
@@ -84,7 +84,7 @@ async def search_tickets(ctx: ToolContext, args: SearchArgs) -> dict[str, object
     """The `search_tickets` tool; what the model reads about it is prompts/tools/search_tickets.md."""
     query = await _query(ctx, args)
     if query is None:
-        return {"count": 0, "note": messages.nothing_visible_here()}
+        return {"count": 0, "note": tool_text.nothing_visible_here()}
     page = await ctx.deps.tickets.search_tickets(query, page_token=args.page_token)
     visible = ctx.visible_projects
     tickets = [t for t in page.tickets if visible is None or t.project in visible]  # defence in depth
@@ -92,13 +92,13 @@ async def search_tickets(ctx: ToolContext, args: SearchArgs) -> dict[str, object
     if page.next_page_token:
         result["next_page_token"] = page.next_page_token
     if not tickets:
-        result["note"] = messages.no_search_matches()
+        result["note"] = tool_text.no_search_matches()
         if (
             args.project
             and visible is None
             and args.project not in {p.key for p in await ctx.deps.tickets.list_projects()}
         ):
-            result["note"] = messages.project_not_available(args.project)
+            result["note"] = tool_text.project_not_available(args.project)
     return out.fit_list(result, "tickets", out.budget(ctx), hint="Narrow the filters or lower the limit.")
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import messages
 from bot.errors import NotFound
+from bot.messages import tools as tool_text
 from bot.tools.summaries import MODEL_THRESHOLD, build_digest
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
@@ -129,7 +129,7 @@ async def test_when_the_model_fails_the_ticket_is_condensed_and_nothing_is_cache
     failed = await call(modeled.context(), "summarize_ticket", key=key)
     retried = await call(modeled.context(), "summarize_ticket", key=key)
 
-    assert failed["note"] == messages.model_summary_unavailable()
+    assert failed["note"] == tool_text.model_summary_unavailable()
     assert "summary" not in failed and failed["where_it_stands"].startswith("To Do since")
     assert retried["summary"] == SUMMARY
 
@@ -253,7 +253,7 @@ async def test_a_digest_of_a_hidden_project_is_refused_like_a_missing_one(world:
     with pytest.raises(NotFound) as raised:
         await call(world.context(visible={"OPS"}), "workload_digest", project="SEC")
 
-    assert str(raised.value) == messages.project_not_available("SEC")
+    assert str(raised.value) == tool_text.project_not_available("SEC")
 
 
 async def test_a_digest_of_a_project_the_backend_lacks_is_empty(world: World) -> None:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bot import messages
 from bot.errors import Conflict, NotFound
+from bot.messages import tools as tool_text
 from tests.unit.ticket_world import MAYA, PRIYA, STRANGER, World, call
 
 from .conftest import backends
@@ -47,7 +47,7 @@ async def test_me_for_an_asker_with_no_person_says_how_to_fix_it(world: World) -
     with pytest.raises(NotFound) as raised:
         await call(world.context(STRANGER), "search_tickets", assignee="me")
 
-    assert str(raised.value) == messages.me_unknown("Visitor")
+    assert str(raised.value) == tool_text.me_unknown("Visitor")
 
 
 async def test_reporter_me_finds_what_the_asker_reported(world: World) -> None:
@@ -80,7 +80,7 @@ async def test_an_unknown_name_is_not_found(world: World) -> None:
     with pytest.raises(NotFound) as raised:
         await call(world.context(), "search_tickets", assignee="Zed")
 
-    assert str(raised.value) == messages.no_person_matches("Zed")
+    assert str(raised.value) == tool_text.no_person_matches("Zed")
 
 
 async def test_unassigned_finds_tickets_without_an_owner(world: World) -> None:
@@ -122,14 +122,14 @@ async def test_a_hidden_project_reads_exactly_like_a_missing_one(world: World) -
     with pytest.raises(NotFound) as missing:
         await call(ctx, "search_tickets", project="NOPE")
 
-    assert str(hidden.value) == messages.project_not_available("SEC")
-    assert str(missing.value) == messages.project_not_available("NOPE")
+    assert str(hidden.value) == tool_text.project_not_available("SEC")
+    assert str(missing.value) == tool_text.project_not_available("NOPE")
 
 
 async def test_an_unknown_project_without_restriction_is_named_in_the_note(world: World) -> None:
     result = await call(world.context(), "search_tickets", project="NOPE")
 
-    assert result["count"] == 0 and result["note"] == messages.project_not_available("NOPE")
+    assert result["count"] == 0 and result["note"] == tool_text.project_not_available("NOPE")
 
 
 async def test_no_visible_project_means_nothing_to_search(world: World) -> None:
@@ -137,7 +137,7 @@ async def test_no_visible_project_means_nothing_to_search(world: World) -> None:
 
     result = await call(world.context(visible=()), "search_tickets")
 
-    assert result == {"count": 0, "note": messages.nothing_visible_here()}
+    assert result == {"count": 0, "note": tool_text.nothing_visible_here()}
 
 
 # ---------------------------------------------------------------- search_tickets: filters and results
@@ -301,8 +301,8 @@ async def test_a_ticket_in_a_hidden_project_reads_exactly_like_a_missing_one(wor
     with pytest.raises(NotFound) as missing:
         await call(ctx, "get_ticket", key="SEC-99")
 
-    assert str(hidden.value) == messages.no_ticket(secret)
-    assert str(missing.value) == messages.no_ticket("SEC-99")
+    assert str(hidden.value) == tool_text.no_ticket(secret)
+    assert str(missing.value) == tool_text.no_ticket("SEC-99")
 
 
 async def test_a_long_description_is_clipped_with_a_marker(world: World) -> None:
@@ -311,7 +311,7 @@ async def test_a_long_description_is_clipped_with_a_marker(world: World) -> None
     result = await call(world.context(), "get_ticket", key="OPS-1")
 
     assert len(result["description"]) < 2100
-    assert result["description"].endswith(messages.text_cut(2000, 10000))
+    assert result["description"].endswith(tool_text.text_cut(2000, 10000))
 
 
 # ---------------------------------------------------------------- create_ticket

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_bolt.response import BoltResponse
 
-from bot import messages
+from bot.messages import admin as admin_text
 from bot.policy.roles import role_of
 from bot.storage.db import Database
 from bot.tools.base import Actor, ToolContext
@@ -296,7 +296,7 @@ async def test_people_slack_cannot_confirm_in_time_are_field_errors_and_the_ack_
     assert len(world.slack.calls("users.info")) == 2  # both asked at once, not one after the other
     assert ack == {
         "response_action": "errors",
-        "errors": {"assign:viewer": messages.config_user_unverified(LEO), "assign:member": messages.config_user_unverified(MAYA)},
+        "errors": {"assign:viewer": admin_text.config_user_unverified(LEO), "assign:member": admin_text.config_user_unverified(MAYA)},
     }
     assert await world.store.config_version() == version
     assert await role_of(world.deps, LEO) == "member"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.agent.types import PendingAction
-from bot.messages import action_description
+from bot.messages.approvals import action_description
 from bot.slack.approval_blocks import approval_blocks, parse_action_id
 
 

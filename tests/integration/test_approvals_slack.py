@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot import messages as say
 from bot.agent.types import TurnResult
+from bot.messages import approvals as approval_text
 from bot.slack.approvals_ui import expire_approvals
 from bot.storage.db import Database
 from bot.storage.tables import PendingApprovalRow
@@ -302,7 +302,7 @@ async def test_an_overdue_request_whose_saved_turn_is_lost_is_expired_once_and_t
     row = await world.store.get_approval(pending.approval_id)
     assert row is not None and row.status == "expired"
     assert "Expired without an answer" in (await world.buttons_message(pending.approval_id)).text
-    assert say.approval_state_lost("expired") in str(world.slack.calls("chat.postMessage")[-1].args)
+    assert approval_text.approval_state_lost("expired") in str(world.slack.calls("chat.postMessage")[-1].args)
 
 
 async def test_approving_a_request_whose_saved_turn_is_lost_fails_clearly_and_runs_nothing(world: World) -> None:
@@ -316,7 +316,7 @@ async def test_approving_a_request_whose_saved_turn_is_lost_fails_clearly_and_ru
     row = await world.store.get_approval(pending.approval_id)
     assert row is not None and row.status == "failed"
     assert "Approved, but it failed" in (await world.buttons_message(pending.approval_id)).text
-    assert say.approval_state_lost("failed") in str(world.slack.calls("chat.postMessage")[-1].args)
+    assert approval_text.approval_state_lost("failed") in str(world.slack.calls("chat.postMessage")[-1].args)
 
 
 async def test_an_admins_write_runs_without_confirmation(world: World) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot import messages as say
+from bot.messages import agent as agent_text
 from bot.slack.recovery import TurnKeeper
 from bot.slack.server import serve
 from bot.storage.db import Database, make_engine
@@ -61,7 +61,7 @@ async def test_a_question_during_an_outage_is_answered_temporarily_unavailable_a
     assert await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} what is OPS-1?", ts=asked)) == 200
     await bot.settle()
     [reply] = bot.slack.bot_messages(OPS_CHANNEL)
-    assert reply.thread_ts == asked and say.database_unavailable() in reply.text
+    assert reply.thread_ts == asked and agent_text.database_unavailable() in reply.text
     assert [s for s in bot.slack.statuses if s[1] == asked][-1][2] == ""
     assert bot.model.bodies() == []
 
@@ -133,5 +133,5 @@ async def _ended_at_the_deadline(bot: SlackBot) -> None:
     await serving
     gate.set()
     [told] = [m for m in bot.slack.bot_messages(OPS_CHANNEL) if m.thread_ts == asked]
-    assert told.text == say.restarted_ended([])
+    assert told.text == agent_text.restarted_ended([])
     assert [s for s in bot.slack.statuses if s[1] == asked][-1][2] == ""

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import messages as say
+from bot.messages import agent as agent_text
+from bot.messages import approvals as approval_text
 from bot.slack.recovery import TurnKeeper
 from bot.storage.db import Database
 from bot.storage.leases import Leases, Owner
@@ -112,7 +113,7 @@ async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_othe
         assert await world.surface.tasks.join(timeout=15)
 
     mine = thread(a.slack, asked)
-    assert [m.text for m in restarted(mine)] == [say.restarted_rerunning()]
+    assert [m.text for m in restarted(mine)] == [agent_text.restarted_rerunning()]
     answers = [m for m in mine if "certificate rotation" in m.text]
     assert len(answers) == 1 and len(mine) == 2  # the stale stream became the explicit message
     assert not any(m.streaming for m in mine)
@@ -135,7 +136,7 @@ async def test_a_turn_past_the_recovery_window_is_ended_with_an_explicit_message
     [recovered] = await TurnKeeper(b.surface).tick()
     assert not recovered.rerun
     [message] = restarted(thread(a.slack, asked))
-    assert message.text == say.restarted_ended([])
+    assert message.text == agent_text.restarted_ended([])
     asked_message = next(m for m in a.slack.thread(CHANNEL, asked) if m.ts == asked)
     assert asked_message.reactions == ["warning"]  # 👀 replaced
     assert len(a.model.bodies()) == 1  # not re-run
@@ -166,7 +167,7 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
         row = await b.store.get_approval(approval_id)
         assert row is not None and row.status == "approved"
         await b.press(approval_id, "approve", user=MAYA)  # a second click claims nothing it did not see
-        assert b.ephemerals(MAYA)[-1] == say.approval_already_decided("approved")
+        assert b.ephemerals(MAYA)[-1] == approval_text.approval_already_decided("approved")
         assert "outcome not known yet" in (await b.buttons_message(approval_id)).text
 
         clock.advance(LEASE.total_seconds() + 1)
@@ -179,7 +180,7 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
         [message] = restarted(thread(slack, row.thread_ts))
         assert ("This was done" if lands else "This was not done") in message.text
         buttons = await b.buttons_message(approval_id)
-        assert "actions" not in str(buttons.blocks) and say.approval_outcome(outcome, MAYA, "")[:12] in str(buttons.blocks)
+        assert "actions" not in str(buttons.blocks) and approval_text.approval_outcome(outcome, MAYA, "")[:12] in str(buttons.blocks)
         assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1  # never sent again
         await b.press(approval_id, "approve", user=ADMIN)
         assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1

@@ -8,7 +8,7 @@ import json
 import pytest
 from slack_bolt.async_app import AsyncApp
 
-from bot import messages
+from bot.messages import schedules as schedule_text
 from bot.slack.schedule_buttons import register_schedule_handlers
 from bot.slack.schedule_commands import handle_digest_command
 from tests.fakes.slack_server import FakeSlack
@@ -44,7 +44,7 @@ async def test_a_dropped_connection_on_views_open_tells_the_admin_the_editor_did
         world.deps.slack, world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
     )
 
-    assert reply == messages.schedule_modal_failed()
+    assert reply == schedule_text.schedule_modal_failed()
     assert len(world.slack.calls("views.open")) == 1, "views.open is never sent twice"
 
 
@@ -57,7 +57,7 @@ async def test_a_dropped_connection_while_checking_the_channel_keeps_the_form_op
 
     assert response.status == 200
     errors = json.loads(response.body)["errors"]
-    assert errors == {"channel": messages.schedule_channel_check_failed("ServerDisconnectedError")}
+    assert errors == {"channel": schedule_text.schedule_channel_check_failed("ServerDisconnectedError")}
     assert await world.store.list_schedules() == []
 
 

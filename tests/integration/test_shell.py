@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from bot.messages import agent as agent_text
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,4 +64,4 @@ def test_piped_questions_are_answered_with_a_trace_and_the_shell_exits_at_eof(tm
 def test_without_an_api_key_it_says_what_to_set_and_exits_2(tmp_path: Path) -> None:
     done = run_shell(tmp_path, "hello\n", env={})
     assert done.returncode == 2
-    assert messages.missing_api_key() in done.stderr
+    assert agent_text.missing_api_key() in done.stderr

@@ -3,7 +3,7 @@ the real Bolt app saves it, the same Agent and the same model client then send t
 
 from __future__ import annotations
 
-from bot import messages as say
+from bot.messages import agent as agent_text
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.integration.test_admin_modal import open_modal, submit
 from tests.integration.test_approvals_world import ADMIN, MAYA, World, model, slack, world
@@ -28,5 +28,5 @@ async def test_a_step_limit_saved_in_the_config_modal_caps_the_next_turn(world: 
 
     result, _ = await world.ask(MAYA, "What is OPS-1?")
 
-    assert (result.status, result.text) == ("capped", say.step_cap_reached(1))
+    assert (result.status, result.text) == ("capped", agent_text.step_cap_reached(1))
     assert len(world.model.bodies()) == 1

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import messages
+from bot.messages import admin as admin_text
 from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
@@ -178,7 +178,7 @@ async def test_config_without_a_trigger_id_tells_the_admin_the_modal_could_not_o
     assert await bot.send_command(fields) == (200, "")
     await bot.settle()
     [reply] = _responses(bot)
-    assert reply["text"] == messages.config_modal_failed() and reply["response_type"] == "ephemeral"
+    assert reply["text"] == admin_text.config_modal_failed() and reply["response_type"] == "ephemeral"
     assert bot.slack.calls("views.open") == [] and bot.surface.tasks.failures == 0
 
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot import messages as say
 from bot.agent.loop import Agent
 from bot.agent.types import TurnResult
 from bot.authz import Decision
+from bot.messages import approvals as approval_text
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import PendingApprovalRow
@@ -55,7 +55,7 @@ async def test_a_write_needing_confirmation_pauses_the_turn_and_stores_the_appro
     assert result.status == "paused" and result.pending is not None
     assert result.pending.description == "Add a comment to OPS-1: “Deployed”"
     assert result.pending.requester_id == "U0ALICE" and result.pending.tool == "add_comment"
-    assert result.text == say.approval_needed(result.pending.description)
+    assert result.text == approval_text.approval_needed(result.pending.description)
     assert [name for name, _ in h.rec.calls] == ["get_ticket"]  # the read ran; the write waits
     assert len(h.server.bodies()) == 1
     row = await h.store.get_approval(result.pending.approval_id)
@@ -99,7 +99,7 @@ async def test_a_second_resume_runs_nothing_and_says_it_was_already_decided(conf
     assert paused.pending is not None
     await h.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
     again = await h.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
-    assert (again.status, again.text) == ("failed", say.approval_already_decided("done"))
+    assert (again.status, again.text) == ("failed", approval_text.approval_already_decided("done"))
     assert [name for name, _ in h.rec.calls].count("add_comment") == 1
     assert len(h.server.bodies()) == 2
 
@@ -285,7 +285,7 @@ async def test_approving_a_request_whose_saved_turn_is_lost_closes_it_as_failed_
 
     result = await h.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
 
-    assert (result.status, result.text, result.turn_id) == ("failed", say.approval_state_lost("failed"), paused.turn_id)
+    assert (result.status, result.text, result.turn_id) == ("failed", approval_text.approval_state_lost("failed"), paused.turn_id)
     assert h.rec.calls == [] and len(h.server.bodies()) == 1
     row = await h.store.get_approval(paused.pending.approval_id)
     assert row is not None and (row.status, row.decided_by) == ("failed", "U0ALICE")
@@ -296,7 +296,7 @@ async def test_approving_a_request_whose_saved_turn_is_lost_closes_it_as_failed_
     (audit,) = await h.store.list_audit(action="approval")
     assert (audit.tool, audit.target, audit.status, audit.user_id) == ("add_comment", "OPS-1", "not_sent", "U0ALICE")
     again = await h.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
-    assert (again.status, again.text) == ("failed", say.approval_already_decided("failed"))
+    assert (again.status, again.text) == ("failed", approval_text.approval_already_decided("failed"))
 
 
 async def test_an_overdue_request_whose_saved_turn_is_lost_expires_once(confirming: Harness, clock: FixedClock) -> None:
@@ -308,7 +308,7 @@ async def test_an_overdue_request_whose_saved_turn_is_lost_expires_once(confirmi
 
     result = await h.agent.expire(approval_id=paused.pending.approval_id)
 
-    assert (result.status, result.text) == ("failed", say.approval_state_lost("expired"))
+    assert (result.status, result.text) == ("failed", approval_text.approval_state_lost("expired"))
     row = await h.store.get_approval(paused.pending.approval_id)
     assert row is not None and row.status == "expired"
     assert await h.store.list_expired_approvals() == []  # the sweep will not find it again
@@ -324,7 +324,7 @@ async def test_cancelling_a_request_whose_saved_turn_is_lost_cancels_it(confirmi
 
     result = await h.agent.resume(approval_id=paused.pending.approval_id, approved=False, decided_by="U0ALICE")
 
-    assert (result.status, result.text) == ("failed", say.approval_state_lost("cancelled"))
+    assert (result.status, result.text) == ("failed", approval_text.approval_state_lost("cancelled"))
     row = await h.store.get_approval(paused.pending.approval_id)
     assert row is not None and row.status == "cancelled" and h.rec.calls == []
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot import messages as say
+from bot.messages import agent as agent_text
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.conftest import FixedClock
@@ -50,7 +50,7 @@ async def test_an_admins_step_limit_applies_to_the_next_turn(harness: Harness) -
 
     result = await h.ask()
 
-    assert (result.status, result.steps, result.text) == ("capped", 1, say.step_cap_reached(1))
+    assert (result.status, result.steps, result.text) == ("capped", 1, agent_text.step_cap_reached(1))
     assert len(h.server.bodies()) == 1
 
 

@@ -10,8 +10,8 @@ from typing import Literal
 import pytest
 from sqlmodel import select
 
-from bot import messages as say
 from bot.agent.loop import ThreadRef
+from bot.messages import agent as agent_text
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import ConversationRow, MessageRow
@@ -228,7 +228,7 @@ async def test_pause_turn_resends_and_continues(harness: Harness) -> None:
 async def test_refusal_gives_a_polite_failure(harness: Harness) -> None:
     harness.server.queue(refusal_reply())
     result = await harness.ask()
-    assert (result.status, result.text) == ("refused", say.model_refused())
+    assert (result.status, result.text) == ("refused", agent_text.model_refused())
 
 
 async def test_prompt_too_long_trims_history_and_retries_once(harness: Harness) -> None:
@@ -243,27 +243,27 @@ async def test_prompt_too_long_trims_history_and_retries_once(harness: Harness) 
 async def test_prompt_too_long_without_history_fails_clearly(harness: Harness) -> None:
     harness.server.queue(bad_request("prompt is too long: 210000 tokens > 200000 maximum"))
     result = await harness.ask()
-    assert (result.status, result.text) == ("failed", say.context_too_long())
+    assert (result.status, result.text) == ("failed", agent_text.context_too_long())
 
 
 async def test_an_empty_answer_is_never_silent_or_a_false_success(harness: Harness) -> None:
     harness.server.queue(text_reply(""))
     result = await harness.ask()
-    assert (result.status, result.text) == ("failed", say.empty_answer())
+    assert (result.status, result.text) == ("failed", agent_text.empty_answer())
 
 
 async def test_the_step_cap_stops_the_turn_with_a_clear_message(settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock) -> None:
     h = await make_harness(settings, database, server, clock, chatops_max_steps=2)
     server.respond_with(lambda body: tool_use_reply([tool_use("search_tickets", {"text": f"q{len(body['messages'])}"})]))
     result = await h.ask()
-    assert result.status == "capped" and result.text == say.step_cap_reached(2)
+    assert result.status == "capped" and result.text == agent_text.step_cap_reached(2)
     assert len(server.bodies()) == 2 and len(result.trace) == 2
 
 
 # ---------------------------------------------------------------- model failures
 
 
-@pytest.mark.parametrize(("error", "text"), [(overloaded(), say.model_busy()), (server_error(), say.model_unavailable())], ids=["529", "500"])
+@pytest.mark.parametrize(("error", "text"), [(overloaded(), agent_text.model_busy()), (server_error(), agent_text.model_unavailable())], ids=["529", "500"])
 async def test_model_failure_after_retries_fails_clearly_and_keeps_the_question(harness: Harness, error: ApiError, text: str) -> None:
     harness.server.queue(*[error] * 4)
     result = await harness.ask("Please keep this question")
@@ -279,7 +279,7 @@ async def test_model_timeout_is_retried_then_fails_clearly(settings: Settings, d
     h = await make_harness(settings, database, server, clock, chatops_llm_timeout_seconds=0.2, chatops_llm_max_retries=1)
     server.queue(text_reply("late", delay=5), text_reply("late", delay=5))
     result = await h.ask()
-    assert (result.status, result.text) == ("failed", say.model_unavailable())
+    assert (result.status, result.text) == ("failed", agent_text.model_unavailable())
     assert len(server.bodies()) == 2
 
 
@@ -289,7 +289,7 @@ async def test_a_stream_cut_after_a_complete_write_never_runs_it_and_fails_clear
     harness.server.queue(*[cut] * 4)  # every attempt (1 + 3 retries) is cut the same way
     result = await harness.ask("Tell OPS-1 it is fixed in 2.4")
     assert harness.rec.calls == [] and harness.authz.calls == []
-    assert (result.status, result.text) == ("failed", say.model_unavailable())
+    assert (result.status, result.text) == ("failed", agent_text.model_unavailable())
     assert await harness.store.list_audit(action="write") == []
     assert result.trace == [] and await harness.store.list_tool_calls(turn_id=result.turn_id) == []
     assert len(harness.server.bodies()) == 4
@@ -324,7 +324,7 @@ async def test_a_response_that_did_not_stop_for_tool_use_never_runs_its_calls(ha
 async def test_a_model_asking_to_wait_longer_than_our_cap_fails_at_once_as_busy(harness: Harness) -> None:
     harness.server.queue(rate_limited(retry_after=3600), text_reply("never"))
     result = await harness.ask()
-    assert (result.status, result.text) == ("failed", say.model_busy())
+    assert (result.status, result.text) == ("failed", agent_text.model_busy())
     assert len(harness.server.bodies()) == 1
     turn = await harness.store.get_turn(result.turn_id)
     assert turn is not None and turn.error and "3600" in turn.error
@@ -333,11 +333,11 @@ async def test_a_model_asking_to_wait_longer_than_our_cap_fails_at_once_as_busy(
 # ---------------------------------------------------------------- bad input and progress
 
 
-@pytest.mark.parametrize(("text", "expected"), [("   ", say.empty_question()), ("x" * 20_000, say.message_too_long(20_000, 8000))], ids=["empty", "too-long"])
+@pytest.mark.parametrize(("text", "expected"), [("   ", agent_text.empty_question()), ("x" * 20_000, agent_text.message_too_long(20_000, 8000))], ids=["empty", "too-long"])
 async def test_empty_or_huge_messages_get_a_clear_answer_and_nothing_is_written(harness: Harness, database: Database, text: str, expected: str) -> None:
     result = await harness.ask(text)
     assert (result.status, result.text) == ("failed", expected)
-    assert "8,000" in say.message_too_long(20_000, 8000)
+    assert "8,000" in agent_text.message_too_long(20_000, 8000)
     assert harness.server.bodies() == []
     rows = await database.run(lambda s: (list(s.exec(select(ConversationRow))), list(s.exec(select(MessageRow)))))
     assert rows == ([], [])

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import messages
+from bot.messages import tools as tool_text
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.tools.summaries import MODEL_THRESHOLD
@@ -47,5 +47,5 @@ async def test_a_model_too_slow_for_the_tool_time_limit_is_given_up_for_the_cond
 
     result = await call(world.context(), "summarize_ticket", key=key)
 
-    assert result["note"] == messages.model_summary_unavailable()
+    assert result["note"] == tool_text.model_summary_unavailable()
     assert "summary" not in result and result["where_it_stands"].startswith("To Do since")
