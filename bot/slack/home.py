@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+from slack_sdk.models.views import View
 
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
@@ -71,7 +72,7 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
         HeaderBlock(text="Your recent conversations").to_dict(),
         _section("\n".join(recent_lines) or slack_text.home_recent_empty()),
     ]
-    return {"type": "home", "blocks": blocks}
+    return View(type="home", blocks=blocks).to_dict()
 
 
 async def admin_summary(surface: Surface) -> list[dict[str, Any]]:
