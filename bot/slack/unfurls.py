@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from bot.agent.checks import decide_call
-from bot.errors import ChatopsError, NotFound, PermissionDenied
+from bot.errors import ChatopsError, Misconfigured, NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.slack.identity import error_code
@@ -56,6 +56,9 @@ async def readable(deps: Deps, actor: Actor, tool_name: str, arguments: dict[str
         return False
     try:
         decision = await decide_call(deps, actor, tool, arguments, conversation_id=f"work-object:{actor.user_id}")
+    except Misconfigured as exc:  # Jira refusing the bot's credential: nobody asked, but the admins must hear it
+        await deps.alerts.report(exc)
+        return False
     except (ValidationError, ChatopsError) as exc:
         log_event(_log, "work object check failed", logging.WARNING, tool=tool_name, error=type(exc).__name__)
         return False
@@ -66,6 +69,9 @@ async def _ticket(deps: Deps, key: str) -> Ticket | None:
     try:
         return await deps.tickets.get_ticket(key)
     except (NotFound, PermissionDenied):
+        return None
+    except Misconfigured as exc:
+        await deps.alerts.report(exc)
         return None
     except ChatopsError as exc:
         log_event(_log, "ticket lookup failed", logging.WARNING, key=key, error=type(exc).__name__)
