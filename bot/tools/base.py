@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.tools.schema import compact_schema
+from bot.tools.schema import model_facing_schema
 from integrations.llm.base import ToolSpec
 from integrations.tickets.base import Person
 from prompts import load_prompt
@@ -159,7 +159,7 @@ class Tool:
         """The definition offered to the model."""
         if self.input_schema is not None:
             return ToolSpec(name=self.name, description=self.description, input_schema=self.input_schema)
-        schema = compact_schema(self.args_model.model_json_schema())
+        schema = model_facing_schema(self.args_model.model_json_schema())
         return ToolSpec(name=self.name, description=self.description, input_schema=schema)
 
     def targets(self, args: BaseModel) -> tuple[list[str], list[str]]:

@@ -16,11 +16,11 @@ class ListCommentsArgs(ToolArgs):
     """Which ticket's discussion to read."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
     limit: int = Field(default=10, ge=1, le=50)
-    """How many of the newest comments to return."""
+    """How many of the newest comments."""
     page_token: str | None = Field(default=None, max_length=500)
-    """The next_page_token of a previous result, to get older comments."""
+    """next_page_token of the previous page (older comments)."""
 
 
 @tool(name="list_comments", effect=Effect.READ, args=ListCommentsArgs, ticket_key_fields=("key",))
@@ -47,9 +47,9 @@ class AddCommentArgs(ToolArgs):
     """The comment to add."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
     body: str = Field(min_length=1, max_length=8000)
-    """The comment text in Markdown, as the user wants it posted."""
+    """Markdown, as the user wants it posted."""
 
 
 @tool(name="add_comment", effect=Effect.WRITE, args=AddCommentArgs, ticket_key_fields=("key",))

@@ -1,14 +1,14 @@
 """Argument types shared by the ticket tools, and the visibility checks every ticket tool applies.
 
-Keys are validated by the shared definition (integrations/tickets/keys.py; upper-cased first, so "ops-12" works); a ticket outside the asker's visible
-projects is reported exactly like a ticket that does not exist, so a denial never reveals that something
+Keys are validated by the shared definition (integrations/tickets/keys.py; upper-cased first, so "ops-12" works); a
+ticket outside the asker's visible projects is reported exactly like a ticket that does not exist, so a denial never reveals that something
 exists."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from bot.errors import NotFound
 from bot.messages import tools as tool_text
@@ -16,13 +16,19 @@ from bot.tools.base import ToolContext
 from integrations.tickets import keys
 from integrations.tickets.base import Ticket
 
-# The validator comes after Field so it runs first (upper-casing) and the pattern still shows in the schema.
-# Both come from integrations/tickets/keys.py, the one definition the slash commands and the JQL builder use too.
+# The validator comes after Field so it runs first (upper-casing). Both come from integrations/tickets/keys.py, the one
+# definition the slash commands and the JQL builder use too; the schema shows the model its shorter *_SHAPE.
 TicketKey = Annotated[
-    str, Field(pattern=keys.TICKET_KEY_PATTERN, max_length=keys.MAX_TICKET_KEY_CHARS), BeforeValidator(keys.canonical)
+    str,
+    Field(pattern=keys.TICKET_KEY_PATTERN, max_length=keys.MAX_TICKET_KEY_CHARS),
+    BeforeValidator(keys.canonical),
+    WithJsonSchema({"type": "string", "pattern": keys.TICKET_KEY_SHAPE}),
 ]
 ProjectKey = Annotated[
-    str, Field(pattern=keys.PROJECT_KEY_PATTERN, max_length=keys.MAX_PROJECT_KEY_CHARS), BeforeValidator(keys.canonical)
+    str,
+    Field(pattern=keys.PROJECT_KEY_PATTERN, max_length=keys.MAX_PROJECT_KEY_CHARS),
+    BeforeValidator(keys.canonical),
+    WithJsonSchema({"type": "string", "pattern": keys.PROJECT_KEY_SHAPE}),
 ]
 PersonRef = Annotated[str, Field(min_length=1, max_length=120)]
 Label = Annotated[str, Field(pattern=r"^\S{1,50}$")]

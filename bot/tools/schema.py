@@ -24,6 +24,26 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
 
 
+def model_facing_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`compact_schema(schema)` as offered to the model with a tool: without the argument model's own docstring (the
+    tool's description says what the tool is for) and without `additionalProperties: false` (the model is offered
+    the listed properties; any other is still refused by the argument model, `extra="forbid"`, with an error it
+    reads); a property's default that is what leaving it out means anyway (`false`, `""`, `[]`) goes too."""
+    out = compact_schema(schema)
+    out.pop("description", None)
+    if out.get("additionalProperties") is False:
+        out.pop("additionalProperties")
+    required = set(out.get("required", ()))
+    for name, prop in out.get("properties", {}).items():
+        if name not in required and isinstance(prop, dict) and _is_empty_default(prop.get("default", ...)):
+            out["properties"][name] = {k: v for k, v in prop.items() if k != "default"}
+    return out
+
+
+def _is_empty_default(value: Any) -> bool:
+    return value is False or value == "" or value == []
+
+
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The compact equivalent of `schema` (a pydantic `model_json_schema()` or any JSON Schema object)."""
     defs = {**schema.get("$defs", {}), **schema.get("definitions", {})}

@@ -28,7 +28,7 @@ class ReadSlackThreadArgs(ToolArgs):
     """No target: always the thread the question was asked in."""
 
     limit: int = Field(default=50, ge=1, le=MAX_MESSAGES)
-    """How many messages to read, oldest first (the thread's first message is always included)."""
+    """Messages to read, oldest first (the first message is always included)."""
 
 
 def _map_error(exc: Exception) -> Exception:

@@ -160,7 +160,7 @@ class SummarizeArgs(ToolArgs):
     """The ticket to summarize."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
 
 
 @tool(name="summarize_ticket", effect=Effect.READ, args=SummarizeArgs, ticket_key_fields=("key",))
@@ -336,11 +336,11 @@ class DigestArgs(ToolArgs):
     """Whose work to digest; both may be given, neither means every project visible here."""
 
     project: ProjectKey | None = None
-    """A project key, e.g. OPS."""
+    """e.g. OPS"""
     assignee: PersonRef | None = None
-    """"me" for the person asking, a person's name or email, or "unassigned"."""
+    """"me" (the asker), a name or email, or "unassigned"."""
     stale_days: int = Field(default=7, ge=1, le=90)
-    """A ticket is stale when it had no update for this many days."""
+    """Days without an update that make a ticket stale."""
 
 
 @tool(name="workload_digest", effect=Effect.READ, args=DigestArgs, project_fields=("project",))

@@ -36,39 +36,39 @@ class SearchArgs(ToolArgs):
     """Structured filters; every filter given must match."""
 
     project: ProjectKey | None = None
-    """Only tickets of this project, e.g. OPS."""
+    """e.g. OPS"""
     status: list[StatusName] = Field(default_factory=list, max_length=5)
-    """Exact status names, any of them, e.g. ["Blocked"] or ["In Progress", "In Review"]."""
+    """Exact names, any of them, e.g. ["In Progress", "In Review"]."""
     status_category: list[StatusCategory] = Field(default_factory=list, max_length=3)
-    """Status categories, any of them: todo, in_progress, done. Open tickets are ["todo", "in_progress"]."""
+    """Any of them; open tickets are ["todo", "in_progress"]."""
     assignee: PersonRef | None = None
-    """"me" for the person asking, a person's name or email, or "unassigned"."""
+    """"me" (the asker), a name or email, or "unassigned"."""
     reporter: PersonRef | None = None
-    """"me" for the person asking, or a person's name or email."""
+    """"me" (the asker), a name or email."""
     priority: list[Priority] = Field(default_factory=list, max_length=5)
-    """Priorities, any of them, e.g. ["Highest", "High"] for urgent work."""
+    """Any of them, e.g. ["Highest", "High"] for urgent work."""
     label: Label | None = None
-    """Only tickets carrying this label."""
+    """Tickets carrying this label."""
     text: str | None = Field(default=None, min_length=2, max_length=200)
-    """Words to find in the summary, description or comments (plain words, not a query language)."""
+    """Plain words (no query language) in summary, description or comments."""
     created_after: date | None = None
-    """Created on or after this day (YYYY-MM-DD, UTC)."""
+    """This day (UTC) or later."""
     created_before: date | None = None
-    """Created before this day (YYYY-MM-DD, UTC)."""
+    """Before this day (UTC)."""
     updated_after: date | None = None
-    """Last updated on or after this day (YYYY-MM-DD, UTC)."""
+    """This day (UTC) or later."""
     updated_before: date | None = None
-    """Last updated before this day (YYYY-MM-DD, UTC)."""
+    """Before this day (UTC)."""
     not_updated_days: int | None = Field(default=None, ge=1, le=365)
-    """Only tickets with no update for at least this many days (stale work)."""
+    """At least this many days without an update (stale work)."""
     order_by: Literal["updated", "created", "priority", "key"] = "updated"
     """updated / created: newest first; priority: most urgent first; key: ascending."""
     oldest_first: bool = False
-    """Reverse the order (e.g. the oldest updates first)."""
+    """Reverse the order."""
     limit: int = Field(default=20, ge=1, le=50)
-    """How many tickets to return in this page."""
+    """Tickets per page."""
     page_token: str | None = Field(default=None, max_length=500)
-    """The next_page_token of a previous result with the same filters, to get the next page."""
+    """next_page_token of the previous page (same filters)."""
 
     @model_validator(mode="after")
     def _windows(self) -> Self:
@@ -153,7 +153,7 @@ class KeyArgs(ToolArgs):
     """One ticket."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
 
 
 @tool(name="get_ticket", effect=Effect.READ, args=KeyArgs, ticket_key_fields=("key",))
@@ -167,19 +167,19 @@ class CreateArgs(ToolArgs):
     """A new ticket."""
 
     project: ProjectKey
-    """The project to create it in, e.g. OPS."""
+    """e.g. OPS"""
     summary: Summary
     """A one-line title."""
     description: LongText = ""
     """Details in Markdown: what happened, impact, links, steps."""
     issue_type: IssueType = "Task"
-    """Task, Bug, Story or Epic."""
+    """The ticket's type."""
     priority: Priority | None = None
     """Leave empty unless the user states or clearly implies one."""
     labels: list[Label] = Field(default_factory=list, max_length=10)
     """Labels to add."""
     assignee: PersonRef | None = None
-    """"me" for the person asking, or a person's name or email; empty leaves it unassigned."""
+    """"me" (the asker), a name or email."""
 
 
 @tool(name="create_ticket", effect=Effect.WRITE, args=CreateArgs, project_fields=("project",))
@@ -206,15 +206,15 @@ class UpdateArgs(ToolArgs):
     """The fields to change; at least one. Fields left out stay as they are."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
     summary: Summary | None = None
     """A new one-line title."""
     description: LongText | None = None
-    """A new description (replaces the old one entirely)."""
+    """The complete new description."""
     priority: Priority | None = None
     """A new priority."""
     labels: list[Label] | None = Field(default=None, max_length=10)
-    """The complete new set of labels (replaces the old ones; [] removes all)."""
+    """The complete new set; [] removes all."""
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -253,7 +253,7 @@ class TransitionArgs(ToolArgs):
     """A workflow move."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
     status: StatusName
     """The status to move to, e.g. "In Progress", "Blocked", "Done", or "To Do" to reopen."""
 
@@ -270,9 +270,9 @@ class AssignArgs(ToolArgs):
     """Who should own the ticket."""
 
     key: TicketKey
-    """The ticket key, e.g. OPS-12."""
+    """e.g. OPS-12"""
     assignee: PersonRef | None
-    """"me" for the person asking, a person's name, email or id; null (or "unassigned") to unassign."""
+    """"me" (the asker), a name, email or id; null (or "unassigned") to unassign."""
 
 
 @tool(name="assign_ticket", effect=Effect.WRITE, args=AssignArgs, ticket_key_fields=("key",))

@@ -22,10 +22,15 @@ MAX_NUMBER_DIGITS = 18
 """A ticket number fits a signed 64-bit integer."""
 
 PROJECT_KEY_PATTERN = rf"^[A-Z][A-Z0-9_]{{1,{MAX_PROJECT_KEY_CHARS - 1}}}$"
-"""A canonical (upper-case) project key. The same text is the JSON Schema `pattern` the model sees."""
+"""A canonical (upper-case) project key."""
 TICKET_KEY_PATTERN = rf"^[A-Z][A-Z0-9_]{{1,{MAX_PROJECT_KEY_CHARS - 1}}}-[1-9][0-9]{{0,{MAX_NUMBER_DIGITS - 1}}}$"
 """A canonical (upper-case) ticket key."""
 MAX_TICKET_KEY_CHARS = MAX_PROJECT_KEY_CHARS + 1 + MAX_NUMBER_DIGITS
+
+# What the model is shown in tool schemas (sent with every request): the same shapes without the length bounds, which
+# a key the model copies from a question or a result never comes near. Validation always uses the full patterns.
+PROJECT_KEY_SHAPE = "^[A-Z][A-Z0-9_]+$"
+TICKET_KEY_SHAPE = "^[A-Z][A-Z0-9_]+-[1-9][0-9]*$"
 
 _PROJECT = re.compile(PROJECT_KEY_PATTERN.removeprefix("^").removesuffix("$"))
 _TICKET = re.compile(TICKET_KEY_PATTERN.removeprefix("^").removesuffix("$"))

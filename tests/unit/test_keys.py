@@ -4,6 +4,8 @@ canonical key."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -112,6 +114,19 @@ def test_what_jira_refuses_is_refused_everywhere(text: str) -> None:
     assert tool_accepts_ticket(text) is command_accepts_ticket(text) is jql_accepts_ticket(text) is None
 
 
-def test_the_model_sees_the_shared_pattern_in_the_tool_schema() -> None:
-    schema = TOOLS["get_ticket"].args_model.model_json_schema()
-    assert schema["properties"]["key"]["pattern"] == keys.TICKET_KEY_PATTERN
+def test_the_model_sees_the_shared_shape_in_the_tool_schema_and_validation_keeps_the_bounds() -> None:
+    schema = TOOLS["get_ticket"].spec().input_schema
+    assert schema["properties"]["key"]["pattern"] == keys.TICKET_KEY_SHAPE
+    assert TOOLS["create_ticket"].spec().input_schema["properties"]["project"]["pattern"] == keys.PROJECT_KEY_SHAPE
+    assert tool_accepts_ticket("P" * 256 + "-1") is None and tool_accepts_ticket("OPS-" + "9" * 19) is None
+
+
+@pytest.mark.parametrize("key", ["OPS-12", "SAMPLE_PROJECT-1", "P" * 255 + "-9", "OPS-" + "9" * 18])
+def test_the_shape_shown_to_the_model_accepts_every_key_the_definition_accepts(key: str) -> None:
+    assert re.fullmatch(keys.TICKET_KEY_PATTERN, key) and re.fullmatch(keys.TICKET_KEY_SHAPE, key)
+    assert re.fullmatch(keys.PROJECT_KEY_SHAPE, keys.project_of(key))
+
+
+@pytest.mark.parametrize("text", ["OPS-0", "OPS-012", "1OPS-2", "O-1", "OPS 1", "OPS-1-2", "ops-1", "ÖPS-1"])
+def test_the_shape_shown_to_the_model_refuses_every_malformed_key(text: str) -> None:
+    assert re.fullmatch(keys.TICKET_KEY_SHAPE, text) is None

@@ -48,6 +48,8 @@ def test_what_the_model_is_shown_is_pinned() -> None:
         "ticket_summary": load_prompt("ticket_summary"),
     }
     assert_snapshot("model_facing", shown)
+    # issue #12: at most 10,000 bytes go with every model request (12,343 before the catalogue was trimmed)
+    assert shown["tools_bytes"] <= 10_000
 
 
 def test_every_tool_is_described_by_its_own_prompt_file() -> None:

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from bot.tools.base import ToolArgs
 from bot.tools.registry import all_tools
-from bot.tools.schema import compact_schema
+from bot.tools.schema import compact_schema, model_facing_schema
 
 
 class Colour(StrEnum):
@@ -118,3 +118,26 @@ def test_every_builtin_tool_is_offered_in_compact_form() -> None:
         text = json.dumps(tool.spec().input_schema)
         assert "$defs" not in text and '{"type": "null"}' not in text, tool.name
         assert _titles(tool.spec().input_schema) == [], tool.name
+
+
+def test_the_model_facing_form_drops_what_the_tool_description_and_the_argument_model_already_say() -> None:
+    class Flags(ToolArgs):
+        """A Python-side docstring: the tool's own description tells the model what it is for."""
+
+        note: str = ""
+        """A note."""
+        loud: bool = False
+        """Shout."""
+        tags: list[str] = Field(default_factory=list)
+        """Tags."""
+        limit: int = 20
+        """How many."""
+
+    schema = model_facing_schema(Flags.model_json_schema())
+
+    assert "description" not in schema and "additionalProperties" not in schema
+    assert schema["properties"]["note"] == {"type": "string", "description": "A note."}
+    assert schema["properties"]["loud"] == {"type": "boolean", "description": "Shout."}
+    assert schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"}, "description": "Tags."}
+    assert schema["properties"]["limit"]["default"] == 20
+    assert compact_schema(Flags.model_json_schema())["additionalProperties"] is False  # the compact form keeps it
