@@ -17,10 +17,9 @@ from bot.errors import ChatopsError
 from bot.messages import schedules as schedule_text
 from bot.scheduler.jobs import DEFAULT_STALE_DAYS, DigestProblem, channel_info
 from bot.scheduler.spec import EVERY, ScheduleSpecError, build_timing, to_cron
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
 from bot.storage.tables import ScheduleRow
 from bot.tools.base import Actor
+from integrations.slack.failures import SLACK_FAILURES, error_code
 from integrations.tickets.keys import project_key
 
 if TYPE_CHECKING:

@@ -25,9 +25,8 @@ from bot.logs import get_logger, log_event
 from bot.messages import schedules as schedule_text
 from bot.scheduler import jobs
 from bot.scheduler.spec import ScheduleSpecError, Timing, build_timing, parse_timezone
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
 from bot.storage.tables import ScheduleRow
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from bot.deps import Deps

@@ -23,7 +23,6 @@ import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -41,13 +40,13 @@ from slack_sdk.webhook import WebhookResponse
 
 from bot.settings import Settings
 from bot.slack.outbound import sanitize, sanitize_payload
+from integrations.slack.failures import (
+    SLACK_FAILURES as SLACK_FAILURES,  # the surface's modules import it here
+)
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
 
-SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
-"""What a Web API call can raise once the retry handlers gave up: API errors, and raw transport errors (slack_sdk
-lets aiohttp's and timeouts through unwrapped)."""
 
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 2

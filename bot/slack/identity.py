@@ -15,11 +15,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.logs import get_logger, log_event
 from bot.slack.client import SLACK_FAILURES
 from bot.tools.base import Actor, ChannelType
+from integrations.slack.failures import error_code as error_code  # the surface's modules import it here
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -168,9 +167,3 @@ class Directory:
         name, email = await self.profile(user_id)
         return Actor(user_id=user_id, team_id=team_id, channel_id=channel_id, channel_type=kind, name=name, email=email)
 
-
-def error_code(exc: Exception) -> str:
-    """Slack's error code of a failed call (or the exception's type for transport errors)."""
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "unknown"))
-    return type(exc).__name__

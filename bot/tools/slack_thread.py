@@ -13,8 +13,8 @@ from pydantic import Field
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import Conflict, NotFound, PermissionDenied, RateLimited, Unavailable
-from bot.slack.client import SLACK_FAILURES
 from bot.tools.base import Effect, ToolArgs, ToolContext, tool
+from integrations.slack.failures import SLACK_FAILURES
 
 MAX_MESSAGES = 200
 MAX_MESSAGE_CHARS = 2_000
