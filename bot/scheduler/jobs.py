@@ -266,13 +266,19 @@ def reminder_blocks(tickets: list[Ticket], *, now: datetime) -> list[dict[str, A
 # ---------------------------------------------------------------- housekeeping
 
 
-async def housekeeping(deps: Deps, now: datetime) -> dict[str, int]:
-    """Retention of conversations and traces; vacuum of expired approvals, dedupe rows and run history."""
+ApprovalSweep = Callable[["Deps", datetime], Awaitable[int]]
+"""Declines approvals past their expiry and tells the requester (the Slack surface gives its own:
+`bot.slack.approvals_ui.expire_approvals`, which updates the buttons and posts the continued answer)."""
+
+
+async def housekeeping(deps: Deps, now: datetime, *, expire_approvals: ApprovalSweep) -> dict[str, int]:
+    """Retention of conversations and traces; expired approvals declined (through `expire_approvals`); vacuum of
+    old approvals, dedupe rows and run history."""
     cutoff = now - timedelta(days=deps.settings.chatops_retention_days)
     counts: dict[str, int] = {}
     counts.update(await deps.store.purge_conversations(before=cutoff))
     counts.update(await deps.store.purge_answers(before=cutoff, contexts_before=now - timedelta(days=1)))
-    counts["expired_approvals"] = await expire_overdue_approvals(deps, now)
+    counts["expired_approvals"] = await expire_approvals(deps, now)
     counts["approvals_deleted"] = await deps.store.purge_approvals(expired_before=now - APPROVAL_KEEP)
     counts["processed_events"] = await deps.store.forget_deliveries(older_than=now - DEDUPE_KEEP)
     counts.update(
@@ -281,11 +287,3 @@ async def housekeeping(deps: Deps, now: datetime) -> dict[str, int]:
     log_event(_log, "housekeeping done", **counts)
     return counts
 
-
-async def expire_overdue_approvals(deps: Deps, now: datetime) -> int:
-    """Decline approvals past their expiry: buttons updated, the model tells the user (bot/slack/approvals_ui)."""
-    from bot.slack.approvals_ui import (
-        expire_approvals,
-    )  # the Slack surface imports the scheduler: import late
-
-    return await expire_approvals(deps, now)

@@ -93,8 +93,17 @@ def grace_of(schedule: ScheduleRow, policy: RunPolicy) -> timedelta:
 class RunCoordinator:
     """Runs slots for one process: claims them, runs the job, records the outcome."""
 
-    def __init__(self, deps: Deps, *, owner: str | None = None, policy: RunPolicy | None = None) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        expire_approvals: jobs.ApprovalSweep,
+        owner: str | None = None,
+        policy: RunPolicy | None = None,
+    ) -> None:
         self.deps = deps
+        self.expire_approvals = expire_approvals
+        """The surface's approval sweep (the scheduler never imports a surface)."""
         self.owner = owner or default_owner()
         self.policy = policy or RunPolicy()
         self.failures = RunFailures(deps, retry_delays=self.policy.retry_delays, now=lambda: self.now)
@@ -167,10 +176,10 @@ class RunCoordinator:
                 await jobs.send_reminders(self.deps, self.now)
                 await store.finish_run(claim, status="done")
             elif schedule.kind == "housekeeping":
-                await jobs.housekeeping(self.deps, self.now)
+                await jobs.housekeeping(self.deps, self.now, expire_approvals=self.expire_approvals)
                 await store.finish_run(claim, status="done")
             elif schedule.kind == "approvals":
-                await jobs.expire_overdue_approvals(self.deps, self.now)
+                await self.expire_approvals(self.deps, self.now)
                 await store.finish_run(claim, status="done")
             else:
                 await store.finish_run(claim, status="failed", error=f"unknown kind {schedule.kind!r}")

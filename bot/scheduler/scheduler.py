@@ -5,7 +5,7 @@ time zone. A job only names the schedule; when it fires, `RunCoordinator.run_slo
 whether this process runs the slot. A periodic tick reloads the jobs when the schedules' fingerprint changed,
 takes over due retries and runs whose owner died, and applies the misfire rule (also once at start-up).
 
-    scheduler = await start_scheduler(deps)      # runs on deps.scheduler, the process's APScheduler
+    scheduler = await start_scheduler(deps, expire_approvals=sweep)   # on deps.scheduler, the process's APScheduler
     ...
     await stop_scheduler(deps)
 """
@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.logs import get_logger, log_event
+from bot.scheduler.jobs import ApprovalSweep
 from bot.scheduler.runs import BUILTINS, RunCoordinator, RunResult, grace_of
 from bot.scheduler.spec import ScheduleSpecError, build_timing
 from bot.storage.tables import ScheduleRow
@@ -40,12 +41,12 @@ class ChatopsScheduler:
         self,
         deps: Deps,
         *,
-        coordinator: RunCoordinator | None = None,
+        coordinator: RunCoordinator,
         tick: timedelta = timedelta(seconds=30),
         aps: AsyncIOScheduler | None = None,
     ) -> None:
         self.deps = deps
-        self.coordinator = coordinator or RunCoordinator(deps)
+        self.coordinator = coordinator
         self.tick_every = tick
         self.aps = aps if aps is not None else AsyncIOScheduler(timezone=UTC)
         self._version: str | None = None
@@ -135,9 +136,14 @@ class ChatopsScheduler:
             _log.exception("scheduler tick failed")
 
 
-async def start_scheduler(deps: Deps, *, paused: bool = False) -> ChatopsScheduler:
-    """Mirror the stored schedules onto this process's APScheduler (`deps.scheduler`) and start it."""
-    scheduler = ChatopsScheduler(deps, aps=deps.scheduler)
+async def start_scheduler(
+    deps: Deps, *, expire_approvals: ApprovalSweep, paused: bool = False
+) -> ChatopsScheduler:
+    """Mirror the stored schedules onto this process's APScheduler (`deps.scheduler`) and start it.
+
+    `expire_approvals` is the surface's approval sweep (bot/slack/server.py gives the Slack one)."""
+    coordinator = RunCoordinator(deps, expire_approvals=expire_approvals)
+    scheduler = ChatopsScheduler(deps, coordinator=coordinator, aps=deps.scheduler)
     await scheduler.start(paused=paused)
     return scheduler
 

@@ -248,6 +248,7 @@ async def run_bot(
     use_worker_threads()
     from bot.scheduler.scheduler import start_scheduler, stop_scheduler
     from bot.slack.app import build_surface, create_app
+    from bot.slack.approvals_ui import expire_approvals
     from bot.slack.recovery import TurnKeeper
     from bot.storage.wait import wait_for_database
 
@@ -260,7 +261,7 @@ async def run_bot(
         app = create_app(surface)
         keeper = TurnKeeper(surface)
         keeper.start()
-        await start_scheduler(deps)
+        await start_scheduler(deps, expire_approvals=expire_approvals)
         try:
             await serve(app, surface, http=http, host=host, port=port, stop=stop, keeper=keeper, reuse_port=reuse_port)
         finally:

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.agent.state import ThreadRef
 from bot.scheduler.jobs import housekeeping
+from bot.slack.approvals_ui import expire_approvals
 from bot.storage.tables import (
     ConversationRow,
     MessageRow,
@@ -86,7 +87,7 @@ def _ids(world: World, model: Any, column: str) -> list[Any]:
 async def test_housekeeping_deletes_what_is_past_retention_and_keeps_the_rest(world: World) -> None:
     world.deps.db.run_sync(_seed)
 
-    counts = await housekeeping(world.deps, SLOT)
+    counts = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
 
     assert _ids(world, ConversationRow, "id") == ["long", "recent"]
     assert _ids(world, MessageRow, "conversation_id") == ["long", "recent"]
@@ -110,7 +111,7 @@ async def test_housekeeping_declines_a_real_approval_that_expired(world: World) 
     assert paused.status == "paused" and paused.pending is not None
     world.clock.advance(2 * 3600)
 
-    counts = await housekeeping(world.deps, world.clock())
+    counts = await housekeeping(world.deps, world.clock(), expire_approvals=expire_approvals)
 
     approval = await world.store.get_approval(paused.pending.approval_id)
     assert approval is not None and approval.status == "expired"
@@ -120,7 +121,7 @@ async def test_housekeeping_declines_a_real_approval_that_expired(world: World) 
 async def test_housekeeping_vacuums_approvals_that_expired_days_ago(world: World) -> None:
     world.deps.db.run_sync(_seed)
 
-    counts = await housekeeping(world.deps, SLOT)
+    counts = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
 
     ids = _ids(world, PendingApprovalRow, "id")
     assert "stale-done" not in ids and "waiting" in ids
@@ -130,7 +131,7 @@ async def test_housekeeping_vacuums_approvals_that_expired_days_ago(world: World
 async def test_housekeeping_vacuums_dedupe_rows_and_old_run_history(world: World) -> None:
     world.deps.db.run_sync(_seed)
 
-    await housekeeping(world.deps, SLOT)
+    await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
 
     assert _ids(world, ProcessedEventRow, "key") == ["event:new"]
     assert _ids(world, ReminderSentRow, "day") == ["2026-11-30"]
@@ -142,8 +143,8 @@ async def test_housekeeping_vacuums_dedupe_rows_and_old_run_history(world: World
 
 async def test_housekeeping_twice_is_harmless(world: World) -> None:
     world.deps.db.run_sync(_seed)
-    await housekeeping(world.deps, SLOT)
+    await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
 
-    again = await housekeeping(world.deps, SLOT)
+    again = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
 
     assert not any(again.values())

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.deps import Deps
 from bot.scheduler.runs import RunCoordinator, RunPolicy
 from bot.settings import Settings
+from bot.slack.approvals_ui import expire_approvals
 from bot.slack.client import SlackClient, retry_handlers
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate_sync
@@ -164,7 +165,7 @@ async def make_world(
     deps = await build_deps(
         settings, db=db, tickets=tickets or LocalTickets(db, clock=clock), llm=llm, clock=clock, slack=client
     )
-    return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, policy=policy))
+    return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, expire_approvals=expire_approvals, policy=policy))
 
 
 @pytest.fixture
