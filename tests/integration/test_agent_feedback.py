@@ -9,18 +9,12 @@ from typing import Any
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import feedback_click, feedback_note
 from tests.fakes.slack_payloads import app_home_opened, mention, slash_command
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     BOB,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 

@@ -16,17 +16,13 @@ from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, 
 from tests.fakes.slack_agent import entity_details_requested, link_shared
 from tests.fakes.slack_payloads import mention, message
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
     start_bot,
 )
 

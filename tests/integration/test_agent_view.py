@@ -15,19 +15,13 @@ from tests.fakes.anthropic_server import AnthropicServer, text_reply
 from tests.fakes.slack_agent import app_context_changed, channel_entity, message_entity, messages_tab_opened
 from tests.fakes.slack_payloads import app_home_opened, message
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,
     OPS_CHANNEL,
     PRIVATE_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
     start_bot,
 )
 

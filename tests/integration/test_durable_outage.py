@@ -29,15 +29,8 @@ from tests.integration.test_slack_harness import (
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,
-    fixture_seeded_sqlite,
-    fixture_seeded_sqlite_file,
-    fixture_slack,
-    fixture_sqlite_bot,
     start_bot,
 )
-
-__all__ = ["fixture_model", "fixture_seeded_sqlite", "fixture_seeded_sqlite_file", "fixture_slack", "fixture_sqlite_bot"]
 
 
 def _outage(bot: SlackBot, tmp_path: Path) -> Engine:

@@ -13,7 +13,6 @@ from bot.storage.db import Database, make_engine
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.integration.mcp_harness import fixture_stdio, make_world
-from tests.unit.test_agent_harness import server_fixture  # noqa: F401
 
 
 async def test_doctor_lists_each_servers_tools_with_effect_approval_and_roles(tmp_path: Path, settings: Settings, server: AnthropicServer, clock: FixedClock) -> None:

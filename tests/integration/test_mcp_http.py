@@ -17,7 +17,6 @@ from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.integration.mcp_harness import HttpFixture, McpWorld, lines, make_world
-from tests.unit.test_agent_harness import server_fixture  # noqa: F401
 
 
 def entry(fixture: HttpFixture, key: str | None = None) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from tests.integration.mcp_harness import (
     make_world,
     stdio,
 )
-from tests.unit.test_agent_harness import server_fixture  # noqa: F401
 
 
 @pytest.fixture

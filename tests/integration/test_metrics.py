@@ -24,16 +24,11 @@ from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_approvals_world import MAYA, World, close_world, make_world, seed_tickets
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 USAGE = {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 300, "cache_creation_input_tokens": 50}

@@ -15,16 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.client import SLACK_FAILURES, SlackClient, retry_handlers
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 Call = Callable[[AsyncWebClient, str], Awaitable[Any]]

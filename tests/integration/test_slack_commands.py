@@ -14,17 +14,11 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     BOB,
     OPS_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
     start_bot,
 )
 

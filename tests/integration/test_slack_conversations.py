@@ -11,19 +11,13 @@ from slack_sdk.models.blocks import Block
 from tests.fakes.anthropic_server import Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_blocks import block_text_length, check_blocks
 from tests.fakes.slack_payloads import event_callback, mention, message
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 

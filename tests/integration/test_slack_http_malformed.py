@@ -13,16 +13,11 @@ import pytest
 
 from tests.fakes.anthropic_server import text_reply
 from tests.fakes.slack_payloads import event_callback, mention, slash_command
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 from tests.integration.test_slack_http_properties import sign
 

@@ -13,19 +13,13 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_data import ChannelKind
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers, slash_command
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     MENTION,
     OPS_CHANNEL,
     PRIVATE_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 

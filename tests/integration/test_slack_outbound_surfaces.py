@@ -19,18 +19,13 @@ from tests.fakes.slack_payloads import (
     slash_command,
 )
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 HOSTILE = "<!channel> @here <!subteam^S0OPS|@oncall> password: hunter2 key AKIAQX7ZL4PCOMP3TEST xoxb-2048150375-4096118831-Zq8pLw3"

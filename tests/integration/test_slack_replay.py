@@ -16,14 +16,9 @@ from bot.slack.identity import channel_type_from_info
 from bot.slack.payloads import shape_problem
 from tests.corpus import load, slack_dir, slack_files
 from tests.fakes.slack_payloads import signed_headers
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names
+from tests.integration.test_slack_harness import (
     OPS_CHANNEL,
     SlackBot,
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,  # noqa: F401
-    fixture_seeded_sqlite_file,  # noqa: F401
-    fixture_slack,  # noqa: F401
-    fixture_sqlite_bot,  # noqa: F401
 )
 
 RECORDED = slack_files("bolt-python")

@@ -11,17 +11,11 @@ from typing import Any
 import pytest
 
 from tests.fakes.slack_payloads import event_callback
-from tests.integration.test_slack_harness import (  # fixture_*: registered by their declared names  # noqa: F401
+from tests.integration.test_slack_harness import (
     ALICE,
     OPS_CHANNEL,
     SlackBot,
-    fixture_bot,  # noqa: F401
-    fixture_model,  # noqa: F401
-    fixture_seeded_sqlite,
-    fixture_seeded_sqlite_file,
-    fixture_slack,  # noqa: F401
 )
-from tests.integration.test_slack_socket_frames import socket_bot  # noqa: F401 (fixture)
 
 REACTION = {"type": "reaction_added", "user": ALICE, "reaction": "eyes", "item": {"type": "message", "channel": OPS_CHANNEL, "ts": "1.000100"}, "event_ts": "2.000100"}
 LINK_BUTTON: dict[str, Any] = {

@@ -21,13 +21,12 @@ from bot.storage.tables import PendingApprovalRow
 from bot.tools.base import Tool, ToolContext
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import (  # noqa: F401
+from tests.unit.test_agent_harness import (
     ALICE,
     THREAD,
     Harness,
     ScriptedAuthorizer,
     make_harness,
-    server_fixture,
 )
 
 

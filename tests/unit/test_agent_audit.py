@@ -13,7 +13,7 @@ from bot.tools.tickets import create_ticket
 from integrations.tickets.local import add_project
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import Harness, make_harness, server_fixture  # noqa: F401
+from tests.unit.test_agent_harness import Harness, make_harness
 
 NEW_TICKET = {"project": "OPS", "summary": "VPN drops every hour", "labels": ["vpn"]}
 

@@ -8,7 +8,7 @@ from bot.storage.db import Database
 from integrations.llm.base import Message, TextBlock, ToolCall, ToolResult
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import make_harness, server_fixture  # noqa: F401
+from tests.unit.test_agent_harness import make_harness
 
 
 def user(text: str) -> Message:

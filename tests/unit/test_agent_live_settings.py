@@ -13,14 +13,12 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import (  # noqa: F401
+from tests.unit.test_agent_harness import (
     ALICE,
     THREAD,
     Harness,
     ScriptedAuthorizer,
-    harness_fixture,
     make_harness,
-    server_fixture,
 )
 
 

@@ -30,7 +30,7 @@ from tests.fakes.anthropic_server import (
     tool_use_reply,
 )
 from tests.log_events import log_seen
-from tests.unit.test_agent_harness import Harness, harness_fixture, make_harness, server_fixture  # noqa: F401
+from tests.unit.test_agent_harness import Harness, make_harness
 
 
 def user_texts(body: dict) -> list[str]:
