@@ -169,11 +169,13 @@ async def answer(
             channel_type=channel_type, actor=asker,
         )
         await approvals_ui.remember_approval_message(surface.deps, result, posted)
-        await remember_answer(surface.deps, result, posted)
-        await record_answer(
-            surface.deps, team_id=who.team_id, user_id=who.user_id, channel=where.channel, thread_ts=where.thread_ts,
-            result=result, posted=posted,
-        )
+        if result.status == "paused":  # no answer row until it resumes; the audit trail links the message now
+            await remember_answer(surface.deps, result, posted)
+        else:  # the answer row and the turn's answer message in one transaction
+            await record_answer(
+                surface.deps, team_id=who.team_id, user_id=who.user_id, channel=where.channel,
+                thread_ts=where.thread_ts, result=result, posted=posted, on_turn=True,
+            )
         log_event(
             _log,
             "answered",

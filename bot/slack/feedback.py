@@ -75,9 +75,11 @@ async def record_answer(
     thread_ts: str,
     result: TurnResult,
     posted: list[str],
+    on_turn: bool = False,
 ) -> None:
     """Store the posted answer (the last message carries the buttons) with what produced it: the model that
     answered as the turn reports it ("" for a direct call without the model), the tools, tokens and latency.
+    `on_turn`: record the message on the turn row in the same transaction (see `Store.record_answer`).
     Failures are logged: the answer is already on screen."""
     if not posted or not result.turn_id or result.status == "paused":
         return
@@ -96,7 +98,7 @@ async def record_answer(
             output_tokens=result.usage.output_tokens,
             latency_ms=round(result.duration_ms, 1),
         )
-        await deps.store.record_answer(record)
+        await deps.store.record_answer(record, on_turn=on_turn)
     except Exception as exc:  # noqa: BLE001 - bookkeeping never costs the user their answer
         log_event(_log, "could not record the answer", logging.WARNING, turn_id=result.turn_id, error=repr(exc))
 

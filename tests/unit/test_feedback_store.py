@@ -10,6 +10,7 @@ from bot.storage.db import Database
 from bot.storage.feedback import AnswerRecord
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
+from bot.storage.tables import TurnRow
 from tests.conftest import FixedClock
 
 
@@ -68,3 +69,18 @@ async def test_housekeeping_purges_old_answers_with_their_feedback_and_stale_vie
     assert counts == {"answers": 1, "answer_feedback": 1, "agent_contexts": 1}
     assert await store.answer_by_id(old) is None and recent and await store.answer_by_id(recent) is not None
     assert await store.agent_context("U0BOB", max_age=timedelta(days=30)) == []
+
+
+async def test_an_answer_recorded_on_its_turn_sets_the_turns_answer_message_in_the_same_write(
+    database: Database, clock: FixedClock
+) -> None:
+    store = await _store(database, clock)
+    await store.begin_turn(team_id="T0TEAM", channel_id="C0OPS", thread_ts="1.0", user_id="U0ALICE", turn_id="t1")
+
+    first = await store.record_answer(_record("2.0", []), on_turn=True)
+    again = await store.record_answer(_record("2.0", []), on_turn=True)  # a redelivered answer: recorded once
+
+    turn = await database.run(lambda s: s.get(TurnRow, "t1"))
+    assert first is not None and again is None
+    assert turn is not None and turn.answer_ts == "2.0"
+    assert (await store.answer_by_id(first)) is not None

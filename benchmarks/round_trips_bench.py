@@ -1,0 +1,167 @@
+"""Round trips of one turn, as counts (issue #12): one mention answered with one tool call.
+
+Wall-clock figures on a shared machine move with everyone else's load; counts do not. This drives the real app
+(Bolt over signed HTTP, the Agent, the local ticket store, AnthropicLLM and AsyncWebClient over HTTP to the fakes,
+the same harness as tests/integration/test_slack_harness.py) through one mention whose answer needs one tool call
+(`get_ticket`), and counts, from the moment the event is sent until the conversation is finished:
+
+- Slack Web API calls, by method (what the fake Slack received);
+- database transactions (the engine's `commit` events), each named by the function `Database.run` ran, and SQL
+  statements by verb (`before_cursor_execute`);
+- thread hops: session work handed to the database thread (`Database.run`) and anything else sent to the event
+  loop's default executor (`asyncio.to_thread`, `run_in_executor(None, ...)`);
+- model calls (what the fake Messages API received).
+
+A warm-up mention runs first in another thread (caches of the configuration version, the asker's profile and the
+channel are filled), so the figures are a steady-state turn; the warm-up's own figures are printed too.
+
+Run: `python -m benchmarks round_trips` (BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL, a throwaway
+schema is not made: use an empty database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from bot.storage.db import Database, make_engine
+from bot.storage.migrations import migrate
+from integrations.tickets.seed import seed_demo
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
+from tests.fakes.slack_payloads import mention
+from tests.fakes.slack_server import FakeSlack
+from tests.integration.test_slack_harness import ALICE, MENTION, OPS_CHANNEL, start_bot
+
+T = TypeVar("T")
+
+
+@dataclass
+class Tally:
+    """What one turn cost, as counts."""
+
+    transactions: list[str] = field(default_factory=list)
+    statements: Counter[str] = field(default_factory=Counter)
+    db_hops: int = 0
+    executor_hops: int = 0
+    commits: int = 0
+
+    def reset(self) -> None:
+        self.transactions.clear()
+        self.statements.clear()
+        self.db_hops = self.executor_hops = self.commits = 0
+
+
+class CountingDatabase(Database):
+    """The real Database; each `run` (one transaction on the database thread) is counted under the function it ran."""
+
+    def __init__(self, engine: Any, tally: Tally) -> None:
+        super().__init__(engine)
+        self.tally = tally
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        self.tally.db_hops += 1
+        self.tally.transactions.append(getattr(fn, "__qualname__", repr(fn)))
+        return await super().run(fn)
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """The loop's default executor, counting what is sent to it (`asyncio.to_thread` and friends)."""
+
+    def __init__(self, tally: Tally) -> None:
+        super().__init__(max_workers=8, thread_name_prefix="bench-default")
+        self.tally = tally
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.tally.executor_hops += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def _listen(db: Database, tally: Tally) -> None:
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _statement(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        tally.statements[verb] += 1
+
+    @event.listens_for(db.engine, "commit")
+    def _commit(_conn):  # type: ignore[no-untyped-def]
+        tally.commits += 1
+
+
+def _slack() -> FakeSlack:
+    server = FakeSlack()
+    server.add_channel(OPS_CHANNEL, name="ops")
+    server.add_user(ALICE, name="Alice Example", email="alice@example.com")
+    return server
+
+
+async def _database(tally: Tally, workdir: Path) -> CountingDatabase:
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{workdir / 'bench.db'}"
+    db = CountingDatabase(make_engine(url), tally)
+    await migrate(db)
+    await seed_demo(db, now=datetime.now(UTC))
+    _listen(db, tally)
+    return db
+
+
+def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int) -> None:
+    print(f"{title}:")
+    print(f"  Slack Web API calls: {len(slack_methods)}  ({', '.join(f'{m} x{n}' for m, n in Counter(slack_methods).items())})")
+    print(f"  model calls: {model_calls}")
+    print(f"  database transactions: {tally.commits} commits, {tally.db_hops} Database.run")
+    for name, n in Counter(tally.transactions).items():
+        print(f"    {n} x {name}")
+    total = sum(tally.statements.values())
+    print(f"  SQL statements: {total}  ({', '.join(f'{v} {n}' for v, n in sorted(tally.statements.items()))})")
+    print(f"  thread hops: {tally.db_hops + tally.executor_hops} ({tally.db_hops} database, {tally.executor_hops} default executor)")
+
+
+async def _run() -> None:
+    tally = Tally()
+    asyncio.get_running_loop().set_default_executor(CountingExecutor(tally))
+    workdir = Path(tempfile.mkdtemp(prefix="chatops-trips-"))
+    try:
+        with _slack() as slack, AnthropicServer() as model:
+            db = await _database(tally, workdir)
+            bots = start_bot(slack, model, db, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+            bot = await bots.__anext__()
+            try:
+                for title in ("warm-up turn (cold caches)", "one turn, one tool call (steady state)"):
+                    model.queue(
+                        tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]),
+                        text_reply("OPS-1 is open and assigned to Maya."),
+                    )
+                    slack_before, model_before = len(slack.calls()), len(model.bodies())
+                    tally.reset()
+                    text = f"{MENTION} what is the state of OPS-1?"
+                    asked = slack.post_user_message(OPS_CHANNEL, user=ALICE, text=text)
+                    slack_before += 0  # post_user_message is the fake's own bookkeeping, not a Web API call
+                    status = await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=text, ts=asked))
+                    assert status == 200, status
+                    await bot.settle()
+                    methods = [c.method for c in slack.calls()[slack_before:]]
+                    _report(title, tally, methods, len(model.bodies()) - model_before)
+            finally:
+                await bots.aclose()
+                db.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    main()
