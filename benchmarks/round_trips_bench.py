@@ -22,7 +22,9 @@ schema is not made: use an empty database).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -45,6 +47,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import ALICE, MENTION, OPS_CHANNEL, start_bot
 
 T = TypeVar("T")
+_CURRENT: contextvars.ContextVar[str] = contextvars.ContextVar("bench_transaction", default="(outside Database.run)")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Tally:
 
     transactions: list[str] = field(default_factory=list)
     statements: Counter[str] = field(default_factory=Counter)
+    by_transaction: dict[str, Counter[str]] = field(default_factory=dict)
     db_hops: int = 0
     executor_hops: int = 0
     commits: int = 0
@@ -60,6 +64,7 @@ class Tally:
     def reset(self) -> None:
         self.transactions.clear()
         self.statements.clear()
+        self.by_transaction.clear()
         self.db_hops = self.executor_hops = self.commits = 0
 
 
@@ -72,8 +77,13 @@ class CountingDatabase(Database):
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         self.tally.db_hops += 1
-        self.tally.transactions.append(getattr(fn, "__qualname__", repr(fn)))
-        return await super().run(fn)
+        name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
+        self.tally.transactions.append(name)
+        token = _CURRENT.set(name)  # Database.run copies the context into its thread
+        try:
+            return await super().run(fn)
+        finally:
+            _CURRENT.reset(token)
 
 
 class CountingExecutor(ThreadPoolExecutor):
@@ -93,6 +103,8 @@ def _listen(db: Database, tally: Tally) -> None:
     def _statement(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
         tally.statements[verb] += 1
+        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.IGNORECASE)
+        tally.by_transaction.setdefault(_CURRENT.get(), Counter())[f"{verb} {table.group(1) if table else ''}".strip()] += 1
 
     @event.listens_for(db.engine, "commit")
     def _commit(_conn):  # type: ignore[no-untyped-def]
@@ -121,7 +133,8 @@ def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int
     print(f"  model calls: {model_calls}")
     print(f"  database transactions: {tally.commits} commits, {tally.db_hops} Database.run")
     for name, n in Counter(tally.transactions).items():
-        print(f"    {n} x {name}")
+        statements = tally.by_transaction.get(name, Counter())
+        print(f"    {n} x {name}: {', '.join(f'{k} x{v}' for k, v in statements.items())}")
     total = sum(tally.statements.values())
     print(f"  SQL statements: {total}  ({', '.join(f'{v} {n}' for v, n in sorted(tally.statements.items()))})")
     print(f"  thread hops: {tally.db_hops + tally.executor_hops} ({tally.db_hops} database, {tally.executor_hops} default executor)")
@@ -146,7 +159,6 @@ async def _run() -> None:
                     tally.reset()
                     text = f"{MENTION} what is the state of OPS-1?"
                     asked = slack.post_user_message(OPS_CHANNEL, user=ALICE, text=text)
-                    slack_before += 0  # post_user_message is the fake's own bookkeeping, not a Web API call
                     status = await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=text, ts=asked))
                     assert status == 200, status
                     await bot.settle()

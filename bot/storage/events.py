@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.storage.base import StoreBase
+from bot.storage.retention import dialect_insert
 from bot.storage.tables import ProcessedEventRow
 
 
@@ -37,14 +37,19 @@ class EventQueries(StoreBase):
         unique = list(dict.fromkeys(k for k in keys if k))
 
         def _claim(session: Session) -> bool:
-            try:
-                for key in unique:
-                    session.add(ProcessedEventRow(key=key, created_at=now))
-                    # flush one by one so a duplicate is found before the next insert is tried
-                    session.flush()
-            except IntegrityError:
-                session.rollback()
-                return False
+            # one statement for every key; a key claimed before is skipped, and then nothing of this claim stays
+            stmt = (
+                dialect_insert(session, ProcessedEventRow)
+                .values([{"key": key, "created_at": now} for key in unique])
+                .on_conflict_do_nothing()
+                .returning(col(ProcessedEventRow.key))
+            )
+            if len(session.exec(stmt).all()) == len(unique):
+                return True
+            session.rollback()
+            return False
+
+        if not unique:
             return True
 
         return await self.db.run(_claim)
