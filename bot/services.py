@@ -52,7 +52,7 @@ class Services:
     leases: Leases
     """Who this process is as a lease owner, and how long its claims hold."""
     slack: AsyncWebClient | None
-    """The sanitizing Slack Web API client (`bot.slack.client.SlackClient`); None in the terminal and evals."""
+    """The sanitizing Slack Web API client (`bot.slack_api.client.SlackClient`); None in the terminal and evals."""
     alerts: AdminAlerts
     """Telling the admins about a misconfiguration (by DM; nobody to tell without `slack`)."""
     mcp: McpHub | None = None

@@ -120,7 +120,7 @@ async def build_deps(
     await bootstrap_policy(settings=settings, store=store, tools=builtin, live=live, catalog=catalog)
 
     if slack is FROM_SETTINGS:
-        from bot.slack.client import build_web_client
+        from bot.slack_api.client import build_web_client
 
         client: AsyncWebClient | None = build_web_client(settings, metrics=metrics)
     else:

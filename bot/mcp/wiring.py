@@ -86,7 +86,7 @@ async def tell_admins(
     )
     if not claimed or slack is None:
         return
-    from bot.slack.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets
+    from bot.slack_api.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets
 
     text = neutralize_broadcasts(redact_secrets(escape_mrkdwn(
         f"MCP tool {d.name} on server {server} changed ({', '.join(what)}) since it was approved. "

@@ -18,7 +18,7 @@ from bot.logs import get_logger, log_event
 from bot.messages import schedules as schedule_text
 from bot.scheduler.digest import Digest, collect_digest, digest_blocks, headline, ticket_lines
 from bot.scheduler.spec import parse_timezone
-from bot.slack.identity import channel_type_from_info
+from bot.slack_api.channel_kinds import channel_type_from_info
 from bot.tools.base import Actor, ChannelType
 from integrations.slack.failures import SLACK_FAILURES, error_code
 from integrations.tickets.base import Person, Ticket, TicketQuery

@@ -18,8 +18,8 @@ from bot.policy.live import LIMIT_SETTINGS, PolicyState
 from bot.policy.model import ALL, USER_ID
 from bot.policy.text import parse_channel_scopes, parse_scope
 from bot.slack.admin_view import VALUE
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.payloads import ViewFields
+from integrations.slack.failures import SLACK_FAILURES
 
 if TYPE_CHECKING:
     from bot.tools.base import Tool

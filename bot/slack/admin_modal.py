@@ -25,9 +25,9 @@ from bot.messages import admin as admin_text
 from bot.policy.edit import apply_change, check_change, policy_field_of
 from bot.slack.admin_form import block_for, check_new_users, read_proposal
 from bot.slack.admin_view import CALLBACK_ID, build_config_view, notice_view, opened_version
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.payloads import ViewFields, ViewPayload
 from bot.slack.schedules_section import schedule_lines
+from integrations.slack.failures import SLACK_FAILURES
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

@@ -37,10 +37,10 @@ from bot.policy.live import LIMIT_SETTINGS, PolicyState
 from bot.policy.model import ALL, EFFECTS
 from bot.policy.text import channel_scopes_text, scope_text
 from bot.settings import Settings
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.mcp_section import section_blocks as mcp_section
 from bot.slack.payloads import ViewFields
 from bot.slack.schedules_section import MAX_VIEW_BLOCKS, ScheduleLine, schedule_lines, section_blocks
+from integrations.slack.failures import SLACK_FAILURES
 
 if TYPE_CHECKING:
     from bot.deps import Deps

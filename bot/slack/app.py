@@ -21,7 +21,6 @@ from bot.logs import get_logger, log_event
 from bot.slack import admin_modal, approvals_ui, feedback
 from bot.slack.assistant import register_agent_view
 from bot.slack.channels import register_channel_events
-from bot.slack.client import SafeAck, SafeRespond, SlackClient, as_slack_client
 from bot.slack.commands import register_commands
 from bot.slack.home import register_home
 from bot.slack.identity import Directory
@@ -32,6 +31,7 @@ from bot.slack.schedule_buttons import register_schedule_handlers
 from bot.slack.shortcuts import register_shortcuts
 from bot.slack.surface import Surface
 from bot.slack.unfurls import register_unfurls
+from bot.slack_api.client import SafeAck, SafeRespond, SlackClient, as_slack_client
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -52,7 +52,7 @@ def build_surface(deps: Deps) -> Surface:
     and background tasks."""
     client = deps.slack
     if not isinstance(client, SlackClient):
-        raise TypeError("deps.slack must be a bot.slack.client.SlackClient: a plain AsyncWebClient bypasses the sanitizer")
+        raise TypeError("deps.slack must be a bot.slack_api.client.SlackClient: a plain AsyncWebClient bypasses the sanitizer")
     return Surface(deps=deps, agent=deps.agent, client=client, directory=Directory(client=client, deps=deps))
 
 

@@ -30,12 +30,12 @@ from bot.slack.approval_blocks import (
     expiry,
     parse_action_id,
 )
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.feedback import record_answer
-from bot.slack.identity import channel_type_from_info, error_code
 from bot.slack.payloads import BlockActions
 from bot.slack.replies import deliver_turn
+from bot.slack_api.channel_kinds import channel_type_from_info
 from bot.tools.base import Actor
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

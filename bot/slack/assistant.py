@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import shorten
 from bot.slack.surface import Surface
+from bot.slack_api.markdown import shorten
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

@@ -28,18 +28,17 @@ from bot.messages import agent as agent_text
 from bot.messages import slack as slack_text
 from bot.policy.roles import is_admin, role_of
 from bot.slack import admin_modal
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Where, answer
 from bot.slack.feedback import record_ephemeral_answer
-from bot.slack.identity import error_code
-from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.payloads import SlashCommand
 from bot.slack.rendering import render_safely
 from bot.slack.replies import approval_for
 from bot.slack.schedule_commands import handle_digest_command
 from bot.slack.surface import Surface
+from bot.slack_api.markdown import escape_mrkdwn, shorten
 from bot.tools.base import Actor
 from integrations.llm.base import ToolChoice
+from integrations.slack.failures import SLACK_FAILURES, error_code
 from integrations.tickets.keys import ticket_key
 
 if TYPE_CHECKING:

@@ -20,15 +20,14 @@ from bot.logs import get_logger, log_event
 from bot.messages import agent as agent_text
 from bot.messages import slack as slack_text
 from bot.slack import approvals_ui
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.feedback import record_answer
-from bot.slack.identity import error_code
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
 from bot.slack.surface import Surface
 from bot.storage.events import event_key, message_key
 from bot.storage.wait import is_unavailable
 from bot.tools.base import Actor, ChannelType
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.context.say_stream.async_say_stream import AsyncSayStream

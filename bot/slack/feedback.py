@@ -28,10 +28,9 @@ from slack_sdk.models.views import View
 
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import escape_mrkdwn
+from bot.slack_api.markdown import escape_mrkdwn
 from bot.storage.feedback import COMMENT_MAX_CHARS, RATINGS, AnswerRecord, FeedbackSummary
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncAck, AsyncApp

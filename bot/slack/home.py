@@ -12,12 +12,11 @@ from slack_sdk.models.views import View
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
 from bot.policy.roles import is_admin, role_of
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.commands import COMMAND_TOOLS, TOOL_COMMANDS
 from bot.slack.feedback import summary_blocks
-from bot.slack.identity import error_code
-from bot.slack.markdown import escape_mrkdwn, shorten
 from bot.slack.surface import Surface
+from bot.slack_api.markdown import escape_mrkdwn, shorten
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.logs import get_logger, log_event
-from bot.slack.client import SLACK_FAILURES
+from bot.slack_api.channel_kinds import channel_type_from_event, channel_type_from_info
 from bot.tools.base import Actor, ChannelType
-from integrations.slack.failures import error_code as error_code  # the surface's modules import it here
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -31,43 +31,7 @@ CHANNEL_CACHE_TTL = timedelta(minutes=5)
 PROFILE_MEMO_TTL = timedelta(minutes=10)
 """How long a process keeps a person's name and email in memory (a renamed person shows within minutes)."""
 _CHANNEL_CACHE_MAX = 5_000
-_EVENT_CHANNEL_TYPES: dict[str, ChannelType] = {
-    "channel": "public",
-    "group": "private",
-    "im": "im",
-    "mpim": "mpim",
-    "app_home": "im",
-}
-"""Event `channel_type` values (Events API) and the kind each states."""
 _log = get_logger("slack.identity")
-
-
-def channel_type_from_event(value: Any, *, ext_shared: Any = None) -> ChannelType | None:
-    """The kind an event states (its `channel_type`, and for channels the envelope's `is_ext_shared_channel`), or
-    None when it does not state it fully (then it is looked up by id)."""
-    if ext_shared is True:
-        return "ext_shared"  # whatever else it is, other organizations read it (a Slack Connect channel or DM)
-    kind = _EVENT_CHANNEL_TYPES.get(value) if isinstance(value, str) else None
-    if kind in ("public", "private") and ext_shared is not False:
-        return None  # sharing unknown: ask conversations.info
-    return kind
-
-
-def channel_type_from_info(info: Any) -> ChannelType:
-    """The kind conversations.info states ("unknown" when it states none we know)."""
-    if not isinstance(info, dict):
-        return "unknown"
-    if info.get("is_im") is True:
-        return "im"
-    if info.get("is_mpim") is True:
-        return "mpim"
-    if info.get("is_ext_shared") is True or info.get("is_pending_ext_shared") is True:
-        return "ext_shared"
-    if info.get("is_private") is True or info.get("is_group") is True:
-        return "private"
-    if info.get("is_channel") is True or info.get("is_private") is False:
-        return "public"
-    return "unknown"
 
 
 class Directory:
@@ -159,7 +123,7 @@ class Directory:
 
         `channel_kind` is an event's `channel_type` and `ext_shared` its envelope's `is_ext_shared_channel`; without
         them (slash commands, shortcuts) the kind is looked up by id."""
-        kind = channel_type_from_event(channel_kind, ext_shared=ext_shared)
+        kind: ChannelType | None = channel_type_from_event(channel_kind, ext_shared=ext_shared)
         if kind is None:
             kind = await self.channel_type(channel_id) if channel_id else "unknown"
         elif channel_id:

@@ -21,12 +21,11 @@ from bot.logs import get_logger, log_event
 from bot.messages import agent as agent_text
 from bot.messages import slack as slack_text
 from bot.slack import assistant
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Asker, Where, answer, claim, say_in_thread
-from bot.slack.identity import error_code
 from bot.slack.payloads import EventFields
 from bot.slack.surface import Surface
 from bot.slack.view_context import view_context
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

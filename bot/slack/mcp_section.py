@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 
 from bot.mcp.hub import McpHub, changed_tools
 from bot.messages import admin as admin_text
-from bot.slack.markdown import escape_mrkdwn, shorten
+from bot.slack_api.markdown import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.policy.model import Policy

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from slack_sdk.errors import SlackApiError
 
 from bot.logs import get_logger, log_event
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

@@ -30,11 +30,10 @@ from slack_sdk.models.messages.chunk import TaskUpdateChunk
 from bot.agent.types import ProgressEvent
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import neutralize_broadcasts, redact_secrets, shorten
 from bot.slack.posting import failure_outcome, key_of, marker, new_key, post_once, thread_messages
 from bot.slack.trace import clean
+from bot.slack_api.markdown import neutralize_broadcasts, redact_secrets, shorten
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_chat_stream import AsyncChatStream

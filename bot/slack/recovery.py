@@ -22,12 +22,11 @@ from bot.agent.loop import ThreadRef
 from bot.agent.recovery import Recovered, Recovery
 from bot.logs import get_logger, log_event
 from bot.slack import approvals_ui
-from bot.slack.client import SLACK_FAILURES
 from bot.slack.conversation import Where, answer
-from bot.slack.identity import error_code
 from bot.slack.posting import delete_quietly, key_of, marker, post_once, thread_messages
 from bot.storage.wait import is_unavailable
 from integrations.llm.base import ToolChoice
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from bot.slack.surface import Surface

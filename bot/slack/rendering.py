@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import Block, MarkdownBlock
 from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
 from bot.slack.feedback import feedback_block
-from bot.slack.markdown import neutralize_broadcasts, plain_preview, split_markdown
 from bot.slack.trace import summary_line, trace_blocks
+from bot.slack_api.markdown import neutralize_broadcasts, plain_preview, split_markdown
 from bot.tools.base import ChannelType
 
 ANSWER_PART_CHARS = 8_000

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
 from bot.slack.approval_blocks import approval_blocks
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import neutralize_broadcasts
 from bot.slack.posting import delete_quietly, marker, new_key, post_once
 from bot.slack.rendering import SlackMessage, render_safely
 from bot.slack.unfurls import answer_entities
+from bot.slack_api.markdown import neutralize_broadcasts
 from bot.tools.base import Actor, ChannelType
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

@@ -15,13 +15,12 @@ from bot.messages import schedules as schedule_text
 from bot.policy.roles import is_admin
 from bot.scheduler.jobs import MUTE_ACTION_ID
 from bot.slack.admin_view import notice_view, opened_version, refresh_config_view
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import escape_mrkdwn
 from bot.slack.payloads import BlockActions
 from bot.slack.schedule_editor import Parent, editor_view, register_schedule_editor
 from bot.slack.schedules_section import ACTION_PATTERN, ScheduleVerb, verb_of
+from bot.slack_api.markdown import escape_mrkdwn
 from bot.storage.schedules import ScheduleAction
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

@@ -34,10 +34,9 @@ from bot.scheduler.drafts import Draft, new_schedule_id, save_digest, validate_d
 from bot.scheduler.jobs import slack_refused
 from bot.scheduler.spec import DAYS, describe, name_of
 from bot.slack.admin_view import refresh_config_view
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import escape_mrkdwn
 from bot.slack.payloads import ViewFields, ViewPayload
+from bot.slack_api.markdown import escape_mrkdwn
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.messages import schedules as schedule_text
 from bot.scheduler.descriptions import next_run_of, target_of, when_of
-from bot.slack.markdown import escape_mrkdwn, shorten
+from bot.slack_api.markdown import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.deps import Deps

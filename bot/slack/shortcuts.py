@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from bot.agent.loop import ThreadRef
 from bot.messages import slack as slack_text
 from bot.slack.conversation import Where, answer
-from bot.slack.markdown import shorten
 from bot.slack.surface import Surface
+from bot.slack_api.markdown import shorten
 from integrations.llm.base import ToolChoice
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.slack.client import close_web_client
 from bot.slack.tasks import Background
+from bot.slack_api.client import close_web_client
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient

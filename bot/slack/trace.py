@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import ContainerBlock, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agent.types import TraceEntry, TurnResult
-from bot.slack.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten
+from bot.slack_api.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten
 from bot.tools.base import ChannelType
 
 TRACE_BUDGET = 3_600

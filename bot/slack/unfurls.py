@@ -31,10 +31,9 @@ from pydantic import ValidationError
 from bot.agent.checks import decide_call
 from bot.errors import ChatopsError, Misconfigured, NotFound, PermissionDenied
 from bot.logs import get_logger, log_event
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
 from bot.slack.work_objects import TicketLink, answer_ticket_links, task_entity, ticket_link
 from bot.tools.base import Actor
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp

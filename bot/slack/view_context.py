@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.logs import get_logger, log_event
-from bot.slack.client import SLACK_FAILURES
-from bot.slack.identity import error_code
-from bot.slack.markdown import shorten
+from bot.slack_api.markdown import shorten
+from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
     from bot.slack.surface import Surface

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.slack_api.channel_kinds import SlackChannelKind
 from bot.tools.schema import model_facing_schema
 from integrations.llm.base import ToolSpec
 from integrations.tickets.base import Person
@@ -39,7 +40,7 @@ class Effect(StrEnum):
     WRITE = "write"
 
 
-ChannelType = Literal["im", "mpim", "public", "private", "ext_shared", "shell", "unknown"]
+ChannelType = Literal[SlackChannelKind, "shell"]
 """Where a question is asked. `ext_shared`: a Slack Connect channel (other organizations read it). `unknown`: Slack
 did not say; the policy scopes it as the most public kind."""
 

@@ -26,9 +26,9 @@ from bot.deps import Deps
 from bot.settings import Settings
 from bot.slack.app import build_surface, create_app
 from bot.slack.approval_blocks import action_id
-from bot.slack.client import close_web_client
 from bot.slack.conversation import Asker, Where, answer
 from bot.slack.surface import Surface
+from bot.slack_api.client import close_web_client
 from bot.storage.db import Database
 from bot.storage.leases import Leases
 from bot.storage.migrations import migrate

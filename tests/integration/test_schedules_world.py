@@ -21,7 +21,7 @@ from bot.deps import Deps
 from bot.scheduler.runs import RunCoordinator, RunPolicy
 from bot.settings import Settings
 from bot.slack.approvals_ui import expire_approvals
-from bot.slack.client import SlackClient, retry_handlers
+from bot.slack_api.client import SlackClient, retry_handlers
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate_sync
 from bot.storage.store import Store

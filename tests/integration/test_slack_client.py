@@ -12,7 +12,8 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.client import SLACK_FAILURES, SlackClient, retry_handlers
+from bot.slack_api.client import SlackClient, retry_handlers
+from integrations.slack.failures import SLACK_FAILURES
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_slack_harness import (

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from bot.slack.identity import CHANNEL_CACHE_TTL, channel_type_from_event
+from bot.slack.identity import CHANNEL_CACHE_TTL
+from bot.slack_api.channel_kinds import channel_type_from_event
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_data import ChannelKind

@@ -13,9 +13,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
-from bot.slack.client import SlackClient, retry_handlers
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
+from bot.slack_api.client import SlackClient, retry_handlers
 from integrations.llm.base import Usage
 from tests.fakes.slack_server import FakeSlack
 

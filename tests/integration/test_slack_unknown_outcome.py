@@ -13,11 +13,11 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.types import PendingAction, ProgressEvent, TraceEntry, TurnResult
-from bot.slack.client import retry_handlers
 from bot.slack.posting import post_once
 from bot.slack.progress import LiveProgress
 from bot.slack.rendering import render_safely
 from bot.slack.replies import deliver_turn
+from bot.slack_api.client import retry_handlers
 from integrations.llm.base import Usage
 from tests.fakes.slack_data import StoredMessage
 from tests.fakes.slack_server import FakeSlack

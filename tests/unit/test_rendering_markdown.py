@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.markdown import (
+from bot.slack_api.markdown import (
     escape_mrkdwn,
     neutralize_broadcasts,
     plain_preview,

@@ -1,4 +1,4 @@
-"""The outbound boundary is structural: no module but bot/slack/client.py builds a Slack Web API, webhook, respond
+"""The outbound boundary is structural: no module but bot/slack_api/client.py builds a Slack Web API, webhook, respond
 or ack object, so every text the bot sends to Slack goes through `SlackClient` / `SafeRespond` / `SafeAck`."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BOUNDARY = Path("bot/slack/client.py")
+BOUNDARY = Path("bot/slack_api/client.py")
 SENDERS = frozenset(
     {"WebClient", "AsyncWebClient", "WebhookClient", "AsyncWebhookClient", "AsyncRespond", "Respond", "AsyncAck", "Ack", "LegacyWebClient"}
 )
@@ -48,7 +48,7 @@ def test_no_module_outside_the_boundary_builds_a_slack_sender() -> None:
             continue
         if problems := offences(path.read_text()):
             found[str(relative)] = problems
-    assert found == {}, "build Slack clients only in bot/slack/client.py (the outbound boundary)"
+    assert found == {}, "build Slack clients only in bot/slack_api/client.py (the outbound boundary)"
 
 
 def test_the_boundary_itself_builds_only_sanitizing_senders() -> None:

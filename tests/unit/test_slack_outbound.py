@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.slack.outbound import REDACTED, SECRET_PATTERNS, ZWSP, mask_secrets, sanitize, sanitize_payload
+from bot.slack_api.outbound import REDACTED, SECRET_PATTERNS, ZWSP, mask_secrets, sanitize, sanitize_payload
 
 # (pattern name, text holding a secret, the secret, text that only looks like one)
 CASES: list[tuple[str, str, str, str]] = [

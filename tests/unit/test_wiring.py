@@ -12,7 +12,7 @@ import pytest
 from bot.deps import Deps
 from bot.policy.authorizer import PolicyAuthorizer
 from bot.settings import Settings
-from bot.slack.client import SlackClient
+from bot.slack_api.client import SlackClient
 from bot.tools.registry import all_tools
 from bot.wiring import build_deps
 from tests.conftest import FixedClock

@@ -1,5 +1,5 @@
 """Text for Slack: split Markdown to size without breaking code blocks, escape mrkdwn (broadcasts and secrets:
-bot/slack/outbound.py, re-exported here).
+bot/slack_api/outbound.py, re-exported here).
 
 The model writes standard Markdown, which Slack's `markdown` block renders as is; these helpers only make it
 fit Slack's limits and keep it from pinging a whole channel.
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.slack.outbound import ZWSP, neutralize_broadcasts
-from bot.slack.outbound import mask_secrets as redact_secrets
+from bot.slack_api.outbound import ZWSP, neutralize_broadcasts
+from bot.slack_api.outbound import mask_secrets as redact_secrets
 
 __all__ = ["ZWSP", "escape_mrkdwn", "neutralize_broadcasts", "plain_preview", "redact_secrets", "shorten", "split_markdown"]
 

@@ -2,7 +2,7 @@
 and the outbound boundary built into it.
 
 Every Web API call goes through `AsyncWebClient.api_call`; `SlackClient.api_call` sanitizes the payload first
-(`bot.slack.outbound.sanitize_payload`: broadcasts inert, secrets masked), so nothing reaches Slack around it.
+(`bot.slack_api.outbound.sanitize_payload`: broadcasts inert, secrets masked), so nothing reaches Slack around it.
 `SafeRespond` and `SafeAck` do the same for `respond()` (response_url) and `ack()` (the HTTP / socket answer);
 `bot.slack.app` installs them for every request. No other module builds a Web API or webhook client (a test
 checks the source).
@@ -39,10 +39,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook import WebhookResponse
 
 from bot.settings import Settings
-from bot.slack.outbound import sanitize, sanitize_payload
-from integrations.slack.failures import (
-    SLACK_FAILURES as SLACK_FAILURES,  # the surface's modules import it here
-)
+from bot.slack_api.outbound import sanitize, sanitize_payload
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics

@@ -6,8 +6,8 @@ applies it to every user-visible string of a Web API payload (message text, Mark
 plan chunks, attachments, views, statuses, Work Objects' fields) and leaves machine fields (ids, action ids, values, urls,
 private_metadata, input values) untouched.
 
-It is not a convention callers must remember: `bot.slack.client.SlackClient` runs every Web API call through
-`sanitize_payload`, and the app's `respond` / `ack` are replaced by sanitizing ones (`bot.slack.client`), so a
+It is not a convention callers must remember: `bot.slack_api.client.SlackClient` runs every Web API call through
+`sanitize_payload`, and the app's `respond` / `ack` are replaced by sanitizing ones (`bot.slack_api.client`), so a
 listener cannot post around it.
 """
 
