@@ -2,11 +2,11 @@
 
 Name and email come from users.info (scope `users:read.email`), cached in the database for a day. The kind of a
 channel (public, private, DM, group DM, or externally shared: a Slack Connect channel other organizations read)
-comes from Slack by id: the event's `channel_type` with the envelope's `is_ext_shared_channel`, else
-conversations.info. A channel's *name* decides nothing (anyone can name a public channel `directmessage`). Kinds
-are cached per channel id for CHANNEL_CACHE_TTL, and replaced or forgotten at once by channel events
-(bot/slack/channels.py: converted, shared, unshared, renamed, archived). A kind Slack does not state, or a failed
-lookup, is "unknown", which the policy scopes as the most public kind (bot/policy/model.py).
+comes from Slack by id, read by bot/slack_api/channel_kinds.py: the event's `channel_type` with the envelope's
+`is_ext_shared_channel`, else conversations.info. A channel's *name* decides nothing (anyone can name a public
+channel `directmessage`). Kinds are cached per channel id for CHANNEL_CACHE_TTL, and replaced or forgotten at once
+by channel events (bot/slack/channels.py: converted, shared, unshared, renamed, archived). A kind Slack does not
+state, or a failed lookup, is "unknown", which the policy scopes as the most public kind (bot/policy/model.py).
 """
 
 from __future__ import annotations
