@@ -86,9 +86,10 @@ async def tell_admins(
     )
     if not claimed or slack is None:
         return
-    from bot.slack_api.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets
+    from bot.slack_api.markdown import escape_mrkdwn
+    from bot.slack_api.outbound import mask_secrets, neutralize_broadcasts
 
-    text = neutralize_broadcasts(redact_secrets(escape_mrkdwn(
+    text = neutralize_broadcasts(mask_secrets(escape_mrkdwn(
         f"MCP tool {d.name} on server {server} changed ({', '.join(what)}) since it was approved. "
         "It is withheld until an admin reviews it: /chatops config → MCP servers → Approve changes."
     )))

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.agent.results import redact
 from bot.messages import approvals as approval_text
-from bot.slack_api.markdown import neutralize_broadcasts
+from bot.slack_api.outbound import neutralize_broadcasts
 
 if TYPE_CHECKING:
     from bot.agent.types import PendingAction

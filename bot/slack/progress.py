@@ -32,7 +32,8 @@ from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
 from bot.slack.posting import failure_outcome, key_of, marker, new_key, post_once, thread_messages
 from bot.slack.trace import clean
-from bot.slack_api.markdown import neutralize_broadcasts, redact_secrets, shorten
+from bot.slack_api.markdown import shorten
+from bot.slack_api.outbound import mask_secrets, neutralize_broadcasts
 from integrations.slack.failures import SLACK_FAILURES, error_code
 
 if TYPE_CHECKING:
@@ -270,8 +271,8 @@ class LiveProgress:
                 self._step_is_answer = False
             elif event.kind in _STATUS_FOR and event.tool_use_id:
                 status = _STATUS_FOR[event.kind]
-                title = shorten(redact_secrets(event.title or event.tool or "tool"), 150)
-                output = shorten(neutralize_broadcasts(redact_secrets(event.detail)), 500)
+                title = shorten(mask_secrets(event.title or event.tool or "tool"), 150)
+                output = shorten(neutralize_broadcasts(mask_secrets(event.detail)), 500)
                 task = self.tasks.setdefault(event.tool_use_id, _Task(title=title, status=status))
                 task.status, task.output = status, output if status != "in_progress" else ""
                 # a later update of the same call replaces an earlier one not yet sent
@@ -280,7 +281,7 @@ class LiveProgress:
                     id=event.tool_use_id,
                     title=task.title,
                     status=status,
-                    details=shorten(redact_secrets(event.detail), 500) if status == "in_progress" and event.detail else None,
+                    details=shorten(mask_secrets(event.detail), 500) if status == "in_progress" and event.detail else None,
                     output=task.output or None,
                 )
         if final and self._step:

@@ -19,7 +19,8 @@ from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
 from bot.slack.feedback import feedback_block
 from bot.slack.trace import summary_line, trace_blocks
-from bot.slack_api.markdown import neutralize_broadcasts, plain_preview, split_markdown
+from bot.slack_api.markdown import plain_preview, split_markdown
+from bot.slack_api.outbound import neutralize_broadcasts
 from bot.tools.base import ChannelType
 
 ANSWER_PART_CHARS = 8_000

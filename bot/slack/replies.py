@@ -16,7 +16,7 @@ from bot.slack.approval_blocks import approval_blocks
 from bot.slack.posting import delete_quietly, marker, new_key, post_once
 from bot.slack.rendering import SlackMessage, render_safely
 from bot.slack.unfurls import answer_entities
-from bot.slack_api.markdown import neutralize_broadcasts
+from bot.slack_api.outbound import neutralize_broadcasts
 from bot.tools.base import Actor, ChannelType
 from integrations.slack.failures import SLACK_FAILURES, error_code
 

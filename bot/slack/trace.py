@@ -17,7 +17,8 @@ from slack_sdk.models.blocks import ContainerBlock, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.agent.types import TraceEntry, TurnResult
-from bot.slack_api.markdown import escape_mrkdwn, neutralize_broadcasts, redact_secrets, shorten
+from bot.slack_api.markdown import escape_mrkdwn, shorten
+from bot.slack_api.outbound import mask_secrets, neutralize_broadcasts
 from bot.tools.base import ChannelType
 
 TRACE_BUDGET = 3_600
@@ -44,7 +45,7 @@ ARGUMENTS_HIDDEN = "arguments hidden"
 
 def clean(text: str) -> str:
     """Trace text as shown: secrets masked, broadcasts inert, mrkdwn escaped."""
-    return escape_mrkdwn(neutralize_broadcasts(redact_secrets(text)))
+    return escape_mrkdwn(neutralize_broadcasts(mask_secrets(text)))
 
 
 def _redact_args(value: Any) -> Any:

@@ -29,7 +29,8 @@ from slack_sdk.models.metadata import (
 )
 
 from bot.messages.slack import ticket_page
-from bot.slack_api.markdown import neutralize_broadcasts, shorten
+from bot.slack_api.markdown import shorten
+from bot.slack_api.outbound import neutralize_broadcasts
 from integrations.tickets.local import TICKET_PATH, ticket_url
 
 if TYPE_CHECKING:

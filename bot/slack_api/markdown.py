@@ -1,5 +1,5 @@
-"""Text for Slack: split Markdown to size without breaking code blocks, escape mrkdwn (broadcasts and secrets:
-bot/slack_api/outbound.py, re-exported here).
+"""Text for Slack: split Markdown to size without breaking code blocks, escape mrkdwn (broadcasts and secrets are
+made inert by bot/slack_api/outbound.py, the one sanitizer).
 
 The model writes standard Markdown, which Slack's `markdown` block renders as is; these helpers only make it
 fit Slack's limits and keep it from pinging a whole channel.
@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from bot.slack_api.outbound import ZWSP, neutralize_broadcasts
-from bot.slack_api.outbound import mask_secrets as redact_secrets
-
-__all__ = ["ZWSP", "escape_mrkdwn", "neutralize_broadcasts", "plain_preview", "redact_secrets", "shorten", "split_markdown"]
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 

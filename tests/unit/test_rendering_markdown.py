@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.slack_api.markdown import (
-    escape_mrkdwn,
-    neutralize_broadcasts,
-    plain_preview,
-    redact_secrets,
-    split_markdown,
-)
+from bot.slack_api.markdown import escape_mrkdwn, plain_preview, split_markdown
+from bot.slack_api.outbound import mask_secrets, neutralize_broadcasts
 
 
 def _fences_balanced(part: str) -> bool:
@@ -64,7 +59,7 @@ def test_broadcast_mentions_are_made_inert_but_people_stay_mentionable() -> None
 
 def test_tokens_and_password_pairs_are_redacted() -> None:
     text = "token xoxb-1234567890-abcdef and sk-ant-api03-SECRETSECRET, password=hunter2, Bearer abcdefghijkl"
-    out = redact_secrets(text)
+    out = mask_secrets(text)
     assert "xoxb-1234567890" not in out
     assert "SECRETSECRET" not in out
     assert "hunter2" not in out
