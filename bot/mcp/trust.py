@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.errors import ConfigError, Conflict
 from bot.mcp.hub import McpHub, approved_definitions
+from bot.messages import admin as admin_text
 from bot.policy.live import POLICY_PREFIX, LivePolicy
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ async def change_trust(deps: TrustParts, *, actor_id: str, server: str, action: 
     """Apply one admin decision; returns what was done, in words. Raises ConfigError when it cannot apply."""
     hub = deps.mcp
     if hub is None or server not in hub.servers:
-        raise ConfigError(f"No MCP server named {server!r} is configured.")
+        raise ConfigError(admin_text.mcp_no_server(server))
     status = hub.servers[server].status
     for _ in range(_ATTEMPTS):
         state = await deps.live.current()
@@ -45,24 +46,28 @@ async def change_trust(deps: TrustParts, *, actor_id: str, server: str, action: 
         entry: dict[str, Any] = trust.setdefault(server, {"enabled": False, "tools": {}})
         if action in ("enable", "approve"):
             if status.state != "connected":
-                raise ConfigError(f"{server} is not connected ({status.last_error or status.state}); its tools cannot be reviewed now.")
+                raise ConfigError(admin_text.mcp_not_connected(server, status.last_error or status.state))
             kept = {name: t.get("enabled", True) for name, t in entry["tools"].items()}
             entry["tools"] = {
                 name: {**definition, "enabled": kept.get(name, True)} for name, definition in approved_definitions(status.tools).items()
             }
             entry["enabled"] = True
-            done = f"{server}: enabled with {len(status.tools)} tools approved as listed now" if action == "enable" else f"{server}: current definitions of {len(status.tools)} tools approved"
+            done = (
+                admin_text.mcp_enabled(server, len(status.tools))
+                if action == "enable"
+                else admin_text.mcp_approved(server, len(status.tools))
+            )
         elif action == "disable":
             entry["enabled"] = False
-            done = f"{server}: disabled"
+            done = admin_text.mcp_disabled(server)
         else:
             if tool is None or tool not in entry["tools"]:
-                raise ConfigError(f"{tool!r} is not an approved tool of {server}.")
+                raise ConfigError(admin_text.mcp_unknown_tool(server, tool))
             entry["tools"][tool]["enabled"] = action == "tool_on"
-            done = f"{server}: {tool} switched {'on' if action == 'tool_on' else 'off'}"
+            done = admin_text.mcp_tool_switched(server, tool, action == "tool_on")
         try:
             await deps.store.apply_config(actor_id=actor_id, expected_version=state.version, values={KEY: trust})
             return done
         except Conflict:
             continue
-    raise ConfigError("The configuration kept changing; try again.")
+    raise ConfigError(admin_text.mcp_config_busy())

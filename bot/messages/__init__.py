@@ -3,8 +3,9 @@
     slack      the Slack surface (progress, mentions, slash commands, help, shortcuts, App Home, agent pane, feedback)
     agent      the tool loop (no model key, limits, model errors, misconfiguration, outages, recovered turns)
     approvals  Approve / Cancel (the action in words, the request, outcomes, refused clicks)
-    admin      the configuration modal and its MCP servers section
+    admin      the configuration modal, the policy check's field errors, the MCP servers section and trust changes
     schedules  digests and reminders (`/chatops digest`, the editor, the Schedules section, failed runs)
+    digests    the digest's own text (title, headline, tag words, footer, reminder lines)
     tools      what ticket tools answer when they cannot
     cli        what operators read in a terminal (`chatops run`, `doctor`, `shell`)
 

@@ -1,5 +1,5 @@
-"""The configuration modal behind `/chatops config` and the MCP servers section: refusals, field errors, the
-saved confirmation."""
+"""The configuration modal behind `/chatops config` and the MCP servers section: refusals, field errors (also the
+policy check's, `bot/policy/edit.py`), the saved confirmation, and what an MCP trust change did (`bot/mcp/trust.py`)."""
 
 from __future__ import annotations
 
@@ -107,3 +107,63 @@ def mcp_server_lines(
     if switched_off:
         lines.append(f"• switched off: {switched_off}")
     return lines
+
+
+def policy_unknown_project(key: str, known: list[str]) -> str:
+    """A project the policy names that the ticket system does not know."""
+    return f"Unknown project {key!r} (known: {', '.join(known) or 'none'})"
+
+
+def policy_project_unchecked(key: str) -> str:
+    """A newly named project that cannot be checked because the ticket system did not answer."""
+    return f"Cannot check project {key!r} now (the ticket system did not answer); try again"
+
+
+def policy_not_a_user_id(user_id: str) -> str:
+    """A role assignment for something that is not a Slack user id."""
+    return f"{user_id!r} is not a Slack user id"
+
+
+def policy_unknown_role(role: str, roles: list[str]) -> str:
+    """A role assignment to a role the policy does not define."""
+    return f"Unknown role {role!r} (roles: {', '.join(roles)})"
+
+
+def mcp_no_server(server: str) -> str:
+    """An MCP trust change for a server that is not configured."""
+    return f"No MCP server named {server!r} is configured."
+
+
+def mcp_not_connected(server: str, why: str) -> str:
+    """Enabling or approving a server whose tools cannot be listed now."""
+    return f"{server} is not connected ({why}); its tools cannot be reviewed now."
+
+
+def mcp_unknown_tool(server: str, tool: str | None) -> str:
+    """Switching a tool that is not among the server's approved tools."""
+    return f"{tool!r} is not an approved tool of {server}."
+
+
+def mcp_config_busy() -> str:
+    """The configuration kept moving under an MCP trust change."""
+    return "The configuration kept changing; try again."
+
+
+def mcp_enabled(server: str, tools: int) -> str:
+    """A server enabled: the tools it lists now are approved."""
+    return f"{server}: enabled with {tools} tools approved as listed now"
+
+
+def mcp_approved(server: str, tools: int) -> str:
+    """A server's current tool definitions re-approved."""
+    return f"{server}: current definitions of {tools} tools approved"
+
+
+def mcp_disabled(server: str) -> str:
+    """A server switched off."""
+    return f"{server}: disabled"
+
+
+def mcp_tool_switched(server: str, tool: str, on: bool) -> str:
+    """One approved tool switched on or off."""
+    return f"{server}: {tool} switched {'on' if on else 'off'}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.messages.admin import config_env_admin, config_lockout
+from bot.messages import admin as admin_text
 from bot.policy.catalog import Catalog
 from bot.policy.live import POLICY_PREFIX, SETTINGS_PREFIX, PolicyState, policy_values, validate_setting
 from bot.policy.model import ADMIN_ROLE, USER_ID, Policy, project_refs
@@ -70,7 +70,7 @@ def check_change(
         return out
     admins = state.env_admins | {u for u, r in proposal.assignments.items() if r == ADMIN_ROLE}
     if not admins and policy.default_role != ADMIN_ROLE:
-        out.errors[f"assignments.{ADMIN_ROLE}"] = config_lockout()
+        out.errors[f"assignments.{ADMIN_ROLE}"] = admin_text.config_lockout()
         out.values = {}
         return out
     out.values.update(policy_values(policy))
@@ -87,10 +87,9 @@ def _check_projects(state: PolicyState, policy: Policy, catalog: Catalog, errors
             continue
         path = ".".join(loc)
         if catalog.complete:
-            known = ", ".join(sorted(catalog.known)) or "none"
-            errors.setdefault(path, f"Unknown project {key!r} (known: {known})")
+            errors.setdefault(path, admin_text.policy_unknown_project(key, sorted(catalog.known)))
         elif key not in already:
-            errors.setdefault(path, f"Cannot check project {key!r} now (the ticket system did not answer); try again")
+            errors.setdefault(path, admin_text.policy_project_unchecked(key))
 
 
 def _check_assignments(
@@ -99,11 +98,11 @@ def _check_assignments(
     for user_id, role in assignments.items():
         where = f"assignments.{role}"
         if not USER_ID.match(user_id):
-            errors.setdefault(where, f"{user_id!r} is not a Slack user id")
+            errors.setdefault(where, admin_text.policy_not_a_user_id(user_id))
         elif role not in policy.roles:
-            errors.setdefault(where, f"Unknown role {role!r} (roles: {', '.join(policy.roles)})")
+            errors.setdefault(where, admin_text.policy_unknown_role(role, list(policy.roles)))
         elif user_id in state.env_admins and role != ADMIN_ROLE:
-            errors.setdefault(where, config_env_admin(user_id))
+            errors.setdefault(where, admin_text.config_env_admin(user_id))
 
 
 async def apply_change(

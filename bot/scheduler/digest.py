@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.messages import digests as digests_text
 from bot.tools.summaries import MAX_DIGEST_TICKETS, build_digest
 from integrations.tickets.base import Ticket, TicketBackend, TicketQuery
 
@@ -86,11 +87,11 @@ async def collect_digest(
         for ticket, tags in found.values()
     ]
     for item in sorted(items, key=_urgency):
-        name = item.ticket.assignee.name if item.ticket.assignee else "Unassigned"
+        name = item.ticket.assignee.name if item.ticket.assignee else digests_text.unassigned()
         digest.groups.setdefault(name, []).append(item)
         for tag in item.tags:
             digest.counts[tag] += 1
-    digest.groups = dict(sorted(digest.groups.items(), key=lambda kv: (kv[0] == "Unassigned", kv[0].lower())))
+    digest.groups = dict(sorted(digest.groups.items(), key=lambda kv: (kv[0] == digests_text.unassigned(), kv[0].lower())))
     return digest
 
 
@@ -112,12 +113,7 @@ def _link(ticket: Ticket) -> str:
 
 
 def _labels(item: DigestItem) -> str:
-    words = {
-        "new": "new",
-        "stale": f"no update {item.idle_days}d",
-        "blocked": "blocked",
-        "high": (item.ticket.priority or "high").lower(),
-    }
+    words = digests_text.tag_words(idle_days=item.idle_days, priority=item.ticket.priority)
     return ", ".join(words[tag] for tag in item.tags)
 
 
@@ -131,12 +127,9 @@ def item_line(item: DigestItem) -> str:
 
 def headline(digest: Digest) -> str:
     """The one-line summary (notification text)."""
-    if digest.empty:
-        return f"Digest for {digest.project}: nothing needs attention."
     c = digest.counts
-    return (
-        f"Digest for {digest.project}: {c['new']} new, {c['stale']} stale, "
-        f"{c['blocked']} blocked, {c['high']} high priority."
+    return digests_text.headline(
+        digest.project, new=c["new"], stale=c["stale"], blocked=c["blocked"], high=c["high"], empty=digest.empty
     )
 
 
@@ -150,17 +143,14 @@ def _person_text(name: str, items: list[DigestItem], *, limit: int = SECTION_LIM
             break
         text, shown = text + line, shown + 1
     if shown < len(items):
-        text += f"\n…and {len(items) - shown} more"
+        text += "\n" + digests_text.more_items(len(items) - shown)
     return text
 
 
 def _footer(digest: Digest, title: str | None) -> str:
-    parts = [
-        f"New since {digest.since:%a %d %b %H:%M} UTC",
-        f"stale = no update for {digest.stale_days}+ days",
-    ]
-    if digest.truncated:
-        parts.append(f"only the first {MAX_DIGEST_TICKETS} open tickets were read")
+    parts = digests_text.footer_parts(
+        since=digest.since, stale_days=digest.stale_days, truncated_at=MAX_DIGEST_TICKETS if digest.truncated else None
+    )
     if title:
         parts.append(escape(title))
     return " · ".join(parts)
@@ -169,7 +159,7 @@ def _footer(digest: Digest, title: str | None) -> str:
 def digest_blocks(digest: Digest, *, title: str | None = None) -> list[dict[str, Any]]:
     """The digest as Block Kit, within Slack's limits: at most 50 blocks, 3,000 characters per section and
     TEXT_BUDGET characters in all (people who do not fit are counted in a last line)."""
-    blocks: list[Block] = [HeaderBlock(text=f"{digest.project} digest · {digest.now:%a %d %b}"[:150])]
+    blocks: list[Block] = [HeaderBlock(text=digests_text.title(digest.project, digest.now)[:150])]
     blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(headline(digest)))))
     if not digest.empty:
         blocks.append(DividerBlock())
@@ -186,13 +176,7 @@ def digest_blocks(digest: Digest, *, title: str | None = None) -> list[dict[str,
         shown += 1
     if shown < len(groups):
         rest = sum(len(items) for _, items in groups[shown:])
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"…and {rest} more tickets for {len(groups) - shown} more people"
-                )
-            )
-        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=digests_text.more_people(rest, len(groups) - shown))))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     return [b.to_dict() for b in blocks]
 
@@ -211,5 +195,5 @@ def ticket_lines(tickets: Iterable[Ticket], *, now: datetime) -> list[str]:
     lines = []
     for t in tickets:
         summary = escape(t.summary if len(t.summary) <= 90 else t.summary[:89] + "…")
-        lines.append(f"• {_link(t)} {summary} — no update for {max(0, (now - t.updated).days)} days")
+        lines.append(f"• {_link(t)} {summary} — {digests_text.idle_for(max(0, (now - t.updated).days))}")
     return lines
