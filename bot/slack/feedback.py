@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
+from bot.slack.payloads import BlockActions, ViewPayload
 from bot.slack_api.markdown import escape_mrkdwn
 from bot.storage.feedback import COMMENT_MAX_CHARS, RATINGS, AnswerRecord, FeedbackSummary
 from integrations.slack.failures import SLACK_FAILURES, error_code
@@ -145,26 +146,22 @@ def comment_modal(answer_id: str) -> dict[str, Any]:
     ).to_dict()
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> str:
+async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, Any]) -> str:
     """Store one click; returns what happened (for the log and tests). Never raises."""
-    user_info, team_info = _obj(body.get("user")), _obj(body.get("team"))
-    container = _obj(body.get("container"))
-    user = str(user_info.get("id") or "")
-    team = str(team_info.get("id") or user_info.get("team_id") or "")
-    channel = str(container.get("channel_id") or _obj(body.get("channel")).get("id") or "")
-    message_ts = str(container.get("message_ts") or "")
-    rating = action.get("value")
+    click = BlockActions.of(body)
+    if click is None:
+        log_event(_log, "malformed feedback click ignored", logging.WARNING)
+        return "ignored"
+    action = click.action
+    user, team, channel = click.user.id, click.team_id or "", click.channel_id or ""
+    message_ts, rating = click.message_ts or "", action.value
     if rating not in RATINGS or not (user and channel and message_ts):
         log_event(_log, "malformed feedback click ignored", logging.WARNING, user=user, channel=channel)
         return "ignored"
-    if container.get("is_ephemeral") is True:
+    if click.is_ephemeral:
         # an ephemeral answer: found by the turn its block names, and only its asker ever saw it
-        block_id = action.get("block_id")
-        turn_id = block_id.removeprefix(BLOCK_PREFIX) if isinstance(block_id, str) and block_id.startswith(BLOCK_PREFIX) else ""
+        block_id = action.block_id or ""
+        turn_id = block_id.removeprefix(BLOCK_PREFIX) if block_id.startswith(BLOCK_PREFIX) else ""
         message_ts = ephemeral_answer_ts(turn_id) if turn_id else ""
     answer = await deps.store.answer_at(team_id=team, channel_id=channel, message_ts=message_ts) if message_ts else None
     if answer is not None and answer.message_ts.startswith(EPHEMERAL_TS) and answer.user_id != user:
@@ -174,9 +171,9 @@ async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, 
         return "unknown"
     rated = await deps.store.rate_answer(answer_id=answer.id, user_id=user, rating=rating)
     log_event(_log, "feedback", answer=answer.id, user=user, rating=rating, created=rated.created, changed=rated.changed)
-    if rating == "down" and rated.changed and body.get("trigger_id"):
+    if rating == "down" and rated.changed and click.trigger_id:
         try:
-            await client.views_open(trigger_id=str(body["trigger_id"]), view=comment_modal(answer.id))
+            await client.views_open(trigger_id=click.trigger_id, view=comment_modal(answer.id))
         except SLACK_FAILURES as exc:
             log_event(_log, "could not open the feedback modal", logging.WARNING, error=error_code(exc))
     elif rating == "up" and rated.changed:
@@ -187,13 +184,15 @@ async def on_feedback_click(deps: Deps, client: AsyncWebClient, body: dict[str, 
     return "created" if rated.created else "changed" if rated.changed else "unchanged"
 
 
-async def on_comment_submitted(deps: Deps, body: dict[str, Any], view: dict[str, Any]) -> bool:
+async def on_comment_submitted(deps: Deps, body: dict[str, Any]) -> bool:
     """Attach the note to the submitter's own 👎 on the answer the modal was opened for; False when there is none."""
-    user = str(_obj(body.get("user")).get("id") or "")
-    answer_id = str(view.get("private_metadata") or "")
-    values = _obj(_obj(_obj(view.get("state")).get("values")).get(COMMENT_BLOCK))
-    text = _obj(values.get(COMMENT_INPUT)).get("value") or ""
-    if not user or not answer_id or not isinstance(text, str) or not text.strip():
+    submitted = ViewPayload.of(body)
+    if submitted is None:
+        log_event(_log, "malformed feedback note ignored", logging.WARNING)
+        return False
+    user, answer_id = submitted.user.id, submitted.view.private_metadata
+    text = submitted.view.element(COMMENT_BLOCK, COMMENT_INPUT).value or ""
+    if not user or not answer_id or not text.strip():
         return False
     saved = await deps.store.comment_feedback(answer_id=answer_id, user_id=user, comment=text)
     if not saved:
@@ -224,14 +223,14 @@ def register_feedback_handlers(app: AsyncApp, surface: Surface) -> None:
     deps = surface.deps
 
     @app.action(FEEDBACK_ACTION)
-    async def on_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_click(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        surface.tasks.spawn(_guarded(on_feedback_click(deps, surface.client, body, action)), name="feedback:click")
+        surface.tasks.spawn(_guarded(on_feedback_click(deps, surface.client, body)), name="feedback:click")
 
     @app.view(COMMENT_CALLBACK)
-    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        surface.tasks.spawn(_guarded(on_comment_submitted(deps, body, view)), name="feedback:note")
+        surface.tasks.spawn(_guarded(on_comment_submitted(deps, body)), name="feedback:note")
 
 
 async def _guarded(work: Awaitable[object]) -> None:

@@ -96,6 +96,7 @@ class ActionFields(_Shape):
     """One element of a block_actions payload's `actions`."""
 
     action_id: StrictStr
+    block_id: StrictStr | None = None
     value: StrictStr | None = None
     selected_option: OptionValue | None = None
 
@@ -134,6 +135,7 @@ class ViewFields(_Shape):
 class _Container(_Shape):
     channel_id: StrictStr | None = None
     message_ts: StrictStr | None = None
+    is_ephemeral: StrictBool | None = None
 
 
 class BlockActions(_Shape):
@@ -166,6 +168,16 @@ class BlockActions(_Shape):
     def message_ts(self) -> str | None:
         """The ts of the message clicked (None in a modal)."""
         return self.container.message_ts if self.container else None
+
+    @property
+    def is_ephemeral(self) -> bool:
+        """True when the message clicked is an ephemeral one (its ts is not one the app knows)."""
+        return bool(self.container and self.container.is_ephemeral)
+
+    @property
+    def team_id(self) -> str | None:
+        """The workspace of the click (the payload's team, else the user's)."""
+        return (self.team.id if self.team else None) or self.user.team_id
 
 
 class ViewPayload(_Shape):

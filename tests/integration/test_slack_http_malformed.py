@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.fakes.anthropic_server import text_reply
+from tests.fakes.slack_agent import feedback_click
 from tests.fakes.slack_payloads import event_callback, mention, slash_command
 from tests.integration.test_slack_harness import (
     ALICE,
@@ -34,6 +35,8 @@ def _interactive(payload: Any) -> bytes:
 
 
 VIEW = {"id": "V1", "callback_id": "chatops.schedule", "private_metadata": "{}", "state": {"values": {}}}
+NOTE_VIEW = {"id": "V3", "callback_id": "answer_feedback_comment", "private_metadata": "a1",
+             "state": {"values": {"what_went_wrong": {"text": {"value": "wrong ticket"}}}}}  # fmt: skip
 CONFIG_VIEW = {"id": "V2", "callback_id": "chatops.config", "private_metadata": '{"version": 1}', "state": {"values": {}}}
 
 
@@ -80,6 +83,20 @@ CASES: list[tuple[str, bytes, str, int]] = [
     ("approval click with a container a string",
      _interactive({**_click({"action_id": "chatops.approval/v1/approve/a1", "value": "a1"}), "container": "C1"}), FORM, 200),
     ("mute click with the user's id a number", _interactive({**_click({"action_id": "chatops_reminders_mute"}), "user": {"id": 7}}), FORM, 200),
+    ("feedback click with is_ephemeral a string",
+     _interactive({**_click({"action_id": "answer_feedback", "value": "up"}),
+                   "container": {"channel_id": OPS_CHANNEL, "message_ts": "1763476299.000002", "is_ephemeral": "true"}}), FORM, 200),
+    ("feedback click with a block id a number",
+     _interactive({**_click({"action_id": "answer_feedback", "value": "down", "block_id": 7}),
+                   "container": {"channel_id": OPS_CHANNEL, "message_ts": "1763476299.000002", "is_ephemeral": True}}), FORM, 200),
+    ("feedback click with a value a list", _interactive(_click({"action_id": "answer_feedback", "value": ["up"]})), FORM, 200),
+    ("feedback click without a container or channel",
+     _interactive({k: v for k, v in _click({"action_id": "answer_feedback", "value": "up"}).items() if k != "container"}), FORM, 200),
+    ("feedback note with its text a number",
+     _interactive({"type": "view_submission", "user": {"id": ALICE},
+                   "view": {**NOTE_VIEW, "state": {"values": {"what_went_wrong": {"text": {"value": 42}}}}}}), FORM, 200),
+    ("feedback note with its answer id a number",
+     _interactive({"type": "view_submission", "user": {"id": ALICE}, "view": {**NOTE_VIEW, "private_metadata": 7}}), FORM, 200),
 ]  # fmt: skip
 
 
@@ -103,3 +120,26 @@ async def test_a_malformed_signed_body_is_refused_or_ignored_never_a_5xx(
     assert await sqlite_bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} ok?", ts=asked)) == 200
     await sqlite_bot.settle()
     assert any(m.text == "Fine." for m in sqlite_bot.slack.thread(OPS_CHANNEL, asked))
+
+
+async def test_a_feedback_click_with_a_field_of_the_wrong_type_rates_nothing(sqlite_bot: SlackBot) -> None:
+    """A click Slack would never send (`is_ephemeral` a string) on a recorded answer is ignored, not counted as a
+    click on an ordinary message; a well-formed click afterwards is."""
+    sqlite_bot.model.queue(text_reply("OPS-1 is open."))
+    asked = sqlite_bot.slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} OPS-1?")
+    await sqlite_bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} OPS-1?", ts=asked))
+    await sqlite_bot.settle()
+    [answer_message] = sqlite_bot.slack.bot_messages(OPS_CHANNEL)
+    answer = await sqlite_bot.deps.store.answer_at(
+        team_id=sqlite_bot.slack.TEAM_ID, channel_id=OPS_CHANNEL, message_ts=answer_message.ts
+    )
+    assert answer is not None
+    click = feedback_click(user=ALICE, channel=OPS_CHANNEL, message_ts=answer_message.ts, value="up")
+    for forged in ("false", 0, None):
+        click["container"]["is_ephemeral"] = forged
+        assert await sqlite_bot.send_interactive(click) == 200
+        await sqlite_bot.settle()
+        if forged is None:  # absent or null is what Slack sends for an ordinary message: counted
+            assert [f.rating for f in await sqlite_bot.deps.store.feedback_of(answer.id)] == ["up"]
+        else:
+            assert await sqlite_bot.deps.store.feedback_of(answer.id) == []
