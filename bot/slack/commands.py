@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -184,14 +185,31 @@ def _section(text: str) -> dict[str, Any]:
     return SectionBlock(text=MarkdownTextObject(text=shorten(text, 3_000))).to_dict()
 
 
+@dataclass(frozen=True)
+class HelpLines:
+    """What a caller may do, as the help's lines (`/chatops help` and the App Home show the same ones)."""
+
+    commands: list[str]
+    """The tool commands whose tool the caller is offered (in TOOL_COMMANDS order)."""
+    tools: list[str]
+    """One line per offered tool: its name and the first sentence of its description."""
+
+
+def help_lines(tools: Sequence[Tool]) -> HelpLines:
+    """The command and tool lines of the help for the tools a caller is offered (and nothing else)."""
+    names = {t.name for t in tools}
+    return HelpLines(
+        commands=[f"• {slack_text.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])],
+        tools=[f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools],
+    )
+
+
 async def help_blocks(surface: Surface, actor: Actor, *, bot_user_id: str | None) -> list[dict[str, Any]]:
     """/chatops help: only the commands and tools this caller may use here."""
-    tools = await offered_tools(surface, actor)
-    names = {t.name for t in tools}
-    commands = [f"• {slack_text.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
+    lines = help_lines(await offered_tools(surface, actor))
     # restricted commands are hidden: a non-admin may only preview digests and mute their reminders
-    commands += slack_text.help_chatops_commands(admin=await is_admin(surface.deps, actor.user_id))
-    tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
+    commands = lines.commands + slack_text.help_chatops_commands(admin=await is_admin(surface.deps, actor.user_id))
+    tool_lines = lines.tools
     blocks = [_section(slack_text.help_intro(bot_user_id)), _section("*Commands*\n" + "\n".join(commands))]
     blocks.append(_section("*What I can do for you here*\n" + ("\n".join(tool_lines) or "_nothing in this channel_")))
     return blocks

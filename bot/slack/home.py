@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from bot.logs import get_logger, log_event
 from bot.messages import slack as slack_text
 from bot.policy.roles import is_admin, role_of
-from bot.slack.commands import COMMAND_TOOLS, TOOL_COMMANDS
+from bot.slack.commands import help_lines, offered_tools
 from bot.slack.feedback import summary_blocks
 from bot.slack.surface import Surface
 from bot.slack_api.markdown import escape_mrkdwn, shorten
@@ -45,13 +45,10 @@ async def home_view(surface: Surface, *, user_id: str, team_id: str | None, bot_
     """The Home tab for one viewer."""
     actor = await surface.directory.actor(user_id=user_id, team_id=team_id, channel_id=None, channel_kind="app_home")
     role = await role_of(surface.deps, user_id)
-    tools = await surface.deps.authorizer.offered_tools(actor, surface.deps.tools)
-    names = {t.name for t in tools}
-    commands = [f"• {slack_text.slash_usage(c)}" for c in TOOL_COMMANDS if names & set(COMMAND_TOOLS[c])]
+    lines = help_lines(await offered_tools(surface, actor))
     admin = await is_admin(surface.deps, user_id)
-    if admin:
-        commands.append(slack_text.home_config_command())
-    tool_lines = [f"• *{t.name}*: {escape_mrkdwn(shorten(t.description.split('. ')[0], 140))}" for t in tools]
+    commands = lines.commands + ([slack_text.home_config_command()] if admin else [])
+    tool_lines = lines.tools
     recent = await surface.deps.store.recent_conversations(user_id, limit=RECENT_LIMIT)
     team_url = await surface.directory.team_url()
     recent_lines = [
