@@ -277,6 +277,11 @@ class WebMethods:
             return self._err("invalid_trigger_id")
         return self._view(args)
 
+    def _m_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return self._err("invalid_trigger_id")
+        return self._view(args)
+
     def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("view_id") and not args.get("external_id"):
             return self._err("not_found")

@@ -12,25 +12,12 @@ from sqlmodel import col, select
 from bot.storage.db import Database
 from bot.storage.migrations import migrate
 from bot.storage.tables import AuditRow
+from tests.approvals_world import ADMIN, DM, MAYA, VIC, ApprovalsWorld, close_world, make_world
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_harness import jira_backend
 from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_approvals_world import (
-    ADMIN,
-    DM,
-    MAYA,
-    VIC,
-    World,
-    close_world,
-    make_world,
-    model,
-    slack,
-    world,
-)
-
-__all__ = ["model", "slack", "world"]  # fixtures shared with the other approvals tests
 
 
 def tool_results(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -43,33 +30,33 @@ def tool_results(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-async def audit(world: World, action: str) -> list[AuditRow]:
+async def audit(approvals_world: ApprovalsWorld, action: str) -> list[AuditRow]:
     def rows(session: Any) -> list[AuditRow]:
         return list(session.exec(select(AuditRow).where(col(AuditRow.action) == action)))
 
-    return await world.deps.db.run(rows)
+    return await approvals_world.deps.db.run(rows)
 
 
-async def test_a_denied_write_never_reaches_the_ticket_store_and_is_audited(world: World) -> None:
-    world.model.queue(
+async def test_a_denied_write_never_reaches_the_ticket_store_and_is_audited(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(
         tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Keys rotated"}, id="toolu_sec")]),
         text_reply("I am not allowed to do that."),
     )
-    result, _ = await world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_kind="im")
+    result, _ = await approvals_world.ask(MAYA, "Comment on SEC-1", channel=DM, channel_kind="im")
 
     assert result.status == "answered"
-    assert (await world.deps.tickets.list_comments("SEC-1")).comments == ()
-    denied = tool_results(world.model.bodies()[-1])["toolu_sec"]
+    assert (await approvals_world.deps.tickets.list_comments("SEC-1")).comments == ()
+    denied = tool_results(approvals_world.model.bodies()[-1])["toolu_sec"]
     assert denied["is_error"] is True and "Not permitted" in str(denied["content"])
     assert "Security" not in str(denied["content"])  # nothing about what exists
     [entry] = result.trace
     assert (entry.decision, entry.decision_reason) == ("deny", "SEC-1 is not available to you here")
-    [row] = await audit(world, "denied")
+    [row] = await audit(approvals_world, "denied")
     assert (row.user_id, row.tool, row.status) == (MAYA, "add_comment", "denied")
 
 
-async def test_an_unknown_ticket_and_a_forbidden_one_look_the_same_to_the_model(world: World) -> None:
-    world.model.queue(
+async def test_an_unknown_ticket_and_a_forbidden_one_look_the_same_to_the_model(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(
         tool_use_reply(
             [
                 tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_forbidden"),
@@ -78,43 +65,43 @@ async def test_an_unknown_ticket_and_a_forbidden_one_look_the_same_to_the_model(
         ),
         text_reply("Neither is available."),
     )
-    await world.ask(MAYA, "Show SEC-1 and SEC-77", channel=DM, channel_kind="im")
+    await approvals_world.ask(MAYA, "Show SEC-1 and SEC-77", channel=DM, channel_kind="im")
 
-    results = tool_results(world.model.bodies()[-1])
+    results = tool_results(approvals_world.model.bodies()[-1])
     assert results["toolu_forbidden"]["content"] == results["toolu_missing"]["content"]
 
 
-async def test_a_private_ticket_is_never_shown_in_a_public_channel_even_to_an_admin(world: World) -> None:
-    world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_pub")]), text_reply("Not here."))
-    await world.ask(ADMIN, "Show SEC-1")
-    in_channel = tool_results(world.model.bodies()[-1])["toolu_pub"]
+async def test_a_private_ticket_is_never_shown_in_a_public_channel_even_to_an_admin(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_pub")]), text_reply("Not here."))
+    await approvals_world.ask(ADMIN, "Show SEC-1")
+    in_channel = tool_results(approvals_world.model.bodies()[-1])["toolu_pub"]
     assert in_channel["is_error"] is True and "HSM" not in str(in_channel["content"])
 
-    world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_dm")]), text_reply("Here."))
-    await world.ask(ADMIN, "Show SEC-1", channel="D0ADMIN", channel_kind="im")
-    in_dm = tool_results(world.model.bodies()[-1])["toolu_dm"]
+    approvals_world.model.queue(tool_use_reply([tool_use("get_ticket", {"key": "SEC-1"}, id="toolu_dm")]), text_reply("Here."))
+    await approvals_world.ask(ADMIN, "Show SEC-1", channel="D0ADMIN", channel_kind="im")
+    in_dm = tool_results(approvals_world.model.bodies()[-1])["toolu_dm"]
     assert not in_dm.get("is_error") and "Rotate the HSM keys" in str(in_dm["content"])
 
 
-async def test_a_search_in_a_public_channel_only_returns_projects_that_channel_may_show(world: World) -> None:
-    world.model.queue(tool_use_reply([tool_use("search_tickets", {"text": "Rotate"}, id="toolu_s")]), text_reply("Found."))
-    await world.ask(ADMIN, "Find rotation tickets")
-    found = str(tool_results(world.model.bodies()[-1])["toolu_s"]["content"])
+async def test_a_search_in_a_public_channel_only_returns_projects_that_channel_may_show(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(tool_use_reply([tool_use("search_tickets", {"text": "Rotate"}, id="toolu_s")]), text_reply("Found."))
+    await approvals_world.ask(ADMIN, "Find rotation tickets")
+    found = str(tool_results(approvals_world.model.bodies()[-1])["toolu_s"]["content"])
     assert "OPS-1" in found and "SEC-1" not in found
 
 
-async def test_tools_a_viewer_may_never_use_are_not_offered_and_a_call_to_one_never_runs(world: World) -> None:
-    world.model.queue(
+async def test_tools_a_viewer_may_never_use_are_not_offered_and_a_call_to_one_never_runs(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(
         tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "hi"}, id="toolu_v")]),
         text_reply("I can't."),
     )
-    await world.ask(VIC, "Comment on OPS-1")
+    await approvals_world.ask(VIC, "Comment on OPS-1")
 
-    offered = {t["name"] for t in world.model.bodies()[0]["tools"]}
+    offered = {t["name"] for t in approvals_world.model.bodies()[0]["tools"]}
     assert "add_comment" not in offered and "get_ticket" in offered
-    refused = tool_results(world.model.bodies()[-1])["toolu_v"]
+    refused = tool_results(approvals_world.model.bodies()[-1])["toolu_v"]
     assert refused["is_error"] is True
-    assert (await world.deps.tickets.list_comments("OPS-1")).comments == ()
+    assert (await approvals_world.deps.tickets.list_comments("OPS-1")).comments == ()
 
 
 # ---------------------------------------------------------------- on Jira: the fake's request log is the proof
@@ -130,7 +117,7 @@ def jira() -> Iterator[JiraServer]:
 @pytest.fixture
 async def jira_world(
     database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, jira: JiraServer  # noqa: F811
-) -> AsyncIterator[World]:
+) -> AsyncIterator[ApprovalsWorld]:
     await migrate(database)
     backend = jira_backend(jira)
     w = await make_world(database, slack, model, clock, tickets=backend)
@@ -148,7 +135,7 @@ def jira_requests(jira: JiraServer, method: str, fragment: str) -> list[str]:
     return [r.path for r in jira.requests if r.method == method and fragment in r.path]
 
 
-async def test_a_denied_write_never_reaches_jira(jira_world: World, jira: JiraServer) -> None:
+async def test_a_denied_write_never_reaches_jira(jira_world: ApprovalsWorld, jira: JiraServer) -> None:
     jira_world.model.queue(
         tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Keys rotated"}, id="toolu_j")]),
         text_reply("Not allowed."),
@@ -160,7 +147,7 @@ async def test_a_denied_write_never_reaches_jira(jira_world: World, jira: JiraSe
     assert tool_results(jira_world.model.bodies()[-1])["toolu_j"]["is_error"] is True
 
 
-async def test_a_tool_the_role_may_not_use_causes_no_jira_request_at_all(jira_world: World, jira: JiraServer) -> None:
+async def test_a_tool_the_role_may_not_use_causes_no_jira_request_at_all(jira_world: ApprovalsWorld, jira: JiraServer) -> None:
     jira_world.model.queue(
         tool_use_reply([tool_use("transition_ticket", {"key": "OPS-2", "status": "Done"}, id="toolu_t")]),
         text_reply("I can't."),

@@ -7,24 +7,22 @@ import logging
 
 import pytest
 
+from tests.approvals_world import LEO, ApprovalsWorld
 from tests.integration.test_approvals_slack import request_comment
-from tests.integration.test_approvals_world import LEO, World, model, slack, world
-
-__all__ = ["model", "slack", "world"]
 
 
 async def test_a_refused_click_whose_ephemeral_reply_dropped_is_logged_not_crashed(
-    world: World, caplog: pytest.LogCaptureFixture
+    approvals_world: ApprovalsWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pending = (await request_comment(world)).pending
+    pending = (await request_comment(approvals_world)).pending
     assert pending is not None
-    world.slack.fail("chat.postEphemeral", drop=True, applied=True)
+    approvals_world.slack.fail("chat.postEphemeral", drop=True, applied=True)
 
     with caplog.at_level(logging.WARNING):
-        response = await world.press(pending.approval_id, "approve", user=LEO)
+        response = await approvals_world.press(pending.approval_id, "approve", user=LEO)
 
     assert response.status == 200
-    assert len(world.slack.calls("chat.postEphemeral")) == 1, "never sent twice"
+    assert len(approvals_world.slack.calls("chat.postEphemeral")) == 1, "never sent twice"
     assert "ephemeral reply failed" in caplog.text and "listener failed" not in caplog.text
-    row = await world.store.get_approval(pending.approval_id)
+    row = await approvals_world.store.get_approval(pending.approval_id)
     assert row is not None and row.status == "pending"

@@ -13,13 +13,11 @@ from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent
 from bot.slack.approvals_ui import expire_approvals
 from bot.tools.base import Actor
+from tests.approvals_world import CHANNEL, MAYA, TEAM, ApprovalsWorld
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply
 from tests.integration.test_approvals_slack import request_comment
-from tests.integration.test_approvals_world import CHANNEL, MAYA, TEAM, World, model, slack, world
 from tests.log_events import log_seen
-
-__all__ = ["model", "slack", "world"]
 
 
 @pytest.fixture
@@ -28,43 +26,43 @@ def busy_thread_seen() -> Iterator[threading.Event]:
         yield seen
 
 
-def test_the_slack_surface_and_the_sweep_share_the_process_agent(world: World) -> None:
-    assert world.surface.agent is world.deps.agent  # the sweep's default agent is deps.agent
+def test_the_slack_surface_and_the_sweep_share_the_process_agent(approvals_world: ApprovalsWorld) -> None:
+    assert approvals_world.surface.agent is approvals_world.deps.agent  # the sweep's default agent is deps.agent
 
 
 async def test_the_sweep_waits_for_a_users_turn_in_the_same_thread(
-    world: World, clock: FixedClock, busy_thread_seen: threading.Event
+    approvals_world: ApprovalsWorld, clock: FixedClock, busy_thread_seen: threading.Event
 ) -> None:
-    pending = (await request_comment(world)).pending
+    pending = (await request_comment(approvals_world)).pending
     assert pending is not None
-    row = await world.store.get_approval(pending.approval_id)
+    row = await approvals_world.store.get_approval(pending.approval_id)
     assert row is not None
     thread = ThreadRef(team_id=TEAM, channel_id=CHANNEL, thread_ts=row.thread_ts)
-    clock.advance(world.deps.settings.chatops_approval_timeout_minutes * 60)
+    clock.advance(approvals_world.deps.settings.chatops_approval_timeout_minutes * 60)
 
     # Maya asks again in the same thread; her answer streams and is held after its first words.
     gate, streaming = threading.Event(), asyncio.Event()
-    world.model.queue(text_reply("OPS-1 is still open, nothing was commented.", gate=gate))
-    world.model.queue(text_reply("The comment request expired, so I did not add it."))
+    approvals_world.model.queue(text_reply("OPS-1 is still open, nothing was commented.", gate=gate))
+    approvals_world.model.queue(text_reply("The comment request expired, so I did not add it."))
 
     async def on_progress(event: ProgressEvent) -> None:
         if event.kind == "text":
             streaming.set()
 
     actor = Actor(user_id=MAYA, team_id=TEAM, channel_id=CHANNEL, channel_type="public")
-    user_turn = asyncio.create_task(world.agent.run_turn(actor=actor, thread=thread, text="Is OPS-1 done?", on_progress=on_progress))
+    user_turn = asyncio.create_task(approvals_world.agent.run_turn(actor=actor, thread=thread, text="Is OPS-1 done?", on_progress=on_progress))
     await asyncio.wait_for(streaming.wait(), 10)
-    requests_before = len(world.model.bodies())
+    requests_before = len(approvals_world.model.bodies())
 
-    sweep = asyncio.create_task(expire_approvals(world.deps, clock()))
+    sweep = asyncio.create_task(expire_approvals(approvals_world.deps, clock()))
     assert await asyncio.to_thread(busy_thread_seen.wait, 10), "the sweep did not queue behind the user's turn"
-    assert len(world.model.bodies()) == requests_before, "the sweep reached the model while the user's turn ran"
+    assert len(approvals_world.model.bodies()) == requests_before, "the sweep reached the model while the user's turn ran"
 
     gate.set()
     answered = await user_turn
     assert await sweep == 1
     assert answered.status == "answered"
     # The sweep's continuation came after the user's turn, with the expiry as the tool's result.
-    last = world.model.bodies()[-1]
+    last = approvals_world.model.bodies()[-1]
     results = [b for m in last["messages"] if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_result"]
     assert results and "expired" in str(results[-1]["content"])

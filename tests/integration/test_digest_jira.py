@@ -15,16 +15,7 @@ from tests.fakes.jira_harness import jira_backend
 from tests.fakes.jira_seed import SEED_NOW
 from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_schedules_world import (
-    CHANNEL,
-    World,
-    fake_slack,
-    make_world,
-    same_database,
-    schedule_settings,
-)
-
-__all__ = ["fake_slack", "schedule_settings"]
+from tests.schedules_world import CHANNEL, SchedulesWorld, make_world, same_database
 
 JIRA_SLOT = SEED_NOW
 """Wednesday 18 November 2026, 15:30 in Berlin: the fake Jira's "now"."""
@@ -48,15 +39,15 @@ def backend(jira: JiraServer) -> Iterator[JiraTickets]:
 
 @pytest.fixture
 async def jira_world(
-    sqlite_database: Database, fake_slack: FakeSlack, schedule_settings: Settings, backend: JiraTickets
-) -> World:
+    sqlite_database: Database, slack: FakeSlack, schedule_settings: Settings, backend: JiraTickets
+) -> SchedulesWorld:
     """A bot process whose ticket backend is Jira (the exactly-once storage runs on both databases elsewhere)."""
     migrate_sync(sqlite_database.engine)
-    return await make_world(sqlite_database, fake_slack, schedule_settings, now=JIRA_SLOT, tickets=backend)
+    return await make_world(sqlite_database, slack, schedule_settings, now=JIRA_SLOT, tickets=backend)
 
 
 async def test_a_digest_from_jira_groups_real_issues_by_assignee_with_links(
-    jira_world: World, jira: JiraServer
+    jira_world: SchedulesWorld, jira: JiraServer
 ) -> None:
     schedule = await jira_world.add_digest(cron=CRON)
 
@@ -71,7 +62,7 @@ async def test_a_digest_from_jira_groups_real_issues_by_assignee_with_links(
 
 
 async def test_a_jira_outage_during_a_digest_posts_a_short_notice_and_the_retry_posts_the_digest(
-    jira_world: World, jira: JiraServer, sqlite_database: Database, fake_slack: FakeSlack,
+    jira_world: SchedulesWorld, jira: JiraServer, sqlite_database: Database, slack: FakeSlack,
     schedule_settings: Settings, backend: JiraTickets,
 ) -> None:  # fmt: skip
     schedule = await jira_world.add_digest(cron=CRON)
@@ -89,7 +80,7 @@ async def test_a_jira_outage_during_a_digest_posts_a_short_notice_and_the_retry_
     outage.times = outage.hits  # Jira is back
     other = await make_world(
         same_database(sqlite_database),
-        fake_slack,
+        slack,
         schedule_settings,
         now=JIRA_SLOT + timedelta(minutes=10),
         tickets=backend,
@@ -104,7 +95,7 @@ async def test_a_jira_outage_during_a_digest_posts_a_short_notice_and_the_retry_
 
 
 async def test_a_digest_failing_every_retry_gives_up_until_the_next_slot(
-    jira_world: World, jira: JiraServer
+    jira_world: SchedulesWorld, jira: JiraServer
 ) -> None:
     schedule = await jira_world.add_digest(cron=CRON)
     jira.fault("*", r"^/rest/api/", status=503, times=None)

@@ -22,6 +22,7 @@ from bot.slack.recovery import TurnKeeper
 from bot.storage.db import Database
 from bot.storage.leases import Leases, Owner
 from bot.storage.migrations import migrate
+from tests.approvals_world import ADMIN, CHANNEL, MAYA, ApprovalsWorld, close_world, make_world
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_harness import jira_backend
@@ -29,18 +30,6 @@ from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_data import StoredMessage
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_approvals_world import (
-    ADMIN,
-    CHANNEL,
-    MAYA,
-    World,
-    close_world,
-    make_world,
-    model,
-    slack,
-)
-
-__all__ = ["model", "slack"]
 
 LEASE = timedelta(seconds=30)
 MENTION = f"<@{FakeSlack.BOT_USER_ID}>"
@@ -50,13 +39,13 @@ def owner(name: str) -> Owner:
     return Owner(host=f"host-{name}", pid_ns="pid:[1]", pid=1, token=name)
 
 
-async def process(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, name: str, **kw: object) -> World:
+async def process(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, name: str, **kw: object) -> ApprovalsWorld:
     return await make_world(database, slack, model, clock, leases=Leases(owner(name), LEASE), **kw)  # type: ignore[arg-type]
 
 
-def die(world: World) -> asyncio.Future[list[object]]:
+def die(approvals_world: ApprovalsWorld) -> asyncio.Future[list[object]]:
     """The process stops running its conversations (its rows stay as they were)."""
-    return asyncio.ensure_future(world.surface.tasks.cancel_all())  # type: ignore[arg-type]
+    return asyncio.ensure_future(approvals_world.surface.tasks.cancel_all())  # type: ignore[arg-type]
 
 
 def thread(slack: FakeSlack, ts: str) -> list[StoredMessage]:
@@ -74,25 +63,25 @@ def jira() -> Iterator[JiraServer]:
 
 
 @pytest.fixture
-async def worlds(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[list[World]]:
+async def worlds(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[list[ApprovalsWorld]]:
     await migrate(database)
-    from tests.integration.test_approvals_world import seed_tickets
+    from tests.approvals_world import seed_tickets
 
     await seed_tickets(database, clock)
     made = [await process(database, slack, model, clock, name) for name in ("a", "b", "c")]
     yield made
-    for world in made:
-        await world.surface.tasks.cancel_all()
-        await close_world(world)
+    for approvals_world in made:
+        await approvals_world.surface.tasks.cancel_all()
+        await close_world(approvals_world)
 
 
-async def ask_in_slack(world: World, text: str, *, user: str = MAYA) -> str:
-    asked = world.slack.post_user_message(CHANNEL, user=user, text=text)
-    await world.dispatch({"type": "event_callback", "team_id": "T0TEAM", "event_id": f"Ev{asked}", "event": mention(channel=CHANNEL, user=user, text=text, ts=asked)})
+async def ask_in_slack(approvals_world: ApprovalsWorld, text: str, *, user: str = MAYA) -> str:
+    asked = approvals_world.slack.post_user_message(CHANNEL, user=user, text=text)
+    await approvals_world.dispatch({"type": "event_callback", "team_id": "T0TEAM", "event_id": f"Ev{asked}", "event": mention(channel=CHANNEL, user=user, text=text, ts=asked)})
     return asked
 
 
-async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_other_process(worlds: list[World], clock: FixedClock) -> None:
+async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_other_process(worlds: list[ApprovalsWorld], clock: FixedClock) -> None:
     a, b, c = worlds
     gate = threading.Event()
     a.model.queue(
@@ -109,8 +98,8 @@ async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_othe
 
     shown = await asyncio.gather(TurnKeeper(b.surface).tick(), TurnKeeper(c.surface).tick())
     assert sorted(len(s) for s in shown) == [0, 1]  # exactly one process took it over
-    for world in (b, c):
-        assert await world.surface.tasks.join(timeout=15)
+    for approvals_world in (b, c):
+        assert await approvals_world.surface.tasks.join(timeout=15)
 
     mine = thread(a.slack, asked)
     assert [m.text for m in restarted(mine)] == [agent_text.restarted_rerunning()]
@@ -123,7 +112,7 @@ async def test_a_turn_cut_during_a_model_call_is_answered_again_once_by_one_othe
     assert await TurnKeeper(c.surface).tick() == []  # nothing left to do
 
 
-async def test_a_turn_past_the_recovery_window_is_ended_with_an_explicit_message(worlds: list[World], clock: FixedClock) -> None:
+async def test_a_turn_past_the_recovery_window_is_ended_with_an_explicit_message(worlds: list[ApprovalsWorld], clock: FixedClock) -> None:
     a, b, _ = worlds
     gate = threading.Event()
     a.model.queue(Reply(content=["Looking."], gate=gate))
@@ -185,5 +174,5 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
         await b.press(approval_id, "approve", user=ADMIN)
         assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1
     finally:
-        for world in (a, b):
-            await close_world(world)
+        for approvals_world in (a, b):
+            await close_world(approvals_world)

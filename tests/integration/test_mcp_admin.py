@@ -11,29 +11,18 @@ from typing import Any
 
 import pytest
 
+from tests.approvals_world import ADMIN, MAYA, TEAM, ApprovalsWorld, close_world, make_world
 from tests.integration.mcp_harness import fixture_stdio
 from tests.integration.test_admin_modal import open_modal
-from tests.integration.test_admin_schedules import CONFIG_VIEW_ID, blocks_by_id, slack, updated_config
-from tests.integration.test_approvals_world import (
-    ADMIN,
-    MAYA,
-    TEAM,
-    World,
-    close_world,
-    make_world,
-    model,
-    world,
-)
-
-__all__ = ["model", "slack", "world"]
+from tests.integration.test_admin_schedules import CONFIG_VIEW_ID, blocks_by_id, updated_config
 
 
 @pytest.fixture
-async def mcp_world(world: World, tmp_path: Path) -> AsyncIterator[World]:
+async def mcp_world(approvals_world: ApprovalsWorld, tmp_path: Path) -> AsyncIterator[ApprovalsWorld]:
     """A bot process on the approvals world's database with the fixture server attached (not enabled yet)."""
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {"fx": fixture_stdio()}}))
-    attached = await make_world(world.deps.db, world.slack, world.model, world.clock, mcp_wait=40, chatops_mcp_config=config)
+    attached = await make_world(approvals_world.deps.db, approvals_world.slack, approvals_world.model, approvals_world.clock, mcp_wait=40, chatops_mcp_config=config)
     yield attached
     assert attached.deps.mcp is not None
     await attached.deps.mcp.stop()
@@ -65,7 +54,7 @@ def info(view: dict[str, Any]) -> str:
     return str(blocks_by_id(view)["mcp-info:fx"]["text"]["text"])
 
 
-async def test_the_modal_lists_each_server_with_its_state_and_enable_approves_the_tools_listed_now(mcp_world: World) -> None:
+async def test_the_modal_lists_each_server_with_its_state_and_enable_approves_the_tools_listed_now(mcp_world: ApprovalsWorld) -> None:
     view = await open_modal(mcp_world)
     assert info(view).startswith("*fx* — not enabled; connected, 12 tools")
     [enable] = blocks_by_id(view)["mcp:fx"]["elements"]
@@ -84,7 +73,7 @@ async def test_the_modal_lists_each_server_with_its_state_and_enable_approves_th
     assert row.user_id == ADMIN and row.details["after"]["fx"]["enabled"] is True
 
 
-async def test_one_tool_is_switched_off_from_its_menu(mcp_world: World) -> None:
+async def test_one_tool_is_switched_off_from_its_menu(mcp_world: ApprovalsWorld) -> None:
     view = await open_modal(mcp_world)
     await mcp_world.dispatch(act(view, "chatops.mcp.enable", value="fx"))
     enabled = updated_config(mcp_world)
@@ -96,7 +85,7 @@ async def test_one_tool_is_switched_off_from_its_menu(mcp_world: World) -> None:
     assert policy.mcp_trust["fx"].tools["echo"].enabled is False and policy.mcp_trust["fx"].tools["fail"].enabled is True
 
 
-async def test_a_click_from_a_non_admin_changes_nothing_and_is_audited(mcp_world: World) -> None:
+async def test_a_click_from_a_non_admin_changes_nothing_and_is_audited(mcp_world: ApprovalsWorld) -> None:
     view = await open_modal(mcp_world)
     await mcp_world.dispatch(act(view, "chatops.mcp.enable", value="fx", user=MAYA))
     assert "Only chatops admins can change MCP servers" in json.dumps(updated_config(mcp_world))
@@ -106,7 +95,7 @@ async def test_a_click_from_a_non_admin_changes_nothing_and_is_audited(mcp_world
     assert denial and denial[0].user_id == MAYA and denial[0].details["action"] == "mcp.enable"
 
 
-async def test_admins_get_a_dm_saying_what_changed_and_the_modal_shows_the_tool_withheld(mcp_world: World) -> None:
+async def test_admins_get_a_dm_saying_what_changed_and_the_modal_shows_the_tool_withheld(mcp_world: ApprovalsWorld) -> None:
     view = await open_modal(mcp_world)
     await mcp_world.dispatch(act(view, "chatops.mcp.enable", value="fx"))
     hub = mcp_world.deps.mcp

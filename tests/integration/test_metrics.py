@@ -17,13 +17,13 @@ from bot.storage.migrations import migrate
 from integrations.tickets.base import NewTicket, TicketQuery
 from integrations.tickets.jira import JiraTickets
 from integrations.tickets.jira_client import JiraClient
+from tests.approvals_world import MAYA, ApprovalsWorld, close_world, make_world, seed_tickets
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, bad_request, text_reply, tool_use, tool_use_reply
 from tests.fakes.jira_harness import RecordingSleep
 from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_approvals_world import MAYA, World, close_world, make_world, seed_tickets
 from tests.integration.test_slack_harness import (
     ALICE,
     MENTION,
@@ -128,7 +128,7 @@ async def test_slack_429s_and_their_retries_are_counted_by_method(sqlite_bot: Sl
 
 
 @pytest.fixture
-async def world(sqlite_database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[World]:
+async def approvals_world(sqlite_database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[ApprovalsWorld]:
     await migrate(sqlite_database)
     await seed_tickets(sqlite_database, clock)
     w = await make_world(sqlite_database, slack, model, clock)
@@ -136,25 +136,25 @@ async def world(sqlite_database: Database, slack: FakeSlack, model: AnthropicSer
     await close_world(w)
 
 
-async def test_a_denied_call_is_counted_as_a_denial_of_its_tool(world: World) -> None:
-    world.model.queue(tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Done"})]), text_reply("Not allowed."))
-    await world.ask(MAYA, "Comment on SEC-1")
+async def test_a_denied_call_is_counted_as_a_denial_of_its_tool(approvals_world: ApprovalsWorld) -> None:
+    approvals_world.model.queue(tool_use_reply([tool_use("add_comment", {"key": "SEC-1", "body": "Done"})]), text_reply("Not allowed."))
+    await approvals_world.ask(MAYA, "Comment on SEC-1")
 
-    text = world.deps.metrics.exposition().decode()
+    text = approvals_world.deps.metrics.exposition().decode()
     assert value(text, "chatops_tool_denials_total", tool="add_comment") == 1
     assert value(text, "chatops_tool_call_duration_seconds_count", tool="add_comment", outcome="denied") == 1
 
 
 @pytest.mark.parametrize("choice", ["approve", "cancel"])
-async def test_a_decided_confirmation_is_counted_by_tool_and_decision(world: World, choice: str) -> None:
-    world.model.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Deployed"})]))
-    result, _ = await world.ask(MAYA, "Tell OPS-1 it is deployed")
+async def test_a_decided_confirmation_is_counted_by_tool_and_decision(approvals_world: ApprovalsWorld, choice: str) -> None:
+    approvals_world.model.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Deployed"})]))
+    result, _ = await approvals_world.ask(MAYA, "Tell OPS-1 it is deployed")
     assert result.pending is not None
-    world.model.queue(text_reply("Done." if choice == "approve" else "Cancelled."))
+    approvals_world.model.queue(text_reply("Done." if choice == "approve" else "Cancelled."))
 
-    await world.press(result.pending.approval_id, choice, user=MAYA)
+    await approvals_world.press(result.pending.approval_id, choice, user=MAYA)
 
-    text = world.deps.metrics.exposition().decode()
+    text = approvals_world.deps.metrics.exposition().decode()
     decision = "approved" if choice == "approve" else "cancelled"
     assert value(text, "chatops_approvals_total", tool="add_comment", decision=decision) == 1
     assert value(text, "chatops_turns_total", outcome="paused") == 1

@@ -13,72 +13,63 @@ from bot.slack.schedule_buttons import register_schedule_handlers
 from bot.slack.schedule_commands import handle_digest_command
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_schedules_modal import _form, _submission, _submit
-from tests.integration.test_schedules_world import (
-    ADMIN,
-    CHANNEL,
-    World,
-    fake_slack,
-    schedule_settings,
-    world,
-)
-
-__all__ = ["fake_slack", "schedule_settings", "world"]
+from tests.schedules_world import ADMIN, CHANNEL, SchedulesWorld
 
 
 @pytest.fixture
-def app(world: World) -> AsyncApp:
+def app(schedules_world: SchedulesWorld) -> AsyncApp:
     """A Bolt app with the schedule handlers (listeners finish before the response)."""
     bolt = AsyncApp(
-        client=world.deps.slack, signing_secret=FakeSlack.SIGNING_SECRET, process_before_response=True
+        client=schedules_world.deps.slack, signing_secret=FakeSlack.SIGNING_SECRET, process_before_response=True
     )
-    register_schedule_handlers(bolt, world.deps)
+    register_schedule_handlers(bolt, schedules_world.deps)
     return bolt
 
 
 async def test_a_dropped_connection_on_views_open_tells_the_admin_the_editor_did_not_open(
-    world: World,
+    schedules_world: SchedulesWorld,
 ) -> None:
-    world.slack.fail("views.open", drop=True)
+    schedules_world.slack.fail("views.open", drop=True)
 
     reply = await handle_digest_command(
-        world.deps.slack, world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
+        schedules_world.deps.slack, schedules_world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
     )
 
     assert reply == schedule_text.schedule_modal_failed()
-    assert len(world.slack.calls("views.open")) == 1, "views.open is never sent twice"
+    assert len(schedules_world.slack.calls("views.open")) == 1, "views.open is never sent twice"
 
 
 async def test_a_dropped_connection_while_checking_the_channel_keeps_the_form_open_with_an_error(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    world.slack.fail("conversations.info", drop=True, times=6)  # 3 tries, each GET re-sent once by aiohttp
+    schedules_world.slack.fail("conversations.info", drop=True, times=6)  # 3 tries, each GET re-sent once by aiohttp
 
     response = await _submit(app, _submission(ADMIN, _form()))
 
     assert response.status == 200
     errors = json.loads(response.body)["errors"]
     assert errors == {"channel": schedule_text.schedule_channel_check_failed("ServerDisconnectedError")}
-    assert await world.store.list_schedules() == []
+    assert await schedules_world.store.list_schedules() == []
 
 
 async def test_a_confirmation_whose_answer_was_lost_is_not_sent_again_by_dm(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    world.slack.fail("chat.postEphemeral", drop=True, applied=True)
+    schedules_world.slack.fail("chat.postEphemeral", drop=True, applied=True)
 
     response = await _submit(app, _submission(ADMIN, _form()))
 
     assert response.status == 200 and not response.body
-    assert len(await world.store.list_schedules()) == 1
-    assert len(world.slack.calls("chat.postEphemeral")) == 1
-    assert world.slack.calls("chat.postMessage") == [], "the ephemeral may have been shown: no second copy"
+    assert len(await schedules_world.store.list_schedules()) == 1
+    assert len(schedules_world.slack.calls("chat.postEphemeral")) == 1
+    assert schedules_world.slack.calls("chat.postMessage") == [], "the ephemeral may have been shown: no second copy"
 
 
-async def test_a_confirmation_slack_refused_is_sent_by_dm(world: World, app: AsyncApp) -> None:
-    world.slack.fail("chat.postEphemeral", "user_not_in_channel")
+async def test_a_confirmation_slack_refused_is_sent_by_dm(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
+    schedules_world.slack.fail("chat.postEphemeral", "user_not_in_channel")
 
     response = await _submit(app, _submission(ADMIN, _form()))
 
     assert response.status == 200
-    [dm] = world.slack.calls("chat.postMessage")
+    [dm] = schedules_world.slack.calls("chat.postMessage")
     assert dm.args["channel"] == ADMIN and "Ops morning" in dm.args["text"]

@@ -14,19 +14,11 @@ from bot.scheduler.runs import RunPolicy
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_schedules_world import (
-    SLOT,
-    fake_slack,
-    make_world,
-    schedule_settings,
-    seeded_world,
-)
-
-__all__ = ["fake_slack", "schedule_settings"]
+from tests.schedules_world import SLOT, make_world, seeded_world
 
 
 async def test_a_failed_lease_renewal_does_not_fail_the_finished_run(
-    sqlite_database: Database, fake_slack: FakeSlack, schedule_settings: Settings
+    sqlite_database: Database, slack: FakeSlack, schedule_settings: Settings
 ) -> None:
     refused = threading.Event()
 
@@ -39,14 +31,14 @@ async def test_a_failed_lease_renewal_does_not_fail_the_finished_run(
         dbapi_conn.create_function("refuse_renewal", 0, refuse_renewal)
 
     sqlite_database.engine.dispose()  # pooled connections get the function too
-    seeded = await seeded_world(sqlite_database, fake_slack, schedule_settings)
-    world = await make_world(sqlite_database, fake_slack, schedule_settings, policy=RunPolicy(lease=timedelta(seconds=0.15)))
+    seeded = await seeded_world(sqlite_database, slack, schedule_settings)
+    schedules_world = await make_world(sqlite_database, slack, schedule_settings, policy=RunPolicy(lease=timedelta(seconds=0.15)))
     schedule = await seeded.add_digest()
     posting = threading.Event()
-    fake_slack.fail("chat.postMessage", hold=posting)  # the digest's post waits while the lease is renewed
+    slack.fail("chat.postMessage", hold=posting)  # the digest's post waits while the lease is renewed
 
-    run = asyncio.create_task(world.coordinator.run_slot(schedule, SLOT))
-    await fake_slack.await_call("chat.postMessage")
+    run = asyncio.create_task(schedules_world.coordinator.run_slot(schedule, SLOT))
+    await slack.await_call("chat.postMessage")
     # From now on every lease renewal hits a database error (the run already holds its posting claim).
     sqlite_database.run_sync(lambda s: s.execute(text(
         "CREATE TRIGGER no_renewal BEFORE UPDATE OF lease_until ON schedule_runs BEGIN SELECT refuse_renewal(); END"
@@ -57,5 +49,5 @@ async def test_a_failed_lease_renewal_does_not_fail_the_finished_run(
     result = await run
 
     assert result.outcome == "done"
-    stored = await world.store.get_run(schedule.id, SLOT)
+    stored = await schedules_world.store.get_run(schedule.id, SLOT)
     assert stored is not None and stored.status == "done" and stored.error is None

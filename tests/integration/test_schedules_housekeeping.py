@@ -23,18 +23,7 @@ from bot.storage.tables import (
 )
 from bot.tools.base import Actor
 from integrations.llm.scripted import ScriptedLLM, call, reply_text, reply_tools
-from tests.integration.test_schedules_world import (
-    CHANNEL,
-    MEMBER,
-    SLOT,
-    World,
-    fake_slack,
-    make_world,
-    schedule_settings,
-    world,
-)
-
-__all__ = ["fake_slack", "schedule_settings", "world"]
+from tests.schedules_world import CHANNEL, MEMBER, SLOT, SchedulesWorld, make_world
 
 OLD = SLOT - timedelta(days=40)
 """Older than the 30-day retention of these tests."""
@@ -80,71 +69,71 @@ def _seed(s: Session) -> None:
                              started_at=at))  # fmt: skip
 
 
-def _ids(world: World, model: Any, column: str) -> list[Any]:
-    return sorted(world.deps.db.run_sync(lambda s: [getattr(r, column) for r in s.exec(select(model)).all()]))
+def _ids(schedules_world: SchedulesWorld, model: Any, column: str) -> list[Any]:
+    return sorted(schedules_world.deps.db.run_sync(lambda s: [getattr(r, column) for r in s.exec(select(model)).all()]))
 
 
-async def test_housekeeping_deletes_what_is_past_retention_and_keeps_the_rest(world: World) -> None:
-    world.deps.db.run_sync(_seed)
+async def test_housekeeping_deletes_what_is_past_retention_and_keeps_the_rest(schedules_world: SchedulesWorld) -> None:
+    schedules_world.deps.db.run_sync(_seed)
 
-    counts = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
+    counts = await housekeeping(schedules_world.deps, SLOT, expire_approvals=expire_approvals)
 
-    assert _ids(world, ConversationRow, "id") == ["long", "recent"]
-    assert _ids(world, MessageRow, "conversation_id") == ["long", "recent"]
-    assert _ids(world, TurnRow, "id") == ["recent-t"], "the old trace of a live conversation goes too"
-    assert _ids(world, ToolCallRow, "turn_id") == ["recent-t"]
+    assert _ids(schedules_world, ConversationRow, "id") == ["long", "recent"]
+    assert _ids(schedules_world, MessageRow, "conversation_id") == ["long", "recent"]
+    assert _ids(schedules_world, TurnRow, "id") == ["recent-t"], "the old trace of a live conversation goes too"
+    assert _ids(schedules_world, ToolCallRow, "turn_id") == ["recent-t"]
     assert counts["conversations"] == 1 and counts["turns"] == 2 and counts["tool_calls"] == 2
 
 
-async def test_housekeeping_declines_a_real_approval_that_expired(world: World) -> None:
+async def test_housekeeping_declines_a_real_approval_that_expired(schedules_world: SchedulesWorld) -> None:
     model = ScriptedLLM(
         [
             reply_tools(call("add_comment", key="OPS-1", body="Renewed.")),
             reply_text("The comment was not added."),
         ]
     )
-    world = await make_world(world.deps.db, world.slack, world.deps.settings, now=world.clock(), llm=model)
+    schedules_world = await make_world(schedules_world.deps.db, schedules_world.slack, schedules_world.deps.settings, now=schedules_world.clock(), llm=model)
     actor = Actor(user_id=MEMBER, channel_id=CHANNEL, channel_type="public")
-    paused = await world.deps.agent.run_turn(
+    paused = await schedules_world.deps.agent.run_turn(
         actor=actor, thread=ThreadRef("T0TEAM", CHANNEL, "1.0"), text="comment"
     )
     assert paused.status == "paused" and paused.pending is not None
-    world.clock.advance(2 * 3600)
+    schedules_world.clock.advance(2 * 3600)
 
-    counts = await housekeeping(world.deps, world.clock(), expire_approvals=expire_approvals)
+    counts = await housekeeping(schedules_world.deps, schedules_world.clock(), expire_approvals=expire_approvals)
 
-    approval = await world.store.get_approval(paused.pending.approval_id)
+    approval = await schedules_world.store.get_approval(paused.pending.approval_id)
     assert approval is not None and approval.status == "expired"
     assert counts["expired_approvals"] == 1
 
 
-async def test_housekeeping_vacuums_approvals_that_expired_days_ago(world: World) -> None:
-    world.deps.db.run_sync(_seed)
+async def test_housekeeping_vacuums_approvals_that_expired_days_ago(schedules_world: SchedulesWorld) -> None:
+    schedules_world.deps.db.run_sync(_seed)
 
-    counts = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
+    counts = await housekeeping(schedules_world.deps, SLOT, expire_approvals=expire_approvals)
 
-    ids = _ids(world, PendingApprovalRow, "id")
+    ids = _ids(schedules_world, PendingApprovalRow, "id")
     assert "stale-done" not in ids and "waiting" in ids
     assert counts["approvals_deleted"] == 1
 
 
-async def test_housekeeping_vacuums_dedupe_rows_and_old_run_history(world: World) -> None:
-    world.deps.db.run_sync(_seed)
+async def test_housekeeping_vacuums_dedupe_rows_and_old_run_history(schedules_world: SchedulesWorld) -> None:
+    schedules_world.deps.db.run_sync(_seed)
 
-    await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
+    await housekeeping(schedules_world.deps, SLOT, expire_approvals=expire_approvals)
 
-    assert _ids(world, ProcessedEventRow, "key") == ["event:new"]
-    assert _ids(world, ReminderSentRow, "day") == ["2026-11-30"]
-    runs = world.deps.db.run_sync(
+    assert _ids(schedules_world, ProcessedEventRow, "key") == ["event:new"]
+    assert _ids(schedules_world, ReminderSentRow, "day") == ["2026-11-30"]
+    runs = schedules_world.deps.db.run_sync(
         lambda s: sorted((r.schedule_id, r.status) for r in s.exec(select(ScheduleRunRow)))
     )
     assert runs == [("d1", "done"), ("d2", "retrying")], "an unfinished run is never deleted"
 
 
-async def test_housekeeping_twice_is_harmless(world: World) -> None:
-    world.deps.db.run_sync(_seed)
-    await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
+async def test_housekeeping_twice_is_harmless(schedules_world: SchedulesWorld) -> None:
+    schedules_world.deps.db.run_sync(_seed)
+    await housekeeping(schedules_world.deps, SLOT, expire_approvals=expire_approvals)
 
-    again = await housekeeping(world.deps, SLOT, expire_approvals=expire_approvals)
+    again = await housekeeping(schedules_world.deps, SLOT, expire_approvals=expire_approvals)
 
     assert not any(again.values())

@@ -15,32 +15,22 @@ from bot.slack.schedule_commands import handle_digest_command
 from bot.slack.schedule_editor import CALLBACK_ID
 from bot.storage.db import Database
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_schedules_world import (
-    ADMIN,
-    CHANNEL,
-    MEMBER,
-    World,
-    fake_slack,
-    schedule_settings,
-    seeded_world,
-)
-
-__all__ = ["fake_slack", "schedule_settings"]
+from tests.schedules_world import ADMIN, CHANNEL, MEMBER, SchedulesWorld, seeded_world
 
 
 @pytest.fixture
-async def world(sqlite_database: Database, fake_slack: FakeSlack, schedule_settings: Settings) -> World:
+async def schedules_world(sqlite_database: Database, slack: FakeSlack, schedule_settings: Settings) -> SchedulesWorld:
     """Slack-surface tests: the storage they use runs on both databases in the runs and scheduler tests."""
-    return await seeded_world(sqlite_database, fake_slack, schedule_settings)
+    return await seeded_world(sqlite_database, slack, schedule_settings)
 
 
 @pytest.fixture
-def app(world: World) -> AsyncApp:
+def app(schedules_world: SchedulesWorld) -> AsyncApp:
     """A Bolt app with only the schedule handlers (listeners finish before the response, as in bolt's tests)."""
     bolt = AsyncApp(
-        client=world.deps.slack, signing_secret=FakeSlack.SIGNING_SECRET, process_before_response=True
+        client=schedules_world.deps.slack, signing_secret=FakeSlack.SIGNING_SECRET, process_before_response=True
     )
-    register_schedule_handlers(bolt, world.deps)
+    register_schedule_handlers(bolt, schedules_world.deps)
     return bolt
 
 
@@ -84,13 +74,13 @@ async def _submit(app: AsyncApp, payload: dict[str, Any]) -> Any:
     return await app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
 
 
-async def test_digest_add_without_arguments_opens_the_editor_for_an_admin(world: World) -> None:
+async def test_digest_add_without_arguments_opens_the_editor_for_an_admin(schedules_world: SchedulesWorld) -> None:
     reply = await handle_digest_command(
-        world.deps.slack, world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
+        schedules_world.deps.slack, schedules_world.deps, user_id=ADMIN, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
     )
 
     assert reply == "Opened the digest editor."
-    [call] = world.slack.calls("views.open")
+    [call] = schedules_world.slack.calls("views.open")
     view = call.args["view"]
     assert view["callback_id"] == CALLBACK_ID
     blocks = {b["block_id"]: b for b in view["blocks"]}
@@ -98,17 +88,17 @@ async def test_digest_add_without_arguments_opens_the_editor_for_an_admin(world:
     assert blocks["channel"]["element"]["initial_conversation"] == CHANNEL
 
 
-async def test_the_editor_is_not_opened_for_members(world: World) -> None:
+async def test_the_editor_is_not_opened_for_members(schedules_world: SchedulesWorld) -> None:
     reply = await handle_digest_command(
-        world.deps.slack, world.deps, user_id=MEMBER, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
+        schedules_world.deps.slack, schedules_world.deps, user_id=MEMBER, channel_id=CHANNEL, text="add", trigger_id="123.456.abc"
     )
 
     assert reply.startswith("Only chatops admins")
-    assert world.slack.calls("views.open") == []
+    assert schedules_world.slack.calls("views.open") == []
 
 
 async def test_a_submission_with_bad_fields_shows_an_error_next_to_each_and_saves_nothing(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
     form = _form(
         every={"type": "static_select", "selected_option": {"value": "cron"}},
@@ -125,11 +115,11 @@ async def test_a_submission_with_bad_fields_shows_an_error_next_to_each_and_save
     assert body["errors"]["cron"].startswith("Restrict day-of-month or day-of-week, not both")
     assert body["errors"]["channel"].startswith("I'm not in <#C0NOTIN>")
     assert body["errors"]["project"].startswith("Project GONE does not exist")
-    assert await world.store.list_schedules() == []
+    assert await schedules_world.store.list_schedules() == []
 
 
 async def test_an_unknown_time_zone_in_the_editor_is_shown_on_the_time_zone_field(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
     response = await _submit(
         app, _submission(ADMIN, _form(timezone={"type": "plain_text_input", "value": "Berlin"}))
@@ -141,32 +131,32 @@ async def test_an_unknown_time_zone_in_the_editor_is_shown_on_the_time_zone_fiel
 
 
 async def test_a_valid_submission_saves_the_schedule_and_confirms_to_the_admin(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
     response = await _submit(app, _submission(ADMIN, _form()))
 
     assert response.status == 200 and not response.body
-    [row] = await world.store.list_schedules()
+    [row] = await schedules_world.store.list_schedules()
     assert (row.name, row.cron, row.timezone, row.channel_id) == (
         "Ops morning",
         "0 9 * * 1-5",
         "Europe/Berlin",
         CHANNEL,
     )
-    [confirm] = world.slack.calls("chat.postEphemeral")
+    [confirm] = schedules_world.slack.calls("chat.postEphemeral")
     assert confirm.args["user"] == ADMIN and "weekdays at 09:00 Europe/Berlin" in confirm.args["text"]
 
 
 async def test_a_submission_by_a_member_is_refused_even_with_a_forged_view(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
     response = await _submit(app, _submission(MEMBER, _form()))
 
     assert json.loads(response.body)["response_action"] == "errors"
-    assert await world.store.list_schedules() == []
+    assert await schedules_world.store.list_schedules() == []
 
 
-async def test_the_mute_button_on_a_reminder_mutes_the_clicker(world: World, app: AsyncApp) -> None:
+async def test_the_mute_button_on_a_reminder_mutes_the_clicker(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
     payload = {
         "type": "block_actions",
         "team": {"id": FakeSlack.TEAM_ID, "domain": "acme"},
@@ -175,7 +165,7 @@ async def test_the_mute_button_on_a_reminder_mutes_the_clicker(world: World, app
         "trigger_id": "123.456.abc",
         "container": {"type": "message", "message_ts": "1763476201.000001", "channel_id": "D0MAYA"},
         "channel": {"id": "D0MAYA"},
-        "response_url": world.slack.response_url("mute"),
+        "response_url": schedules_world.slack.response_url("mute"),
         "actions": [{"action_id": "chatops_reminders_mute", "block_id": "b1", "value": "mute",
                      "type": "button", "action_ts": "1763476300.000001"}],
     }  # fmt: skip
@@ -183,36 +173,36 @@ async def test_the_mute_button_on_a_reminder_mutes_the_clicker(world: World, app
     response = await _submit(app, payload)
 
     assert response.status == 200
-    assert await world.store.muted_users() == {MEMBER}
-    [said] = world.slack.calls("response_url")
+    assert await schedules_world.store.muted_users() == {MEMBER}
+    [said] = schedules_world.slack.calls("response_url")
     assert said.args["text"].startswith("Reminders muted")
 
 
 async def test_a_submission_slack_sends_again_after_a_late_ack_does_not_add_a_second_schedule(
-    world: World, app: AsyncApp
+    schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
     first = await _submit(app, _submission(ADMIN, _form()))
     again = await _submit(app, _submission(ADMIN, _form()))  # same modal (view id): the admin pressed Submit again
 
     assert first.status == 200 and again.status == 200 and not again.body
-    assert len(await world.store.list_schedules()) == 1
-    assert len(world.slack.calls("chat.postEphemeral")) == 1, "confirmed once"
+    assert len(await schedules_world.store.list_schedules()) == 1
+    assert len(schedules_world.slack.calls("chat.postEphemeral")) == 1, "confirmed once"
 
 
-async def test_two_different_modals_add_two_schedules(world: World, app: AsyncApp) -> None:
+async def test_two_different_modals_add_two_schedules(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
     await _submit(app, _submission(ADMIN, _form()))
     other = _submission(ADMIN, _form(name={"type": "plain_text_input", "value": "Ops evening"}))
     other["view"]["id"] = "V0EDITOR2"
     await _submit(app, other)
 
-    assert sorted(r.name for r in await world.store.list_schedules()) == ["Ops evening", "Ops morning"]
+    assert sorted(r.name for r in await schedules_world.store.list_schedules()) == ["Ops evening", "Ops morning"]
 
 
-async def test_a_submission_with_garbage_metadata_is_handled_as_a_new_schedule(world: World, app: AsyncApp) -> None:
+async def test_a_submission_with_garbage_metadata_is_handled_as_a_new_schedule(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
     payload = _submission(ADMIN, _form())
     payload["view"]["private_metadata"] = "{not json"
 
     response = await _submit(app, payload)
 
     assert response.status == 200
-    assert len(await world.store.list_schedules()) == 1
+    assert len(await schedules_world.store.list_schedules()) == 1

@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.approvals_world import CHANNEL, TEAM, ApprovalsWorld
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_approvals_world import CHANNEL, TEAM, World, model, slack, world
-
-__all__ = ["model", "slack", "world"]
 
 
 def conversion(subtype: str, *, channel: str = CHANNEL) -> dict[str, Any]:
@@ -39,22 +37,22 @@ def conversion(subtype: str, *, channel: str = CHANNEL) -> dict[str, Any]:
     [("channel_convert_to_private", "public", "private"), ("channel_convert_to_public", "private", "public")],
 )
 async def test_a_conversion_event_updates_the_cached_channel_type_at_once(
-    world: World, subtype: str, cached_before: Any, after: str
+    approvals_world: ApprovalsWorld, subtype: str, cached_before: Any, after: str
 ) -> None:
-    directory = world.surface.directory
+    directory = approvals_world.surface.directory
     directory.remember_channel_type(CHANNEL, cached_before)
 
-    response = await world.dispatch(conversion(subtype))
+    response = await approvals_world.dispatch(conversion(subtype))
 
     assert response.status == 200
     assert await directory.channel_type(CHANNEL) == after
-    assert world.slack.calls("conversations.info") == [], "known from the event, not looked up"
+    assert approvals_world.slack.calls("conversations.info") == [], "known from the event, not looked up"
 
 
-async def test_a_conversion_event_is_not_answered(world: World) -> None:
-    await world.dispatch(conversion("channel_convert_to_private"))
+async def test_a_conversion_event_is_not_answered(approvals_world: ApprovalsWorld) -> None:
+    await approvals_world.dispatch(conversion("channel_convert_to_private"))
 
-    assert world.slack.calls("chat.postMessage") == []
+    assert approvals_world.slack.calls("chat.postMessage") == []
 
 
 def channel_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -69,44 +67,44 @@ def channel_event(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def test_a_channel_shared_with_another_organization_is_scoped_as_slack_connect_at_once(world: World) -> None:
-    directory = world.surface.directory
+async def test_a_channel_shared_with_another_organization_is_scoped_as_slack_connect_at_once(approvals_world: ApprovalsWorld) -> None:
+    directory = approvals_world.surface.directory
     directory.remember_channel_type(CHANNEL, "public")
 
-    response = await world.dispatch(channel_event({"type": "channel_shared", "connected_team_id": "E0OTHER", "channel": CHANNEL}))
+    response = await approvals_world.dispatch(channel_event({"type": "channel_shared", "connected_team_id": "E0OTHER", "channel": CHANNEL}))
 
     assert response.status == 200
     assert await directory.channel_type(CHANNEL) == "ext_shared"
-    assert world.slack.calls("conversations.info") == []
+    assert approvals_world.slack.calls("conversations.info") == []
 
 
 @pytest.mark.parametrize(("still_shared", "after"), [(False, "public"), (True, "ext_shared")])
 async def test_an_unshared_channel_is_asked_again_unless_slack_says_it_is_still_shared(
-    world: World, still_shared: bool, after: str
+    approvals_world: ApprovalsWorld, still_shared: bool, after: str
 ) -> None:
-    directory = world.surface.directory
+    directory = approvals_world.surface.directory
     directory.remember_channel_type(CHANNEL, "ext_shared")
     event = {"type": "channel_unshared", "previously_connected_team_id": "E0OTHER", "channel": CHANNEL, "is_ext_shared": still_shared}
 
-    await world.dispatch(channel_event(event))
+    await approvals_world.dispatch(channel_event(event))
 
     assert await directory.channel_type(CHANNEL) == after  # the fake's #ops is an ordinary public channel
 
 
-async def test_a_renamed_channel_is_looked_up_again_by_id(world: World) -> None:
-    directory = world.surface.directory
+async def test_a_renamed_channel_is_looked_up_again_by_id(approvals_world: ApprovalsWorld) -> None:
+    directory = approvals_world.surface.directory
     directory.remember_channel_type(CHANNEL, "private")
 
-    response = await world.dispatch(
+    response = await approvals_world.dispatch(
         channel_event({"type": "channel_rename", "channel": {"id": CHANNEL, "name": "directmessage", "created": 1360782804}})
     )
 
     assert response.status == 200
     assert await directory.channel_type(CHANNEL) == "public"
-    assert len(world.slack.calls("conversations.info")) == 1
+    assert len(approvals_world.slack.calls("conversations.info")) == 1
 
 
-async def test_a_private_channel_whose_id_changed_for_slack_connect_is_scoped_as_shared(world: World) -> None:
-    directory = world.surface.directory
-    await world.dispatch(channel_event({"type": "channel_id_changed", "old_channel_id": "G0OLD", "new_channel_id": "C0NEW"}))
+async def test_a_private_channel_whose_id_changed_for_slack_connect_is_scoped_as_shared(approvals_world: ApprovalsWorld) -> None:
+    directory = approvals_world.surface.directory
+    await approvals_world.dispatch(channel_event({"type": "channel_id_changed", "old_channel_id": "G0OLD", "new_channel_id": "C0NEW"}))
     assert await directory.channel_type("C0NEW") == "ext_shared"

@@ -106,13 +106,22 @@ class SlackBot:
 
 @pytest.fixture(name="slack")
 def fixture_slack() -> Iterator[FakeSlack]:
-    """The fake Slack Web API with a workspace: #ops (public), #secret (private), Alice's DM, two people."""
+    """The fake Slack Web API with the one workspace every world runs in: #ops (public), #secret (private), #random
+    (public, the bot not a member), DMs with Alice, Maya and the admin; Alice and Bob (the Slack-surface tests),
+    Ada the admin, Maya, Leo, Vic (the approvals world), Jonas (the schedules world) and another app's bot user."""
     server = FakeSlack()
     server.add_channel(OPS_CHANNEL, name="ops")
     server.add_channel(PRIVATE_CHANNEL, name="secret", kind="private")
+    server.add_channel("C0NOTIN", name="random", member=False)
     server.add_channel(ALICE_DM, name=ALICE_DM, kind="im", user=ALICE)
+    server.add_channel("D0MAYA", kind="im", user="U0MAYA")
+    server.add_channel("D0ADMIN", kind="im", user="U0ADMIN")
     server.add_user(ALICE, name="Alice Example", email="alice@example.com")
     server.add_user(BOB, name="Bob Builder", email="bob@example.com")
+    for user, name in (("U0ADMIN", "Ada Admin"), ("U0MAYA", "Maya Chen"), ("U0LEO", "Leo Park"), ("U0VIC", "Vic Viewer")):
+        server.add_user(user, name=name, email=f"{name.split()[0].lower()}@example.com")
+    server.add_user("U0JONAS", name="Jonas Weber", email="jonas@example.com")
+    server.add_user("U0ROBOT", name="Some Bot", is_bot=True)
     with server:
         yield server
 

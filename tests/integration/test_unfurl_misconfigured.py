@@ -12,6 +12,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.storage.db import Database
 from integrations.tickets.jira import JiraTickets
+from tests.approvals_world import ADMIN, CHANNEL, MAYA, ApprovalsWorld, close_world, make_world
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.jira_harness import jira_backend
@@ -19,19 +20,7 @@ from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_agent import link_shared
 from tests.fakes.slack_payloads import event_callback
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_approvals_world import (
-    ADMIN,
-    CHANNEL,
-    MAYA,
-    World,
-    close_world,
-    make_world,
-    model,
-    slack,
-)
 from tests.integration.test_misconfiguration import JIRA_REFUSED, admin_dms
-
-__all__ = ["model", "slack"]
 
 
 @pytest.fixture
@@ -41,7 +30,7 @@ def jira() -> JiraServer:
 
 
 @pytest.fixture
-async def world(sqlite_database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, jira: JiraServer) -> AsyncIterator[World]:
+async def approvals_world(sqlite_database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, jira: JiraServer) -> AsyncIterator[ApprovalsWorld]:
     from bot.storage.migrations import migrate
 
     await migrate(sqlite_database)
@@ -54,24 +43,24 @@ async def world(sqlite_database: Database, slack: FakeSlack, model: AnthropicSer
     await backend.aclose()
 
 
-async def _share(world: World, url: str) -> None:
+async def _share(approvals_world: ApprovalsWorld, url: str) -> None:
     event = link_shared(channel=CHANNEL, user=MAYA, message_ts="1763476500.000100", urls=[url])
-    await world.app.async_dispatch(AsyncBoltRequest(body=event_callback(event), mode="socket_mode"))
-    assert await world.surface.tasks.join(timeout=10), "the unfurl finished"
+    await approvals_world.app.async_dispatch(AsyncBoltRequest(body=event_callback(event), mode="socket_mode"))
+    assert await approvals_world.surface.tasks.join(timeout=10), "the unfurl finished"
 
 
-async def test_a_shared_link_unfurls_when_jira_answers(world: World, jira: JiraServer) -> None:
-    await _share(world, f"{jira.url}/browse/OPS-1")
+async def test_a_shared_link_unfurls_when_jira_answers(approvals_world: ApprovalsWorld, jira: JiraServer) -> None:
+    await _share(approvals_world, f"{jira.url}/browse/OPS-1")
 
-    assert len(world.slack.calls("chat.unfurl")) == 1 and admin_dms(world.slack, ADMIN) == []
+    assert len(approvals_world.slack.calls("chat.unfurl")) == 1 and admin_dms(approvals_world.slack, ADMIN) == []
 
 
-async def test_a_refused_credential_unfurls_nothing_and_the_admins_hear_it_once(world: World, jira: JiraServer) -> None:
+async def test_a_refused_credential_unfurls_nothing_and_the_admins_hear_it_once(approvals_world: ApprovalsWorld, jira: JiraServer) -> None:
     jira.api_token = "rotated-by-the-jira-admin"
 
-    await _share(world, f"{jira.url}/browse/OPS-1")
-    await _share(world, f"{jira.url}/browse/OPS-2")
+    await _share(approvals_world, f"{jira.url}/browse/OPS-1")
+    await _share(approvals_world, f"{jira.url}/browse/OPS-2")
 
-    assert world.slack.calls("chat.unfurl") == []
-    [dm] = admin_dms(world.slack, ADMIN)
+    assert approvals_world.slack.calls("chat.unfurl") == []
+    [dm] = admin_dms(approvals_world.slack, ADMIN)
     assert JIRA_REFUSED in dm

@@ -10,7 +10,7 @@ from bot.storage.db import Database
 from bot.storage.migrations import migrate_sync
 from bot.storage.store import Store
 from tests.conftest import FixedClock
-from tests.integration.test_schedules_world import same_database
+from tests.schedules_world import same_database
 
 HOUR = timedelta(hours=1)
 

@@ -1,18 +1,22 @@
-"""The world the schedule tests run in (helpers only, no tests): a migrated real database, the local ticket store
+"""The schedules world, for the schedule and digest tests: a migrated real database, the local ticket store
 with a small known project, the real policy authorizer, and the real AsyncWebClient talking to the fake Slack.
 
-`World.process()` builds another "bot process": its own engine on the same database, its own Deps, clock and
+`SchedulesWorld.process()` builds another "bot process": its own engine on the same database, its own Deps, clock and
 RunCoordinator owner, as a second `chatops run` would have.
+
+The fake Slack workspace is the Slack-surface harness's `slack` fixture; `tests/integration/conftest.py` registers
+`schedule_settings`, `schedules_world` (one process on a seeded database) and `spawn_process` (another process on
+the same database, started by a `ProcessSpawner`). Tests import the helpers they need from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import event, text
 from sqlmodel import Session
@@ -114,7 +118,7 @@ def seed_ops(db: Database, now: datetime) -> None:
 
 
 @dataclass
-class World:
+class SchedulesWorld:
     """One bot process: deps on the shared database, its own clock and coordinator."""
 
     deps: Deps
@@ -156,7 +160,7 @@ class World:
 async def make_world(
     db: Database, slack: FakeSlack, settings: Settings, *, now: datetime = SLOT, tickets: TicketBackend | None = None,
     policy: RunPolicy | None = None, llm: LLM | None = None,
-) -> World:  # fmt: skip
+) -> SchedulesWorld:  # fmt: skip
     """Deps for one process on `db` (already migrated); `llm`: its model (none by default: schedules need none)."""
     clock = FixedClock(now)
     # the production retry handlers (a post is never re-sent after a 5xx or a dropped connection), without waits
@@ -165,23 +169,10 @@ async def make_world(
     deps = await build_deps(
         settings, db=db, tickets=tickets or LocalTickets(db, clock=clock), llm=llm, clock=clock, slack=client
     )
-    return World(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, expire_approvals=expire_approvals, policy=policy))
+    return SchedulesWorld(deps=deps, clock=clock, slack=slack, coordinator=RunCoordinator(deps, expire_approvals=expire_approvals, policy=policy))
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    """The fake Slack Web API with the admin, a member, the ops channel and a channel the bot is not in."""
-    with FakeSlack() as slack:
-        slack.add_user(ADMIN, name="Ada Admin", email="ada@example.com")
-        slack.add_user(MEMBER, name="Maya Chen", email="maya@example.com")
-        slack.add_user("U0JONAS", name="Jonas Weber", email="jonas@example.com")
-        slack.add_channel(CHANNEL, name="ops")
-        slack.add_channel(OUTSIDE, name="random", member=False)
-        yield slack  # type: ignore[misc]
-
-
-@pytest.fixture
-def schedule_settings(tmp_path: Any) -> Settings:
+def schedule_settings(tmp_path: Path) -> Settings:
     """Settings with one admin and the local backend."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -191,33 +182,29 @@ def schedule_settings(tmp_path: Any) -> Settings:
     )
 
 
-async def seeded_world(database: Database, slack: FakeSlack, settings: Settings) -> World:
+async def seeded_world(database: Database, slack: FakeSlack, settings: Settings) -> SchedulesWorld:
     """Migrate and seed `database`, then build a process on it."""
     migrate_sync(database.engine)
     seed_ops(database, SLOT)
     return await make_world(database, slack, settings)
 
 
-@pytest.fixture
-async def world(database: Database, fake_slack: FakeSlack, schedule_settings: Settings) -> World:
-    """One process on a migrated, seeded database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
-    return await seeded_world(database, fake_slack, schedule_settings)
+Spawn = Callable[..., Awaitable[SchedulesWorld]]
+"""What `spawn_process` gives: start another process."""
 
 
-Spawn = Callable[..., Awaitable[World]]
+class ProcessSpawner:
+    """Starts other bot processes on the same database, each on its own engine (`other = await spawn(now=...)`);
+    `dispose()` closes the engines."""
 
+    def __init__(self, database: Database, slack: FakeSlack, settings: Settings) -> None:
+        self._database, self._slack, self._settings = database, slack, settings
+        self._engines: list[Database] = []
 
-@pytest.fixture
-async def spawn(
-    database: Database, fake_slack: FakeSlack, schedule_settings: Settings
-) -> AsyncIterator[Spawn]:
-    """Start another bot process on the same database: `other = await spawn(now=...)`."""
-    engines: list[Database] = []
+    async def __call__(self, **kwargs: Any) -> SchedulesWorld:
+        self._engines.append(same_database(self._database))
+        return await make_world(self._engines[-1], self._slack, self._settings, **kwargs)
 
-    async def _spawn(**kwargs: Any) -> World:
-        engines.append(same_database(database))
-        return await make_world(engines[-1], fake_slack, schedule_settings, **kwargs)
-
-    yield _spawn
-    for db in engines:
-        db.dispose()
+    def dispose(self) -> None:
+        for db in self._engines:
+            db.dispose()

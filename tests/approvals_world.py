@@ -1,4 +1,4 @@
-"""Shared world for the approvals and admin-modal tests (no tests here): one bot process made of real parts.
+"""The approvals world, for the approvals and admin-modal tests: one bot process made of real parts.
 
 The real Bolt app (`create_app`), the real Agent and tools, the real AnthropicLLM over HTTP to the fake Messages
 API, the real Slack client against the fake Slack Web API, the policy and the local ticket store on a real
@@ -6,16 +6,16 @@ database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set). Projects: OPS (
 ticket each (OPS-1, SEC-1). People: U0ADMIN (admin through CHATOPS_ADMINS), U0MAYA and U0LEO (members, the
 default role), U0VIC (viewer).
 
-Tests import what they need: `from tests.integration.test_approvals_world import World, make_world, ...`.
+The fake Slack workspace and the fake Messages API are the Slack-surface harness's `slack` and `model` fixtures;
+`tests/integration/conftest.py` registers `approvals_world` (a seeded process, U0VIC a viewer, built by
+`start_approvals_world`). Tests import the helpers they need: `from tests.approvals_world import ApprovalsWorld, ...`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -52,26 +52,6 @@ DM = "D0MAYA"
 """Maya's direct message with the bot."""
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """The fake Slack Web API with the channels and people of this world."""
-    with FakeSlack() as server:
-        server.add_channel(CHANNEL, name="ops", kind="public")
-        server.add_channel(DM, kind="im", user=MAYA)
-        server.add_channel("D0ADMIN", kind="im", user=ADMIN)
-        for user, name in ((ADMIN, "Ada Admin"), (MAYA, "Maya Chen"), (LEO, "Leo Park"), (VIC, "Vic Viewer")):
-            server.add_user(user, name=name, email=f"{name.split()[0].lower()}@example.com")
-        server.add_user("U0ROBOT", name="Some Bot", is_bot=True)
-        yield server
-
-
-@pytest.fixture
-def model() -> Iterator[AnthropicServer]:
-    """The fake Anthropic Messages API."""
-    with AnthropicServer() as server:
-        yield server
-
-
 def world_settings(slack: FakeSlack, model: AnthropicServer, **overrides: Any) -> Settings:
     """Settings pointing every client at the fakes; U0ADMIN is an admin through CHATOPS_ADMINS."""
     fields: dict[str, Any] = {
@@ -90,7 +70,7 @@ def world_settings(slack: FakeSlack, model: AnthropicServer, **overrides: Any) -
 
 
 @dataclass
-class World:
+class ApprovalsWorld:
     """One bot process: deps, agent, the Bolt app, and the fakes it talks to."""
 
     deps: Deps
@@ -197,7 +177,7 @@ async def make_world(
     leases: Leases | None = None,
     mcp_wait: float | None = None,
     **settings: Any,
-) -> World:
+) -> ApprovalsWorld:
     """A bot process on `database` (already migrated and seeded); call `close_world` when done. `leases`: the
     process's lease owner and length (another process on the same database has another owner)."""
     config = world_settings(slack, model, **settings)
@@ -208,23 +188,22 @@ async def make_world(
     )  # fmt: skip
     surface = build_surface(deps)
     app = create_app(surface, process_before_response=True)
-    return World(deps=deps, agent=deps.agent, surface=surface, app=app, slack=slack, model=model, clock=clock)
+    return ApprovalsWorld(deps=deps, agent=deps.agent, surface=surface, app=app, slack=slack, model=model, clock=clock)
 
 
-async def close_world(world: World) -> None:
+async def close_world(world: ApprovalsWorld) -> None:
     """Close the world's clients (not the database: another process may still use it)."""
     if world.deps.llm is not None:
         await world.deps.llm.aclose()
     await close_web_client(world.surface.client)
 
 
-@pytest.fixture
-async def world(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> AsyncIterator[World]:
-    """The bot process; U0VIC is assigned the viewer role."""
+async def start_approvals_world(database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock) -> ApprovalsWorld:
+    """Migrate and seed `database`, build the bot process on it and assign U0VIC the viewer role; call
+    `close_world` when done."""
     await migrate(database)
     await seed_tickets(database, clock)
     w = await make_world(database, slack, model, clock)
     version = await w.store.config_version()
     await w.store.apply_config(actor_id=ADMIN, expected_version=version, assignments={VIC: "viewer"})
-    yield w
-    await close_world(w)
+    return w
