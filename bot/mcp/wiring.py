@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.errors import ConfigError
 from bot.logs import get_logger, log_event
 from bot.mcp.hub import McpHub
+from bot.messages import admin as admin_text
 from bot.settings import environment as environ
 from integrations.mcp.config import McpConfigError, load_mcp_config
 from integrations.mcp.tools import ToolDef
@@ -89,10 +90,7 @@ async def tell_admins(
     from bot.slack_api.markdown import escape_mrkdwn
     from bot.slack_api.outbound import mask_secrets, neutralize_broadcasts
 
-    text = neutralize_broadcasts(mask_secrets(escape_mrkdwn(
-        f"MCP tool {d.name} on server {server} changed ({', '.join(what)}) since it was approved. "
-        "It is withheld until an admin reviews it: /chatops config → MCP servers → Approve changes."
-    )))
+    text = neutralize_broadcasts(mask_secrets(escape_mrkdwn(admin_text.mcp_tool_changed(server, d.name, what))))
     for admin in admins:
         try:
             await slack.chat_postMessage(channel=admin, text=text)

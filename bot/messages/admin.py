@@ -167,3 +167,11 @@ def mcp_disabled(server: str) -> str:
 def mcp_tool_switched(server: str, tool: str, on: bool) -> str:
     """One approved tool switched on or off."""
     return f"{server}: {tool} switched {'on' if on else 'off'}"
+
+
+def mcp_tool_changed(server: str, tool: str, what: list[str]) -> str:
+    """The admins' DM when an approved MCP tool's definition changed (it is withheld until reviewed)."""
+    return (
+        f"MCP tool {tool} on server {server} changed ({', '.join(what)}) since it was approved. "
+        "It is withheld until an admin reviews it: /chatops config → MCP servers → Approve changes."
+    )
