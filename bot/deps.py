@@ -9,6 +9,7 @@ clicks, the expiry sweep, the shell), the scheduler the stored schedules run on,
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,3 +40,4 @@ class Deps(Services):
         if self.slack is not None and self.slack.session is not None and not self.slack.session.closed:
             await self.slack.session.close()
         self.db.dispose()
+        await asyncio.to_thread(self.tracing.shutdown)  # flushes the spans still queued (blocking HTTP)

@@ -25,6 +25,7 @@ from bot.storage.db import Database
 from bot.storage.leases import Leases
 from bot.storage.store import Store
 from bot.tools.base import Tool
+from bot.tracing import Tracing
 from integrations.llm.base import LLM
 from integrations.tickets.base import TicketBackend
 
@@ -49,6 +50,8 @@ class Services:
     clock: Clock
     metrics: Metrics
     """This process's Prometheus collectors (served at GET /metrics)."""
+    tracing: Tracing
+    """This process's OpenTelemetry tracer (a no-op one unless an OTLP endpoint is configured)."""
     leases: Leases
     """Who this process is as a lease owner, and how long its claims hold."""
     slack: AsyncWebClient | None

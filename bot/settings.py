@@ -112,6 +112,23 @@ class Settings(BaseSettings):
     chatops_log_format: Literal["text", "json"] = "text"
     chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # OpenTelemetry traces (bot/tracing.py): off unless an OTLP/HTTP endpoint is set (the standard OTEL_* names).
+    # OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL (/v1/traces is added); the TRACES one is used as is.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_service_name: str = "chatops"
+    # Attach prompts, answers and tool arguments/results to spans (secrets masked). Off: never any text.
+    chatops_trace_content: bool = False
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans are sent, or None: tracing off."""
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
+
     @field_validator("chatops_admins", "chatops_allowed_bot_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:

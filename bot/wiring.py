@@ -3,7 +3,7 @@
 
 Construction order (each part gets the parts it needs, nothing is assigned afterwards):
 
-1. the database (migrated), the store, the metrics, the ticket backend (seeded with the demo project when it is
+1. the database (migrated), the store, the metrics, the tracer (OTLP when configured), the ticket backend (seeded with the demo project when it is
    the empty local store), the model client;
 2. the live policy and the project catalog, then the policy bootstrap (CHATOPS_ADMINS, CHATOPS_DEFAULT_ROLE,
    CHATOPS_POLICY_FILE) and the `PolicyAuthorizer` over both;
@@ -46,6 +46,7 @@ from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from bot.tools.base import Tool
 from bot.tools.registry import all_tools
+from bot.tracing import Tracing
 from integrations.llm.base import LLM
 from integrations.tickets.base import TicketBackend
 
@@ -78,6 +79,25 @@ def build_tickets(settings: Settings, db: Database, clock: Clock, metrics: Metri
     return LocalTickets(db, clock=clock, public_url=settings.chatops_public_url)
 
 
+def build_tracing(settings: Settings) -> Tracing:
+    """The OTLP/HTTP tracer (a batch processor: spans leave on a background thread) when an endpoint is
+    configured, else the no-op one (no exporter, no thread)."""
+    endpoint = settings.otlp_traces_endpoint
+    if endpoint is None:
+        return Tracing(None)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from bot.slack_api.outbound import mask_secrets
+
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
+    exporter = OTLPSpanExporter(endpoint=endpoint)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return Tracing(provider, content=settings.chatops_trace_content, mask=mask_secrets)
+
+
 async def build_deps(
     settings: Settings,
     *,
@@ -92,6 +112,7 @@ async def build_deps(
     leases: Leases | None = None,
     seed: bool = True,
     mcp_wait: float | None = None,
+    tracing: Tracing | None = None,
 ) -> Deps:
     """Build every part once, in order (see the module docstring); migrate the database; seed the demo project when
     the local store is empty.
@@ -101,12 +122,13 @@ async def build_deps(
     policy's; the policy is still bootstrapped), `clock`, `timer` (the monotonic clock of the live policy's refresh
     interval), `slack` (a client, or None for no Slack: the terminal),
     `leases` (another lease owner or length), `seed` (False: never seed), `mcp_wait` (seconds to wait for the MCP
-    servers at start).
+    servers at start), `tracing` (instead of the one `build_tracing(settings)` makes).
     """
     database = db if db is not None else Database(make_engine(settings.database_url))
     await migrate(database)
     store = Store(database, clock=clock)
     metrics = Metrics()
+    tracer = tracing if tracing is not None else build_tracing(settings)
     backend = tickets if tickets is not None else build_tickets(settings, database, clock, metrics)
     if seed and settings.ticket_backend == "local" and tickets is None:
         from integrations.tickets.seed import seed_demo
@@ -150,6 +172,7 @@ async def build_deps(
         authorizer=authorizer if authorizer is not None else PolicyAuthorizer(live=live, catalog=catalog),
         clock=clock,
         metrics=metrics,
+        tracing=tracer,
         leases=leases or Leases(process_owner(), timedelta(seconds=settings.chatops_turn_lease_seconds)),
         slack=client,
         alerts=AdminAlerts(slack=client, store=store, admins=live.admins),

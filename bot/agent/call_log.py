@@ -1,7 +1,7 @@
 """The call log of a turn: how each tool call ended, written everywhere it is kept.
 
 Every answered call gets exactly one result for the model (`state.results`), one trace entry (an approval's
-decision replaces its `pending` entry), one tool_calls row, one metrics sample and one log line. Denied, declined,
+decision replaces its `pending` entry), one tool_calls row, one metrics sample, one trace span and one log line. Denied, declined,
 expired and no-longer-permitted calls also get their audit row here. Failed attempts are counted here: a tool that
 fails `chatops_max_tool_failures` times is withdrawn for the rest of the turn.
 """
@@ -23,6 +23,8 @@ from bot.tools.base import Tool, ToolArgs
 from integrations.llm.base import ToolCall, ToolResult
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from bot.services import Services
     from bot.settings import Settings
 
@@ -49,8 +51,10 @@ class CallLog:
         shown: str | None = None,
         arguments: dict[str, Any] | None = None,
         decided: bool = True,
+        span: Span | None = None,
     ) -> None:
-        """`text` goes to the model; the trace and the row summarise `shown` (the plain result), else `text`."""
+        """`text` goes to the model; the trace and the row summarise `shown` (the plain result), else `text`.
+        `span`: the running call's trace span (None: a call that never ran gets a span of its own here)."""
         state = self.state
         state.results[call.id] = ToolResult(tool_call_id=call.id, content=text, is_error=outcome != "ok")
         summary = r.summarise(text if shown is None else shown)
@@ -60,6 +64,10 @@ class CallLog:
         # the label is a known tool's name: the model's spelling of an unknown one would grow the series unbounded
         known = call.name if any(t.name == call.name for t in self.deps.tools) else "unknown"
         self.deps.metrics.tool_call(known, outcome, ms / 1000)
+        self.deps.tracing.tool_ended(
+            span, tool=call.name[:64], call_id=call.id, outcome=outcome, decision=decision_name, rule=decision.rule,
+            arguments=shown_args, result=text if shown is None else shown, ms=ms,
+        )
         waiting = [i for i, t in enumerate(state.trace) if t.tool_use_id == call.id and t.outcome == "pending"]
         if waiting:  # the decision on an approval replaces its `pending` entry
             state.trace[waiting[0]] = entry

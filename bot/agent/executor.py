@@ -31,6 +31,8 @@ from bot.tools.base import Effect, Tool, ToolContext
 from integrations.llm.base import ToolCall
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from bot.services import Services
     from bot.settings import Settings
 
@@ -212,11 +214,15 @@ class Executor:
     # ---------------------------------------------------------------- running and recording
 
     async def _execute(self, c: CheckedCall, decision: Decision, *, idempotency_key: str | None = None) -> CallOutcome:
+        with self.deps.tracing.tool_call(tool=c.tool.name, call_id=c.call.id) as span:
+            return await self._run_call(c, decision, span, idempotency_key)
+
+    async def _run_call(self, c: CheckedCall, decision: Decision, span: Span, idempotency_key: str | None) -> CallOutcome:
         call, tool = c.call, c.tool
         write = tool.effect is Effect.WRITE
         key = idempotency_key or f"{self.state.turn_id}:{call.id}"
         if write and not await self._claim(c, key):
-            self.log.record(call, "error", decision, f"Not sent: this action was already sent once (key {key}); it is never sent twice.", 0.0)
+            self.log.record(call, "error", decision, f"Not sent: this action was already sent once (key {key}); it is never sent twice.", 0.0, span=span)
             return "error"
         await self._emit(ProgressEvent(kind="tool_started", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=_detail(call)))
         started = time.monotonic()
@@ -254,7 +260,7 @@ class Executor:
         shown = text if plain is None else plain
         if write:
             await self._finish_write(c, key, outcome, shown)
-        self.log.record(call, outcome, decision, text, ms, shown=shown)
+        self.log.record(call, outcome, decision, text, ms, shown=shown, span=span)
         await self._emit(ProgressEvent(kind="tool_finished" if outcome == "ok" else "tool_failed", tool_use_id=call.id, tool=tool.name, title=tool.name, detail=r.summarise(shown, 120)))
         return outcome
 

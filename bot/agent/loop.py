@@ -223,20 +223,24 @@ class Agent:
                 await _emit(on_progress, ProgressEvent(kind="text", text=delta))
 
         started = time.monotonic()
-        try:
-            response = await llm.complete(
-                system=self.system,
-                messages=state.view(),
-                tools=specs,
-                tool_choice=choice,
-                max_tokens=state.max_tokens,
-                on_text=on_text,
-                user_hash=user_hash(state.actor),
-                model=model,
-            )
-        except Exception:
-            self.deps.metrics.model_call("error", time.monotonic() - started)
-            raise
+        messages = state.view()
+        tracing = self.deps.tracing
+        with tracing.model_call(provider=self.deps.settings.chatops_provider, model=model, max_tokens=state.max_tokens, messages=messages) as span:
+            try:
+                response = await llm.complete(
+                    system=self.system,
+                    messages=messages,
+                    tools=specs,
+                    tool_choice=choice,
+                    max_tokens=state.max_tokens,
+                    on_text=on_text,
+                    user_hash=user_hash(state.actor),
+                    model=model,
+                )
+            except Exception:
+                self.deps.metrics.model_call("error", time.monotonic() - started)
+                raise
+            tracing.model_answered(span, response)
         self.deps.metrics.model_call(str(response.stop_reason), time.monotonic() - started, response.usage)
         return response
 
@@ -301,6 +305,20 @@ class Agent:
         body: Callable[[Executor], Awaitable[TurnResult]],
     ) -> TurnResult:
         """Run `body(executor)`; map model failures and crashes to a clear result; always store the turn."""
+        tracing = self.deps.tracing
+        with tracing.turn(conversation_id=state.conversation_id, turn_id=state.turn_id, user_hash=user_hash(state.actor)) as span:
+            result = await self._run_body(state, settings, on_progress, body)
+            tracing.turn_ended(span, outcome=result.status, steps=state.steps, tool_calls=len(result.trace), usage=state.usage)
+            await self.turns.finish(state, result)
+        return result
+
+    async def _run_body(
+        self,
+        state: TurnState,
+        settings: Settings,
+        on_progress: ProgressCallback | None,
+        body: Callable[[Executor], Awaitable[TurnResult]],
+    ) -> TurnResult:
         self.deps.metrics.in_flight.inc()
         try:
             executor = await self._executor(state, settings, on_progress)
@@ -319,7 +337,6 @@ class Agent:
             result = turn_result(state, "failed", agent_text.internal_error())
         finally:
             self.deps.metrics.in_flight.dec()
-        await self.turns.finish(state, result)
         return result
 
     async def _executor(self, state: TurnState, settings: Settings, on_progress: ProgressCallback | None) -> Executor:
