@@ -32,9 +32,9 @@ from bot.storage.migrations import migrate
 from bot.tools.base import Actor
 from bot.wiring import build_deps
 from integrations.tickets.local import LocalTickets
+from tests.agent_harness import Recorder, ScriptedAuthorizer, build_tools
 from tests.contract.providers import PROVIDERS, provider_rig
 from tests.fakes.messages_events import Call, Turn
-from tests.unit.test_agent_harness import Recorder, ScriptedAuthorizer, build_tools
 
 ACTOR = Actor(user_id="UBENCH", team_id="TB", channel_id="CB", channel_type="public", name="Bench")
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 Wall-clock figures on a shared machine move with everyone else's load; counts do not. This drives the real app
 (Bolt over signed HTTP, the Agent, the local ticket store, AnthropicLLM and AsyncWebClient over HTTP to the fakes,
-the same harness as tests/integration/test_slack_harness.py) through one mention whose answer needs one tool call
+the same harness as tests/slack_harness.py) through one mention whose answer needs one tool call
 (`get_ticket`), and counts, from the moment the event is sent until the conversation is finished:
 
 - Slack Web API calls, by method (what the fake Slack received);
@@ -44,7 +44,7 @@ from integrations.tickets.seed import seed_demo
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import ALICE, MENTION, OPS_CHANNEL, start_bot
+from tests.slack_harness import ALICE, MENTION, OPS_CHANNEL, start_bot
 
 T = TypeVar("T")
 _CURRENT: contextvars.ContextVar[str] = contextvars.ContextVar("bench_transaction", default="(outside Database.run)")

@@ -12,6 +12,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.storage.db import Database, make_engine
+from tests.fakes.anthropic_server import AnthropicServer
 from tests.pg import postgres_schema_database
 
 FIXED_NOW = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
@@ -94,3 +95,11 @@ def settings(tmp_path: Path) -> Settings:
         chatops_llm_retry_base_seconds=0.01,
         chatops_llm_retry_max_seconds=0.05,
     )
+
+
+@pytest.fixture
+def server() -> Iterator[AnthropicServer]:
+    """The fake Messages API (the agent harness's, `tests/agent_harness.py`; a module that serves another fake under
+    this name defines its own)."""
+    with AnthropicServer() as srv:
+        yield srv

@@ -18,10 +18,10 @@ from bot.wiring import build_deps
 from integrations.llm.base import ToolChoice
 from integrations.llm.tool_choice import instruction
 from integrations.tickets.local import LocalTickets
+from tests.agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 from tests.conftest import FixedClock
 from tests.contract.providers import Rig, provider_rig
 from tests.fakes.openai_server import ChatCall, ChatReply
-from tests.unit.test_agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 
 FORCED = ToolChoice(type="tool", name="search_tickets")
 PROSE = "Sure! Disk tickets are usually about storage. Let me know if you want me to search."

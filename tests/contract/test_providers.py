@@ -23,10 +23,10 @@ from bot.storage.db import Database
 from bot.wiring import build_deps
 from integrations.llm.base import ToolChoice
 from integrations.tickets.local import LocalTickets
+from tests.agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 from tests.conftest import FixedClock
 from tests.contract.providers import PROVIDERS, Rig, provider_rig
 from tests.fakes.messages_events import Call, Turn
-from tests.unit.test_agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 
 
 @pytest.fixture(params=PROVIDERS)

@@ -1,47 +1,92 @@
 """The Slack-surface harness, for every integration test without importing it: `slack` (the fake Slack workspace
 every world runs in), `model` (the fake Messages API), `bot` (the whole app served over HTTP, on SQLite and
 PostgreSQL), `sqlite_bot`, `seeded_sqlite` / `seeded_sqlite_file` (a migrated, seeded database), `socket_bot` (the
-app over Socket Mode); the worlds built on it: `approvals_world` (`tests/approvals_world.py`), `schedule_settings`,
-`schedules_world` and `spawn_process` (`tests/schedules_world.py`); and the agent harness's `server` (the fake
-Messages API the MCP worlds' agent talks to).
+app over Socket Mode); and the worlds built on it: `approvals_world` (`tests/approvals_world.py`),
+`schedule_settings`, `schedules_world` and `spawn_process` (`tests/schedules_world.py`). (`server`, the fake
+Messages API the MCP worlds' agent talks to, comes from `tests/conftest.py`.)
 
-The Slack harness is defined in `test_slack_harness.py` (with `SlackBot`, `start_bot` and the workspace's ids, which
-tests import); a module that defines a fixture of the same name (its own `slack` workspace, say) uses its own.
+The pieces are in `tests/slack_harness.py` (with `SlackBot`, `start_bot` and the workspace's ids, which tests
+import); a module that defines a fixture of the same name (its own `slack` workspace, say) uses its own.
 """
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
-from bot.storage.db import Database
+from bot.slack.server import serve
+from bot.storage.db import Database, make_engine
 from tests import approvals_world as approvals
 from tests import schedules_world as schedules
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
-    fixture_bot,
-    fixture_model,
-    fixture_seeded_sqlite,
-    fixture_seeded_sqlite_file,
-    fixture_slack,
-    fixture_sqlite_bot,
-)
-from tests.integration.test_slack_socket_frames import socket_bot
-from tests.unit.test_agent_harness import server_fixture
+from tests.slack_harness import SlackBot, fake_workspace, seed_template, start_bot
 
-__all__ = [
-    "fixture_bot",
-    "fixture_model",
-    "fixture_seeded_sqlite",
-    "fixture_seeded_sqlite_file",
-    "fixture_slack",
-    "fixture_sqlite_bot",
-    "server_fixture",
-    "socket_bot",
-]
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The fake Slack Web API with the one workspace every world runs in (`fake_workspace`)."""
+    with fake_workspace() as server:
+        yield server
+
+
+@pytest.fixture
+def model() -> Iterator[AnthropicServer]:
+    """The fake Anthropic Messages API."""
+    with AnthropicServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(slack: FakeSlack, model: AnthropicServer, database: Database, clock: FixedClock) -> AsyncIterator[SlackBot]:
+    """The app on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL."""
+    async for harness in start_bot(slack, model, database, clock):
+        yield harness
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo project, made once; tests get a copy."""
+    return seed_template(tmp_path_factory.mktemp("slack-template") / "seeded.db")
+
+
+@pytest.fixture
+def seeded_sqlite(seeded_sqlite_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the seeded SQLite database."""
+    path = tmp_path / "bot.db"
+    shutil.copyfile(seeded_sqlite_file, path)
+    db = Database(make_engine(f"sqlite:///{path}"))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+async def sqlite_bot(
+    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
+) -> AsyncIterator[SlackBot]:
+    """The app on SQLite only (for behaviour that does not depend on the database)."""
+    async for harness in start_bot(slack, model, seeded_sqlite, clock):
+        yield harness
+
+
+@pytest.fixture
+async def socket_bot(
+    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
+) -> AsyncIterator[SlackBot]:
+    """The app served over Socket Mode, connected to the fake Slack (hello received)."""
+    async for bot in start_bot(slack, model, seeded_sqlite, clock, slack_app_token=FakeSlack.APP_TOKEN):
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve(bot.app, bot.surface, http=False, host="127.0.0.1", port=0, stop=stop))
+        await asyncio.to_thread(slack.socket_wait_connections, 1)
+        try:
+            yield bot
+        finally:
+            stop.set()
+            await serving
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from bot.wiring import build_deps
 from bot.wiring_adapters import llm_config
 from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.local import LocalTickets
+from tests.agent_harness import aimed_settings, fake_client
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer
-from tests.unit.test_agent_harness import aimed_settings, fake_client
 
 FIXTURE = str(Path(__file__).resolve().parents[1] / "fakes" / "mcp_fixture.py")
 ADMIN = "U0ADMIN"

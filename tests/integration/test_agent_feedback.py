@@ -9,7 +9,7 @@ from typing import Any
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import feedback_click, feedback_note
 from tests.fakes.slack_payloads import app_home_opened, mention, slash_command
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     BOB,
     MENTION,

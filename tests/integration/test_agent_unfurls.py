@@ -16,7 +16,7 @@ from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, 
 from tests.fakes.slack_agent import entity_details_requested, link_shared
 from tests.fakes.slack_payloads import mention, message
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,

@@ -15,7 +15,7 @@ from tests.fakes.anthropic_server import AnthropicServer, text_reply
 from tests.fakes.slack_agent import app_context_changed, channel_entity, message_entity, messages_tab_opened
 from tests.fakes.slack_payloads import app_home_opened, message
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,

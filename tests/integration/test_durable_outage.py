@@ -24,7 +24,7 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,

@@ -24,7 +24,7 @@ from tests.fakes.jira_harness import RecordingSleep
 from tests.fakes.jira_server import JiraServer
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import mention
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,

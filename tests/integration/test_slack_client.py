@@ -16,7 +16,7 @@ from bot.slack_api.client import SlackClient, retry_handlers
 from integrations.slack.failures import SLACK_FAILURES
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     OPS_CHANNEL,

@@ -14,7 +14,7 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     BOB,
     OPS_CHANNEL,

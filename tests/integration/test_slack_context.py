@@ -7,7 +7,7 @@ import json
 from integrations.tickets.base import TicketQuery
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import app_home_opened, event_callback, mention, message_shortcut
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     BOB,
     MENTION,

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from tests.fakes.anthropic_server import Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_blocks import block_text_length, check_blocks
 from tests.fakes.slack_payloads import event_callback, mention, message
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,

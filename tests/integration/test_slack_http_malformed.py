@@ -14,13 +14,13 @@ import pytest
 from tests.fakes.anthropic_server import text_reply
 from tests.fakes.slack_agent import feedback_click
 from tests.fakes.slack_payloads import event_callback, mention, slash_command
-from tests.integration.test_slack_harness import (
+from tests.integration.test_slack_http_properties import sign
+from tests.slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
 )
-from tests.integration.test_slack_http_properties import sign
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -24,7 +24,7 @@ from tests.corpus import load, slack_files
 from tests.fakes.anthropic_server import text_reply
 from tests.fakes.slack_payloads import event_callback, mention, message, slash_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     MENTION,

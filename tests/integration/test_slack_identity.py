@@ -14,7 +14,7 @@ from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_data import ChannelKind
 from tests.fakes.slack_payloads import event_callback, mention, signed_headers, slash_command
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     MENTION,

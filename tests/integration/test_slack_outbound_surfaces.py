@@ -19,7 +19,7 @@ from tests.fakes.slack_payloads import (
     slash_command,
 )
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     ALICE_DM,
     BOB,

@@ -16,7 +16,7 @@ from bot.slack.payloads import shape_problem
 from bot.slack_api.channel_kinds import channel_type_from_info
 from tests.corpus import load, slack_dir, slack_files
 from tests.fakes.slack_payloads import signed_headers
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     OPS_CHANNEL,
     SlackBot,
 )

@@ -8,41 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from bot.slack.server import serve
 from bot.slack.socket_mode import screen_frame
-from bot.storage.db import Database
-from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer, text_reply
+from tests.fakes.anthropic_server import text_reply
 from tests.fakes.slack_payloads import event_callback, mention
-from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     MENTION,
     OPS_CHANNEL,
     SlackBot,
-    start_bot,
 )
-
-
-@pytest.fixture
-async def socket_bot(
-    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
-) -> AsyncIterator[SlackBot]:
-    """The app served over Socket Mode, connected to the fake Slack (hello received)."""
-    async for bot in start_bot(slack, model, seeded_sqlite, clock, slack_app_token=FakeSlack.APP_TOKEN):
-        stop = asyncio.Event()
-        serving = asyncio.create_task(serve(bot.app, bot.surface, http=False, host="127.0.0.1", port=0, stop=stop))
-        await asyncio.to_thread(slack.socket_wait_connections, 1)
-        try:
-            yield bot
-        finally:
-            stop.set()
-            await serving
 
 
 def _mention_payload(bot: SlackBot, text: str) -> dict[str, Any]:

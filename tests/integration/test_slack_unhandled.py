@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.slack_payloads import event_callback
-from tests.integration.test_slack_harness import (
+from tests.slack_harness import (
     ALICE,
     OPS_CHANNEL,
     SlackBot,

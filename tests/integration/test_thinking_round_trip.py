@@ -28,12 +28,12 @@ from integrations.llm.anthropic import AnthropicLLM
 from integrations.llm.anthropic_wire import build_params
 from integrations.llm.base import Message, NativeBlock, TextBlock, ToolChoice
 from integrations.tickets.local import LocalTickets
+from tests.agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 from tests.conftest import FixedClock
 from tests.contract.providers import provider_rig
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.messages_events import Call, Redacted, Think, Turn
 from tests.fakes.recordings import ANTHROPIC, Recording
-from tests.unit.test_agent_harness import ALICE, THREAD, Recorder, ScriptedAuthorizer, build_tools
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = ANTHROPIC

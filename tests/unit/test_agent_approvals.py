@@ -19,15 +19,15 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import PendingApprovalRow
 from bot.tools.base import Tool, ToolContext
-from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import (
+from tests.agent_harness import (
     ALICE,
     THREAD,
     Harness,
     ScriptedAuthorizer,
     make_harness,
 )
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from bot.storage.db import Database
 from bot.storage.tables import AuditRow
 from bot.tools.tickets import create_ticket
 from integrations.tickets.local import add_project
+from tests.agent_harness import Harness, make_harness
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import Harness, make_harness
 
 NEW_TICKET = {"project": "OPS", "summary": "VPN drops every hour", "labels": ["vpn"]}
 

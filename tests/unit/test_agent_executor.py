@@ -7,13 +7,13 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage.db import Database
-from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import (
+from tests.agent_harness import (
     Harness,
     ScriptedAuthorizer,
     make_harness,
 )
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 
 
 def results_of(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ from bot.agent import history as hist
 from bot.settings import Settings
 from bot.storage.db import Database
 from integrations.llm.base import Message, TextBlock, ToolCall, ToolResult
+from tests.agent_harness import make_harness
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import make_harness
 
 
 def user(text: str) -> Message:

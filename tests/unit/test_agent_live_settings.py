@@ -11,15 +11,15 @@ import pytest
 from bot.messages import agent as agent_text
 from bot.settings import Settings
 from bot.storage.db import Database
-from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
-from tests.unit.test_agent_harness import (
+from tests.agent_harness import (
     ALICE,
     THREAD,
     Harness,
     ScriptedAuthorizer,
     make_harness,
 )
+from tests.conftest import FixedClock
+from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 
 
 async def admin_sets(h: Harness, **settings: Any) -> None:

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import ConversationRow, MessageRow
 from integrations.llm.base import ToolChoice
+from tests.agent_harness import Harness, make_harness
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import (
     AnthropicServer,
@@ -30,7 +31,6 @@ from tests.fakes.anthropic_server import (
     tool_use_reply,
 )
 from tests.log_events import log_seen
-from tests.unit.test_agent_harness import Harness, make_harness
 
 
 def user_texts(body: dict) -> list[str]:

@@ -1,18 +1,17 @@
-"""Shared harness for the agent tests (no tests here): the real Agent, the real AnthropicLLM over HTTP to the fake
+"""The agent harness (no tests here): the real Agent, the real AnthropicLLM over HTTP to the fake
 Messages API, a real migrated database, and small test tools that record what they were asked to do.
 
-Tests import the fixtures they use (`harness_fixture`, `server_fixture`; registered as `harness` and `server`).
+`tests/conftest.py` registers `server` (the fake Messages API) and `tests/unit/conftest.py` `harness` (`make_harness`
+with the defaults); tests import the helpers they need from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 from pydantic import BaseModel, Field
 
@@ -220,13 +219,6 @@ def aimed_settings(settings: Settings, server: AnthropicServer, **overrides: Any
     return settings.model_copy(update=update)
 
 
-@pytest.fixture(name="server")
-def server_fixture() -> Iterator[AnthropicServer]:
-    """The fake Messages API."""
-    with AnthropicServer() as srv:
-        yield srv
-
-
 def fake_client(s: Settings) -> AsyncAnthropic:
     """The client `from_config` would build (SDK retries off, our timeout), sharing the SSL context."""
     http = DefaultAsyncHttpxClient(verify=SSL_CONTEXT, timeout=s.chatops_llm_timeout_seconds)
@@ -261,11 +253,3 @@ async def make_harness(
     )
     return Harness(agent=deps.agent, deps=deps, server=server, rec=rec, authz=authorizer, clock=clock)
 
-
-@pytest.fixture(name="harness")
-async def harness_fixture(settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock) -> AsyncIterator[Harness]:
-    """The default harness (allow-all scripted authorizer, default limits)."""
-    h = await make_harness(settings, database, server, clock)
-    yield h
-    assert h.deps.llm is not None
-    await h.deps.llm.aclose()

@@ -1,4 +1,4 @@
-"""Shared harness for the Slack surface tests (no tests here): the real Bolt app built by `create_app`, the real
+"""The Slack-surface harness (no tests here): the real Bolt app built by `create_app`, the real
 Agent, tools, policy and local ticket store on a real database, the real AnthropicLLM over HTTP to the fake
 Messages API, and the real AsyncWebClient over HTTP to the fake Slack Web API.
 
@@ -6,22 +6,20 @@ Requests reach the app the two ways Slack sends them: signed HTTP POSTs to `POST
 `build_http_app` (HTTP mode), or `AsyncBoltRequest(mode="socket_mode")` through `app.async_dispatch` (the Socket
 Mode request path). Tests wait on events (`bot.settle()`, the fakes' `await_*`), never on sleeps.
 
-Fixtures are declared with `name=` so test modules import them as `fixture_*` (pytest registers them by their
-declared names) and test parameters never shadow an import.
+`tests/integration/conftest.py` registers the fixtures built from these pieces: `slack` (`fake_workspace`), `model`,
+`bot` and `sqlite_bot` (`start_bot`), `seeded_sqlite_file` (`seed_template`), `seeded_sqlite` and `socket_bot`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -104,9 +102,8 @@ class SlackBot:
         assert self.surface.tasks.failures == 0
 
 
-@pytest.fixture(name="slack")
-def fixture_slack() -> Iterator[FakeSlack]:
-    """The fake Slack Web API with the one workspace every world runs in: #ops (public), #secret (private), #random
+def fake_workspace() -> FakeSlack:
+    """The fake Slack Web API (not started: use it as a context manager) with the one workspace every world runs in: #ops (public), #secret (private), #random
     (public, the bot not a member), DMs with Alice, Maya and the admin; Alice and Bob (the Slack-surface tests),
     Ada the admin, Maya, Leo, Vic (the approvals world), Jonas (the schedules world) and another app's bot user."""
     server = FakeSlack()
@@ -122,15 +119,7 @@ def fixture_slack() -> Iterator[FakeSlack]:
         server.add_user(user, name=name, email=f"{name.split()[0].lower()}@example.com")
     server.add_user("U0JONAS", name="Jonas Weber", email="jonas@example.com")
     server.add_user("U0ROBOT", name="Some Bot", is_bot=True)
-    with server:
-        yield server
-
-
-@pytest.fixture(name="model")
-def fixture_model() -> Iterator[AnthropicServer]:
-    """The fake Anthropic Messages API."""
-    with AnthropicServer() as server:
-        yield server
+    return server
 
 
 def bot_settings(slack: FakeSlack, model: AnthropicServer, **overrides: Any) -> Settings:
@@ -184,17 +173,9 @@ async def start_bot(
                 await deps.llm.aclose()
 
 
-@pytest.fixture(name="bot")
-async def fixture_bot(slack: FakeSlack, model: AnthropicServer, database: Database, clock: FixedClock) -> AsyncIterator[SlackBot]:
-    """The app on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL."""
-    async for harness in start_bot(slack, model, database, clock):
-        yield harness
-
-
-@pytest.fixture(name="seeded_sqlite_file", scope="session")
-def fixture_seeded_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite database with the demo project, made once; tests get a copy (seeding takes ~0.4 s)."""
-    path = tmp_path_factory.mktemp("slack-template") / "seeded.db"
+def seed_template(path: Path) -> Path:
+    """Make `path` a migrated SQLite database with the demo project (made once; tests get a copy: seeding takes
+    ~0.4 s)."""
     db = Database(make_engine(f"sqlite:///{path}"))
 
     async def _prepare() -> None:
@@ -205,21 +186,3 @@ def fixture_seeded_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path
     db.dispose()  # closes the last connection: the WAL is checkpointed into the file
     return path
 
-
-@pytest.fixture(name="seeded_sqlite")
-def fixture_seeded_sqlite(seeded_sqlite_file: Path, tmp_path: Path) -> Iterator[Database]:
-    """A private copy of the seeded SQLite database."""
-    path = tmp_path / "bot.db"
-    shutil.copyfile(seeded_sqlite_file, path)
-    db = Database(make_engine(f"sqlite:///{path}"))
-    yield db
-    db.dispose()
-
-
-@pytest.fixture(name="sqlite_bot")
-async def fixture_sqlite_bot(
-    slack: FakeSlack, model: AnthropicServer, seeded_sqlite: Database, clock: FixedClock
-) -> AsyncIterator[SlackBot]:
-    """The app on SQLite only (for behaviour that does not depend on the database)."""
-    async for harness in start_bot(slack, model, seeded_sqlite, clock):
-        yield harness
