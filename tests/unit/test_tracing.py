@@ -19,10 +19,10 @@ from opentelemetry import trace
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.wiring import build_tracing
+from tests.agent_harness import Harness, ScriptedAuthorizer, make_harness
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, overloaded, text_reply, tool_use, tool_use_reply
 from tests.fakes.otlp_collector import OtlpCollector, ReceivedSpan
-from tests.unit.test_agent_harness import Harness, ScriptedAuthorizer, make_harness
 
 QUESTION = "What is OPS-1? The deploy token is xoxb-1234567890-abcdefghij, keep it quiet"
 ANSWER = "OPS-1 is the flaky deploy job."
