@@ -29,13 +29,15 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from integrations.llm.base import Message, ModelResponse, TextBlock, ToolCall, ToolResult, Usage
+
+if TYPE_CHECKING:  # the SDK is imported by the wiring, and only when an endpoint is set
+    from opentelemetry.sdk.trace import TracerProvider
 
 INSTRUMENTATION = "chatops"
 CONTENT_LIMIT = 8_000
@@ -70,6 +72,9 @@ class Tracing:
     @contextmanager
     def turn(self, *, conversation_id: str, turn_id: str, user_hash: str) -> Iterator[Span]:
         """The span of one turn (or the continuation of one after an approval); current while it runs."""
+        if self.provider is None:  # off: not even the no-op tracer's context switch
+            yield trace.INVALID_SPAN
+            return
         attributes = {"gen_ai.conversation.id": conversation_id, "chatops.turn.id": turn_id, "chatops.user.hash": user_hash}
         with self.tracer.start_as_current_span("chatops.turn", kind=SpanKind.INTERNAL, attributes=attributes) as span:
             yield span
@@ -87,6 +92,9 @@ class Tracing:
     @contextmanager
     def model_call(self, *, provider: str, model: str, max_tokens: int, messages: list[Message]) -> Iterator[Span]:
         """The span of one model request; an exception escaping it is recorded as `error.type`."""
+        if self.provider is None:
+            yield trace.INVALID_SPAN
+            return
         name = PROVIDER_NAMES.get(provider, provider)
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
@@ -123,6 +131,9 @@ class Tracing:
     @contextmanager
     def tool_call(self, *, tool: str, call_id: str, tool_type: str = "function") -> Iterator[Span]:
         """The span of one tool run; current while the tool runs."""
+        if self.provider is None:
+            yield trace.INVALID_SPAN
+            return
         attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "gen_ai.tool.call.id": call_id, "gen_ai.tool.type": tool_type}
         with self.tracer.start_as_current_span(f"execute_tool {tool}", kind=SpanKind.INTERNAL, attributes=attributes) as span:
             yield span

@@ -171,6 +171,27 @@ async def test_a_denied_call_gets_its_span_under_the_turn_with_the_decision(
     assert h.rec.calls == []
 
 
+async def test_a_call_that_waits_for_approval_has_a_pending_span_and_the_approved_run_its_own_under_the_resumed_turn(
+    settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock, collector: OtlpCollector
+) -> None:
+    async with _traced_harness(settings, database, server, clock, collector, authz=ScriptedAuthorizer({"add_comment": "confirm"})) as h:
+        h.server.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-1", "body": "Deployed"}, id="toolu_04")]), text_reply("Commented."))
+        paused = await h.ask("Comment Deployed on OPS-1")
+        assert paused.status == "paused" and paused.pending is not None
+        resumed = await h.agent.resume(approval_id=paused.pending.approval_id, approved=True, decided_by="U0ALICE")
+        assert resumed.status == "answered"
+        spans = await _spans(h, collector)
+    first, second = [s for s in spans if s.name == "chatops.turn"]
+    pending, ran = [s for s in spans if s.name == "execute_tool add_comment"]
+    assert (first.attributes["chatops.turn.outcome"], second.attributes["chatops.turn.outcome"]) == ("paused", "answered")
+    assert first.attributes["chatops.turn.id"] == second.attributes["chatops.turn.id"] == paused.turn_id
+    assert pending.parent_span_id == first.span_id and ran.parent_span_id == second.span_id
+    assert (pending.attributes["chatops.tool.outcome"], pending.attributes["chatops.tool.decision"]) == ("pending", "confirm")
+    assert (ran.attributes["chatops.tool.outcome"], ran.attributes["chatops.tool.decision"]) == ("ok", "confirm")
+    assert ran.attributes["chatops.tool.rule"] == "approval" and ran.attributes["gen_ai.tool.call.id"] == "toolu_04"
+    assert pending.status != "STATUS_CODE_ERROR" and ran.status != "STATUS_CODE_ERROR"
+
+
 async def test_a_failed_model_call_is_an_error_span_and_the_turn_says_failed(traced: Harness, collector: OtlpCollector) -> None:
     traced.server.queue(*[overloaded() for _ in range(5)])
     result = await traced.ask(QUESTION)
