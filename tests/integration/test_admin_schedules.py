@@ -13,9 +13,9 @@ import pytest
 from bot.slack.schedule_editor import CALLBACK_ID as EDITOR
 from bot.slack.schedules_section import ScheduleVerb, action_id
 from bot.storage.tables import ScheduleRow
+from tests.admin_modal_driver import open_modal
 from tests.approvals_world import ADMIN, CHANNEL, MAYA, TEAM, ApprovalsWorld
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_admin_modal import open_modal
 
 CONFIG_VIEW_ID = "V0CONFIG"
 

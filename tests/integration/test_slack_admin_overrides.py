@@ -4,9 +4,9 @@ the real Bolt app saves it, the same Agent and the same model client then send t
 from __future__ import annotations
 
 from bot.messages import agent as agent_text
+from tests.admin_modal_driver import open_modal, submit
 from tests.approvals_world import ADMIN, MAYA, ApprovalsWorld
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
-from tests.integration.test_admin_modal import open_modal, submit
 
 
 async def test_a_model_saved_in_the_config_modal_is_used_from_the_next_request_without_a_restart(approvals_world: ApprovalsWorld) -> None:
