@@ -228,6 +228,17 @@ async def test_with_content_enabled_prompts_answers_and_tool_calls_are_attached_
         assert SLACK_TOKEN not in values and "s3cret-passw0rd" not in values
 
 
+async def test_closing_the_deps_at_exit_sends_the_spans_still_queued(
+    settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock, collector: OtlpCollector
+) -> None:
+    h = await make_harness(settings, database, server, clock, otel_exporter_otlp_endpoint=collector.url)
+    h.server.queue(text_reply(ANSWER))
+    await h.ask(QUESTION)
+
+    await h.deps.aclose()  # what `chatops run`, the shell and each eval try do on the way out (no force_flush here)
+    assert sorted(s.name for s in collector.spans()) == ["chat claude-sonnet-4-6", "chatops.turn"]
+
+
 async def test_tracing_is_off_without_an_endpoint(harness: Harness) -> None:
     harness.server.queue(text_reply(ANSWER))
     assert (await harness.ask(QUESTION)).status == "answered"
