@@ -40,7 +40,7 @@ from integrations.llm.anthropic import AnthropicLLM
 from integrations.tickets.base import NewTicket, TicketBackend
 from integrations.tickets.local import LocalTickets, add_project
 from tests.conftest import FixedClock
-from tests.fakes.anthropic_server import AnthropicServer
+from tests.fakes.anthropic_server import AnthropicServer, tool_use, tool_use_reply
 from tests.fakes.slack_data import StoredMessage
 from tests.fakes.slack_server import FakeSlack
 
@@ -128,6 +128,17 @@ class ApprovalsWorld:
     def ephemerals(self, user: str) -> list[str]:
         """Texts of ephemeral messages shown to `user`."""
         return [c.args["text"] for c in self.slack.calls("chat.postEphemeral") if c.args.get("user") == user]
+
+
+COMMENT = {"key": "OPS-1", "body": "Deployed the fix <!channel> & rolled back <@U0LEO>"}
+
+
+async def request_comment(world: ApprovalsWorld, *, user: str = MAYA, arguments: dict[str, Any] | None = None) -> TurnResult:
+    """`user` asks for a comment on OPS-1 (`arguments`: the model's tool input) and the turn pauses for approval."""
+    world.model.queue(tool_use_reply([tool_use("add_comment", arguments or COMMENT, id="toolu_comment")]))
+    result, _ = await world.ask(user, "Tell OPS-1 the fix is deployed")
+    assert result.status == "paused" and result.pending is not None
+    return result
 
 
 def click(approval_id: str, choice: str, *, user: str, channel: str = CHANNEL, message_ts: str = "1.000001", version: int = 1) -> dict[str, Any]:

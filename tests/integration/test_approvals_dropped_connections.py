@@ -7,8 +7,7 @@ import logging
 
 import pytest
 
-from tests.approvals_world import LEO, ApprovalsWorld
-from tests.integration.test_approvals_slack import request_comment
+from tests.approvals_world import LEO, ApprovalsWorld, request_comment
 
 
 async def test_a_refused_click_whose_ephemeral_reply_dropped_is_logged_not_crashed(

@@ -9,24 +9,25 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot.agent.types import TurnResult
 from bot.messages import approvals as approval_text
 from bot.slack.approvals_ui import expire_approvals
 from bot.storage.db import Database
 from bot.storage.tables import PendingApprovalRow
-from tests.approvals_world import ADMIN, CHANNEL, LEO, MAYA, ApprovalsWorld, click, close_world, make_world
+from tests.approvals_world import (
+    ADMIN,
+    CHANNEL,
+    COMMENT,
+    LEO,
+    MAYA,
+    ApprovalsWorld,
+    click,
+    close_world,
+    make_world,
+    request_comment,
+)
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_server import FakeSlack
-
-COMMENT = {"key": "OPS-1", "body": "Deployed the fix <!channel> & rolled back <@U0LEO>"}
-
-
-async def request_comment(approvals_world: ApprovalsWorld, *, user: str = MAYA, arguments: dict[str, Any] | None = None) -> TurnResult:
-    approvals_world.model.queue(tool_use_reply([tool_use("add_comment", arguments or COMMENT, id="toolu_comment")]))
-    result, _ = await approvals_world.ask(user, "Tell OPS-1 the fix is deployed")
-    assert result.status == "paused" and result.pending is not None
-    return result
 
 
 async def comments(approvals_world: ApprovalsWorld, key: str = "OPS-1") -> list[str]:

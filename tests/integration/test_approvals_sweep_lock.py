@@ -13,10 +13,9 @@ from bot.agent.loop import ThreadRef
 from bot.agent.types import ProgressEvent
 from bot.slack.approvals_ui import expire_approvals
 from bot.tools.base import Actor
-from tests.approvals_world import CHANNEL, MAYA, TEAM, ApprovalsWorld
+from tests.approvals_world import CHANNEL, MAYA, TEAM, ApprovalsWorld, request_comment
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import text_reply
-from tests.integration.test_approvals_slack import request_comment
 from tests.log_events import log_seen
 
 

@@ -12,7 +12,7 @@ from bot.messages import schedules as schedule_text
 from bot.slack.schedule_buttons import register_schedule_handlers
 from bot.slack.schedule_commands import handle_digest_command
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.test_schedules_modal import _form, _submission, _submit
+from tests.schedule_editor_driver import editor_form, editor_submission, submit_editor
 from tests.schedules_world import ADMIN, CHANNEL, SchedulesWorld
 
 
@@ -44,7 +44,7 @@ async def test_a_dropped_connection_while_checking_the_channel_keeps_the_form_op
 ) -> None:
     schedules_world.slack.fail("conversations.info", drop=True, times=6)  # 3 tries, each GET re-sent once by aiohttp
 
-    response = await _submit(app, _submission(ADMIN, _form()))
+    response = await submit_editor(app, editor_submission(ADMIN, editor_form()))
 
     assert response.status == 200
     errors = json.loads(response.body)["errors"]
@@ -57,7 +57,7 @@ async def test_a_confirmation_whose_answer_was_lost_is_not_sent_again_by_dm(
 ) -> None:
     schedules_world.slack.fail("chat.postEphemeral", drop=True, applied=True)
 
-    response = await _submit(app, _submission(ADMIN, _form()))
+    response = await submit_editor(app, editor_submission(ADMIN, editor_form()))
 
     assert response.status == 200 and not response.body
     assert len(await schedules_world.store.list_schedules()) == 1
@@ -68,7 +68,7 @@ async def test_a_confirmation_whose_answer_was_lost_is_not_sent_again_by_dm(
 async def test_a_confirmation_slack_refused_is_sent_by_dm(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
     schedules_world.slack.fail("chat.postEphemeral", "user_not_in_channel")
 
-    response = await _submit(app, _submission(ADMIN, _form()))
+    response = await submit_editor(app, editor_submission(ADMIN, editor_form()))
 
     assert response.status == 200
     [dm] = schedules_world.slack.calls("chat.postMessage")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.settings import Settings
 from bot.slack.schedule_buttons import register_schedule_handlers
@@ -15,6 +13,7 @@ from bot.slack.schedule_commands import handle_digest_command
 from bot.slack.schedule_editor import CALLBACK_ID
 from bot.storage.db import Database
 from tests.fakes.slack_server import FakeSlack
+from tests.schedule_editor_driver import editor_form, editor_submission, submit_editor
 from tests.schedules_world import ADMIN, CHANNEL, MEMBER, SchedulesWorld, seeded_world
 
 
@@ -32,46 +31,6 @@ def app(schedules_world: SchedulesWorld) -> AsyncApp:
     )
     register_schedule_handlers(bolt, schedules_world.deps)
     return bolt
-
-
-def _submission(
-    user: str, values: dict[str, dict[str, Any]], *, schedule_id: str | None = None
-) -> dict[str, Any]:
-    state = {block: {"value": element} for block, element in values.items()}
-    return {
-        "type": "view_submission",
-        "team": {"id": FakeSlack.TEAM_ID, "domain": "acme"},
-        "user": {"id": user, "team_id": FakeSlack.TEAM_ID},
-        "api_app_id": FakeSlack.APP_ID,
-        "trigger_id": "123.456.abc",
-        "view": {
-            "id": "V0EDITOR",
-            "type": "modal",
-            "callback_id": CALLBACK_ID,
-            "private_metadata": json.dumps({"schedule_id": schedule_id, "origin": CHANNEL}),
-            "state": {"values": state},
-        },
-    }
-
-
-def _form(**overrides: Any) -> dict[str, dict[str, Any]]:
-    form: dict[str, dict[str, Any]] = {
-        "project": {"type": "plain_text_input", "value": "OPS"},
-        "channel": {"type": "conversations_select", "selected_conversation": CHANNEL},
-        "every": {"type": "static_select", "selected_option": {"value": "weekdays"}},
-        "time": {"type": "timepicker", "selected_time": "09:00"},
-        "day": {"type": "static_select", "selected_option": None},
-        "cron": {"type": "plain_text_input", "value": None},
-        "timezone": {"type": "plain_text_input", "value": "Europe/Berlin"},
-        "name": {"type": "plain_text_input", "value": "Ops morning"},
-        "stale_days": {"type": "number_input", "value": "3"},
-    }
-    form.update(overrides)
-    return form
-
-
-async def _submit(app: AsyncApp, payload: dict[str, Any]) -> Any:
-    return await app.async_dispatch(AsyncBoltRequest(body=payload, mode="socket_mode"))
 
 
 async def test_digest_add_without_arguments_opens_the_editor_for_an_admin(schedules_world: SchedulesWorld) -> None:
@@ -100,14 +59,14 @@ async def test_the_editor_is_not_opened_for_members(schedules_world: SchedulesWo
 async def test_a_submission_with_bad_fields_shows_an_error_next_to_each_and_saves_nothing(
     schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    form = _form(
+    form = editor_form(
         every={"type": "static_select", "selected_option": {"value": "cron"}},
         cron={"type": "plain_text_input", "value": "0 9 1 * 1"},
         channel={"type": "conversations_select", "selected_conversation": "C0NOTIN"},
         project={"type": "plain_text_input", "value": "GONE"},
     )
 
-    response = await _submit(app, _submission(ADMIN, form))
+    response = await submit_editor(app, editor_submission(ADMIN, form))
 
     body = json.loads(response.body)
     assert body["response_action"] == "errors"
@@ -121,8 +80,8 @@ async def test_a_submission_with_bad_fields_shows_an_error_next_to_each_and_save
 async def test_an_unknown_time_zone_in_the_editor_is_shown_on_the_time_zone_field(
     schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    response = await _submit(
-        app, _submission(ADMIN, _form(timezone={"type": "plain_text_input", "value": "Berlin"}))
+    response = await submit_editor(
+        app, editor_submission(ADMIN, editor_form(timezone={"type": "plain_text_input", "value": "Berlin"}))
     )
 
     assert json.loads(response.body)["errors"] == {
@@ -133,7 +92,7 @@ async def test_an_unknown_time_zone_in_the_editor_is_shown_on_the_time_zone_fiel
 async def test_a_valid_submission_saves_the_schedule_and_confirms_to_the_admin(
     schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    response = await _submit(app, _submission(ADMIN, _form()))
+    response = await submit_editor(app, editor_submission(ADMIN, editor_form()))
 
     assert response.status == 200 and not response.body
     [row] = await schedules_world.store.list_schedules()
@@ -150,7 +109,7 @@ async def test_a_valid_submission_saves_the_schedule_and_confirms_to_the_admin(
 async def test_a_submission_by_a_member_is_refused_even_with_a_forged_view(
     schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    response = await _submit(app, _submission(MEMBER, _form()))
+    response = await submit_editor(app, editor_submission(MEMBER, editor_form()))
 
     assert json.loads(response.body)["response_action"] == "errors"
     assert await schedules_world.store.list_schedules() == []
@@ -170,7 +129,7 @@ async def test_the_mute_button_on_a_reminder_mutes_the_clicker(schedules_world: 
                      "type": "button", "action_ts": "1763476300.000001"}],
     }  # fmt: skip
 
-    response = await _submit(app, payload)
+    response = await submit_editor(app, payload)
 
     assert response.status == 200
     assert await schedules_world.store.muted_users() == {MEMBER}
@@ -181,8 +140,8 @@ async def test_the_mute_button_on_a_reminder_mutes_the_clicker(schedules_world: 
 async def test_a_submission_slack_sends_again_after_a_late_ack_does_not_add_a_second_schedule(
     schedules_world: SchedulesWorld, app: AsyncApp
 ) -> None:
-    first = await _submit(app, _submission(ADMIN, _form()))
-    again = await _submit(app, _submission(ADMIN, _form()))  # same modal (view id): the admin pressed Submit again
+    first = await submit_editor(app, editor_submission(ADMIN, editor_form()))
+    again = await submit_editor(app, editor_submission(ADMIN, editor_form()))  # same modal (view id): the admin pressed Submit again
 
     assert first.status == 200 and again.status == 200 and not again.body
     assert len(await schedules_world.store.list_schedules()) == 1
@@ -190,19 +149,19 @@ async def test_a_submission_slack_sends_again_after_a_late_ack_does_not_add_a_se
 
 
 async def test_two_different_modals_add_two_schedules(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
-    await _submit(app, _submission(ADMIN, _form()))
-    other = _submission(ADMIN, _form(name={"type": "plain_text_input", "value": "Ops evening"}))
+    await submit_editor(app, editor_submission(ADMIN, editor_form()))
+    other = editor_submission(ADMIN, editor_form(name={"type": "plain_text_input", "value": "Ops evening"}))
     other["view"]["id"] = "V0EDITOR2"
-    await _submit(app, other)
+    await submit_editor(app, other)
 
     assert sorted(r.name for r in await schedules_world.store.list_schedules()) == ["Ops evening", "Ops morning"]
 
 
 async def test_a_submission_with_garbage_metadata_is_handled_as_a_new_schedule(schedules_world: SchedulesWorld, app: AsyncApp) -> None:
-    payload = _submission(ADMIN, _form())
+    payload = editor_submission(ADMIN, editor_form())
     payload["view"]["private_metadata"] = "{not json"
 
-    response = await _submit(app, payload)
+    response = await submit_editor(app, payload)
 
     assert response.status == 200
     assert len(await schedules_world.store.list_schedules()) == 1
