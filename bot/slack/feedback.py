@@ -5,7 +5,7 @@ The buttons carry only `up` / `down`. A click is matched to its answer by the me
 (team, channel, ts from the verified payload), never by anything the button carries; a click on a message that is
 not a recorded answer of this workspace (deleted, another workspace's, forged) is a logged no-op. An ephemeral
 answer (a slash command answered to its asker only, through the response_url) has no ts the app can learn: it is
-recorded under its turn (`ephemeral:<turn id>`), and its click, which Slack marks `is_ephemeral`, finds it by the
+recorded under its turn (`eph:<turn id>`, see EPHEMERAL_TS), and its click, which Slack marks `is_ephemeral`, finds it by the
 turn its block id names, counted only when the clicker is the asker (nobody else saw it).
 """
 
@@ -103,15 +103,17 @@ async def record_answer(
         log_event(_log, "could not record the answer", logging.WARNING, turn_id=result.turn_id, error=repr(exc))
 
 
-EPHEMERAL_TS = "ephemeral:"
-"""The stored `message_ts` of an ephemeral answer: `ephemeral:<turn id>`. Slack never tells the app an ephemeral
-message's ts when it posts one through a response_url; its click carries the block id, which names the turn."""
+EPHEMERAL_TS = "eph:"
+"""The stored `message_ts` of an ephemeral answer starts so: `eph:` and its turn id's first 28 hex digits (112 random
+bits). Slack never tells the app an ephemeral message's ts when it posts one through a response_url; its click carries
+the block id, which names the turn. The key fits the 32 characters every `message_ts` column holds (PostgreSQL
+enforces them) and never looks like a Slack ts (digits, a dot, digits)."""
 BLOCK_PREFIX = "feedback-"
 
 
 def ephemeral_answer_ts(turn_id: str) -> str:
     """Where an ephemeral answer is recorded (see EPHEMERAL_TS)."""
-    return f"{EPHEMERAL_TS}{turn_id}"
+    return f"{EPHEMERAL_TS}{turn_id[:28]}"
 
 
 async def record_ephemeral_answer(deps: Deps, *, actor: Actor, result: TurnResult) -> None:

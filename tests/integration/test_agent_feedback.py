@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.slack.feedback import ephemeral_answer_ts
 from tests.fakes.anthropic_server import text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_agent import feedback_click, feedback_note
 from tests.fakes.slack_payloads import app_home_opened, mention, slash_command
@@ -149,7 +150,7 @@ async def test_an_ephemeral_answer_carries_the_buttons_and_its_askers_click_is_s
     assert block["elements"][0]["action_id"] == "answer_feedback"
     assert await _send(bot, _ephemeral_click(ALICE, channel, block["block_id"], "down")) == 200
     turn_id = block["block_id"].removeprefix("feedback-")
-    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=f"ephemeral:{turn_id}")
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=ephemeral_answer_ts(turn_id))
     assert answer is not None and (answer.turn_id, answer.user_id, answer.model) == (turn_id, ALICE, "")  # no model asked
     assert [t["tool"] for t in answer.tools or []] == ["get_ticket"]
     assert [(f.user_id, f.rating) for f in await bot.deps.store.feedback_of(answer.id)] == [(ALICE, "down")]
@@ -167,5 +168,5 @@ async def test_clicks_on_an_ephemeral_answer_by_anyone_else_or_naming_another_tu
     ):
         assert await _send(bot, click) == 200
     turn_id = block["block_id"].removeprefix("feedback-")
-    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=f"ephemeral:{turn_id}")
+    answer = await bot.deps.store.answer_at(team_id=bot.slack.TEAM_ID, channel_id=channel, message_ts=ephemeral_answer_ts(turn_id))
     assert answer is not None and await bot.deps.store.feedback_of(answer.id) == []
