@@ -12,6 +12,9 @@ from tests.approvals_world import ADMIN, CHANNEL, TEAM, ApprovalsWorld
 from tests.fakes.slack_payloads import slash_command
 from tests.fakes.slack_server import FakeSlack
 
+CONFIG_VIEW_ID = "V0CONFIG"
+"""The id Slack gives the open config modal."""
+
 
 async def open_modal(world: ApprovalsWorld, user: str = ADMIN) -> dict[str, Any]:
     """Run /chatops config as `user`; return the view Slack was asked to open."""
@@ -57,7 +60,7 @@ def submission(view: dict[str, Any], *, user: str, values: dict[str, Any]) -> di
         "api_app_id": FakeSlack.APP_ID,
         "token": "legacy-verification-token",
         "trigger_id": "13345224609.738474920.8088930838d88f008e1",
-        "view": {**view, "id": "V0CONFIG", "team_id": TEAM, "state": {"values": values}, "hash": "1.abc"},
+        "view": {**view, "id": CONFIG_VIEW_ID, "team_id": TEAM, "state": {"values": values}, "hash": "1.abc"},
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
@@ -69,3 +72,15 @@ async def submit(world: ApprovalsWorld, view: dict[str, Any], *, user: str = ADM
     response: BoltResponse = await world.dispatch(submission(view, user=user, values=form_state(view, **changes)))
     assert response.status == 200
     return json.loads(response.body) if response.body else {}
+
+
+def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The view's blocks that have an id, by id."""
+    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
+
+
+def updated_config(world: ApprovalsWorld) -> dict[str, Any]:
+    """The view the config modal was last updated to."""
+    call = world.slack.calls("views.update")[-1]
+    assert call.args["view_id"] == CONFIG_VIEW_ID
+    return dict(call.args["view"])

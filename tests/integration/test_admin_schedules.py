@@ -13,11 +13,9 @@ import pytest
 from bot.slack.schedule_editor import CALLBACK_ID as EDITOR
 from bot.slack.schedules_section import ScheduleVerb, action_id
 from bot.storage.tables import ScheduleRow
-from tests.admin_modal_driver import open_modal
+from tests.admin_modal_driver import CONFIG_VIEW_ID, blocks_by_id, open_modal, updated_config
 from tests.approvals_world import ADMIN, CHANNEL, MAYA, TEAM, ApprovalsWorld
 from tests.fakes.slack_server import FakeSlack
-
-CONFIG_VIEW_ID = "V0CONFIG"
 
 
 async def add_schedule(approvals_world: ApprovalsWorld, schedule_id: str, *, name: str = "Ops morning", enabled: bool = True) -> None:
@@ -28,10 +26,6 @@ async def add_schedule(approvals_world: ApprovalsWorld, schedule_id: str, *, nam
         options={"every": "weekdays", "time": "09:00", "stale_days": 3},
     )  # fmt: skip
     await approvals_world.store.save_schedule(row, by=ADMIN, action="add")
-
-
-def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {b["block_id"]: b for b in view["blocks"] if b.get("block_id")}
 
 
 def buttons(view: dict[str, Any], schedule_id: str) -> dict[str, dict[str, Any]]:
@@ -56,13 +50,6 @@ def click(view: dict[str, Any], verb: ScheduleVerb, value: str, *, user: str = A
         "is_enterprise_install": False,
         "enterprise": None,
     }  # fmt: skip
-
-
-def updated_config(approvals_world: ApprovalsWorld) -> dict[str, Any]:
-    """The view the config modal was last updated to."""
-    call = approvals_world.slack.calls("views.update")[-1]
-    assert call.args["view_id"] == CONFIG_VIEW_ID
-    return dict(call.args["view"])
 
 
 def editor_state(view: dict[str, Any], **changes: str) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.admin_modal_driver import open_modal
+from tests.admin_modal_driver import CONFIG_VIEW_ID, blocks_by_id, open_modal, updated_config
 from tests.approvals_world import ADMIN, MAYA, TEAM, ApprovalsWorld, close_world, make_world
 from tests.integration.mcp_harness import fixture_stdio
-from tests.integration.test_admin_schedules import CONFIG_VIEW_ID, blocks_by_id, updated_config
 
 
 @pytest.fixture
