@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -117,17 +118,32 @@ class Settings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_service_name: str = "chatops"
+    # `key=value,key2=value2` (values URL-encoded), sent with every export: a collector's API key, say.
+    otel_exporter_otlp_headers: SecretStr | None = None
+    otel_exporter_otlp_traces_headers: SecretStr | None = None
+    otel_sdk_disabled: bool = False
     # Attach prompts, answers and tool arguments/results to spans (secrets masked). Off: never any text.
     chatops_trace_content: bool = False
 
     @property
     def otlp_traces_endpoint(self) -> str | None:
-        """Where spans are sent, or None: tracing off."""
+        """Where spans are sent, or None: tracing off (also when OTEL_SDK_DISABLED=true)."""
+        if self.otel_sdk_disabled:
+            return None
         if self.otel_exporter_otlp_traces_endpoint:
             return self.otel_exporter_otlp_traces_endpoint
         if self.otel_exporter_otlp_endpoint:
             return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         return None
+
+    @property
+    def otlp_traces_headers(self) -> dict[str, str]:
+        """The export headers (OTEL_EXPORTER_OTLP_TRACES_HEADERS, else OTEL_EXPORTER_OTLP_HEADERS), decoded."""
+        raw = self.otel_exporter_otlp_traces_headers or self.otel_exporter_otlp_headers
+        if raw is None:
+            return {}
+        pairs = (part.split("=", 1) for part in raw.get_secret_value().split(",") if "=" in part)
+        return {unquote(k).strip().lower(): unquote(v).strip() for k, v in pairs if k.strip()}
 
     @field_validator("chatops_admins", "chatops_allowed_bot_ids", mode="before")
     @classmethod

@@ -93,7 +93,7 @@ def build_tracing(settings: Settings) -> Tracing:
     from bot.slack_api.outbound import mask_secrets
 
     provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
-    exporter = OTLPSpanExporter(endpoint=endpoint)
+    exporter = OTLPSpanExporter(endpoint=endpoint, headers=settings.otlp_traces_headers or None)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return Tracing(provider, content=settings.chatops_trace_content, mask=mask_secrets)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
+from pydantic import SecretStr
 
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -269,3 +270,30 @@ def test_the_traces_endpoint_is_used_as_given_and_the_base_endpoint_gets_v1_trac
     both = base.model_copy(update={"otel_exporter_otlp_traces_endpoint": "http://other:4318/custom"})
     assert both.otlp_traces_endpoint == "http://other:4318/custom"
     assert settings.otlp_traces_endpoint is None
+
+
+def test_otel_sdk_disabled_switches_tracing_off_even_with_an_endpoint(settings: Settings) -> None:
+    off = settings.model_copy(update={"otel_exporter_otlp_endpoint": "http://collector:4318", "otel_sdk_disabled": True})
+    assert off.otlp_traces_endpoint is None and not build_tracing(off).enabled
+
+
+def test_export_headers_are_decoded_and_the_traces_ones_win(settings: Settings) -> None:
+    both = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        otel_exporter_otlp_headers="x-team=general",
+        otel_exporter_otlp_traces_headers="Authorization=Bearer%20abc123, x-team = ops ,broken",
+    )
+    assert both.otlp_traces_headers == {"authorization": "Bearer abc123", "x-team": "ops"}
+    assert Settings(_env_file=None, otel_exporter_otlp_headers="x-team=general").otlp_traces_headers == {"x-team": "general"}  # type: ignore[call-arg]
+    assert settings.otlp_traces_headers == {}
+    assert "abc123" not in repr(both)
+
+
+async def test_the_export_headers_are_sent_to_the_collector(
+    settings: Settings, database: Database, server: AnthropicServer, clock: FixedClock, collector: OtlpCollector
+) -> None:
+    async with _traced_harness(settings, database, server, clock, collector, otel_exporter_otlp_headers=SecretStr("x-collector-key=k%3D1")) as h:
+        h.server.queue(text_reply(ANSWER))
+        await h.ask(QUESTION)
+        assert await _spans(h, collector)
+    assert {r.headers.get("x-collector-key") for r in collector.requests} == {"k=1"}
