@@ -39,6 +39,7 @@ async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     checks = [await check_database(settings), await check_model(settings)]
     checks.extend(await check_tickets(settings))
+    checks.append(await check_traces(settings))
     from bot.mcp.doctor import doctor_mcp
 
     mcp_checks, mcp_lines = await doctor_mcp(settings)
@@ -53,6 +54,29 @@ async def run_doctor(settings: Settings, *, out: TextIO | None = None) -> int:
     failed = sum(not c.ok for c in checks)
     print("All checks passed." if not failed else f"{failed} problem(s) found.", file=stream)
     return 0 if not failed else 1
+
+
+async def check_traces(settings: Settings) -> Check:
+    """Traces: off, or the collector takes an empty OTLP/HTTP export (no span is sent)."""
+    endpoint = settings.otlp_traces_endpoint
+    if endpoint is None:
+        return Check("Traces", True, cli_text.doctor_traces_off())
+    import aiohttp
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from bot.slack_api.outbound import mask_secrets
+
+    shown = mask_secrets(endpoint)
+    headers = {**settings.otlp_traces_headers, "Content-Type": "application/x-protobuf"}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            async with session.post(endpoint, data=ExportTraceServiceRequest().SerializeToString(), headers=headers) as resp:
+                status = resp.status
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return Check("Traces", False, f"{shown} does not answer ({type(exc).__name__})", cli_text.doctor_fix_traces(shown))
+    if 200 <= status < 300:
+        return Check("Traces", True, cli_text.doctor_traces_ok(shown, content=settings.chatops_trace_content))
+    return Check("Traces", False, f"{shown} answered HTTP {status} to an empty export", cli_text.doctor_fix_traces(shown))
 
 
 async def check_database(settings: Settings) -> Check:

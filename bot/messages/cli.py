@@ -59,6 +59,27 @@ def doctor_fix_model_api() -> str:
     return "Check that this machine reaches the model API (ANTHROPIC_BASE_URL when a proxy is used), then run it again."
 
 
+def doctor_traces_off() -> str:
+    """The doctor's line when no OTLP endpoint is set."""
+    return "off (set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector)"
+
+
+def doctor_traces_ok(endpoint: str, *, content: bool) -> str:
+    """The doctor's line when the collector accepted an empty export."""
+    return f"the collector at {endpoint} accepts OTLP/HTTP traces; " + (
+        "prompts, answers and tool data are attached, secrets masked (CHATOPS_TRACE_CONTENT=true)" if content else "no prompt, answer or ticket text is sent"
+    )
+
+
+def doctor_fix_traces(endpoint: str) -> str:
+    """How to fix a collector that does not take the doctor's empty export."""
+    return (
+        f"Check OTEL_EXPORTER_OTLP_ENDPOINT (the collector's base URL, e.g. http://otel-collector:4318; /v1/traces is "
+        f"added) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as given; now {endpoint}), that the collector's OTLP/HTTP "
+        "receiver is on, and OTEL_EXPORTER_OTLP_HEADERS if it wants a key. Unset both to switch traces off."
+    )
+
+
 def doctor_fix_jira_unreachable(url: str) -> str:
     """How to fix a Jira the doctor cannot reach."""
     return (
