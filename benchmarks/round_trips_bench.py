@@ -60,8 +60,22 @@ class Tally:
     db_hops: int = 0
     executor_hops: int = 0
     commits: int = 0
+    order: list[str] = field(default_factory=list)
+    """Slack calls and transactions in the order they happened (a Slack call is placed before the first
+    transaction that started after the fake received it)."""
+    slack_seen: Callable[[], list[str]] = list
+    """The Slack methods the fake received so far."""
+    _slack_mark: int = 0
+
+    def catch_up(self) -> None:
+        """Append the Slack calls received since the last look to `order`."""
+        methods = self.slack_seen()
+        self.order += [f"slack:{m}" for m in methods[self._slack_mark :]]
+        self._slack_mark = len(methods)
 
     def reset(self) -> None:
+        self.order.clear()
+        self._slack_mark = len(self.slack_seen())
         self.transactions.clear()
         self.statements.clear()
         self.by_transaction.clear()
@@ -79,6 +93,8 @@ class CountingDatabase(Database):
         self.tally.db_hops += 1
         name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
         self.tally.transactions.append(name)
+        self.tally.catch_up()
+        self.tally.order.append(f"db:{name}")
         token = _CURRENT.set(name)  # Database.run copies the context into its thread
         try:
             return await super().run(fn)
@@ -140,6 +156,10 @@ def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int
     # on PostgreSQL Database.run itself goes through the default executor (asyncio.to_thread): not counted twice
     other = tally.executor_hops - (0 if sqlite else tally.db_hops)
     print(f"  thread hops: {tally.db_hops + other} ({tally.db_hops} database, {other} other work sent to a thread)")
+    tally.catch_up()
+    print("  order (Slack calls and transactions as they happened; the first Slack call is the first visible feedback):")
+    for n, step in enumerate(tally.order, 1):
+        print(f"    {n:2}. {step}")
 
 
 async def _run() -> None:
@@ -149,6 +169,7 @@ async def _run() -> None:
     try:
         with _slack() as slack, AnthropicServer() as model:
             db = await _database(tally, workdir)
+            tally.slack_seen = slack.methods
             bots = start_bot(slack, model, db, lambda: datetime.now(UTC))  # type: ignore[arg-type]
             bot = await bots.__anext__()
             try:

@@ -34,6 +34,20 @@ current_origin: contextvars.ContextVar[TurnOrigin | None] = contextvars.ContextV
 """Set by the surface around `run_turn` / `run_tool` (contextvars follow the await chain, not other tasks)."""
 
 
+@dataclass
+class DeliveryClaim:
+    """A delivery's dedupe keys (bot/storage/events.py), claimed in the transaction that starts its turn."""
+
+    keys: tuple[str, ...]
+    won: bool | None = None
+    """True once claimed, False when another delivery had it; None while no turn started (the surface then claims
+    it on its own before showing anything)."""
+
+
+pending_claim: contextvars.ContextVar[DeliveryClaim | None] = contextvars.ContextVar("chatops_pending_claim", default=None)
+"""Set by the surface around `run_turn` / `run_tool`: the first turn started under it claims the delivery with it."""
+
+
 def turn_request(
     actor: Actor,
     *,

@@ -12,10 +12,12 @@ import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from bot.agent.leasing import pending_claim
 from bot.agent.state import ThreadRef, TurnState
 from bot.agent.types import TurnResult
 from bot.logs import get_logger, log_event
 from bot.storage.conversations import TurnEnd
+from bot.storage.events import DeliveryTaken
 from bot.tools.base import Actor
 
 if TYPE_CHECKING:
@@ -45,14 +47,24 @@ class Turns:
         turn_id = uuid.uuid4().hex
         leases = self.deps.leases
         lease = self.deps.store.lease_values(leases.owner, leases.lease) | {"request": request}
+        claim = pending_claim.get()
+        if claim is not None and claim.won is not None:
+            claim = None  # claimed by an earlier turn of this delivery
         try:
             start = await self.deps.store.begin_turn(
                 team_id=thread.team_id, channel_id=thread.channel_id, thread_ts=thread.thread_ts, user_id=actor.user_id, turn_id=turn_id,
-                lease=lease,
+                lease=lease, claim=claim.keys if claim is not None else (),
             )
+        except DeliveryTaken:
+            if claim is not None:
+                claim.won = False  # another delivery of this message runs (or ran) its turn; the surface shows nothing
+            log_event(logger, "duplicate delivery ignored", user=actor.user_id, channel=thread.channel_id)
+            return None
         except Exception:
             logger.exception("could not start a turn", extra={"fields": {"user": actor.user_id}})
             return None
+        if claim is not None:
+            claim.won = True
         return TurnState(
             turn_id=turn_id,
             conversation_id=start.conversation_id,

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.agent.leasing import TurnOrigin, current_origin
+from bot.agent.leasing import DeliveryClaim, TurnOrigin, current_origin, pending_claim
 from bot.agent.types import ProgressCallback, TurnResult
 from bot.errors import SlackError
 from bot.logs import get_logger, log_event
@@ -63,11 +63,15 @@ class Where:
     message_ts: str | None = None
 
 
+def delivery_keys(*, team_id: str | None, event_id: str | None, channel: str, ts: str) -> tuple[str, ...]:
+    """The dedupe keys of one delivery: its event id (when it has one) and its channel:ts."""
+    key = message_key(team_id, channel, ts)
+    return (event_key(team_id, event_id), key) if event_id else (key,)
+
+
 async def claim(surface: Surface, *, team_id: str | None, event_id: str | None, channel: str, ts: str) -> bool:
     """Claim one delivery (its event id and its channel:ts); False when another delivery already has it."""
-    keys = [message_key(team_id, channel, ts)]
-    if event_id:
-        keys.insert(0, event_key(team_id, event_id))
+    keys = list(delivery_keys(team_id=team_id, event_id=event_id, channel=channel, ts=ts))
     try:
         won = await surface.deps.store.claim_delivery(keys)
     except Exception as exc:
@@ -117,12 +121,16 @@ async def answer(
     say_stream: AsyncSayStream | None = None,
     set_status: AsyncSetStatus | None = None,
     claim_after_feedback: Callable[[], Awaitable[bool]] | None = None,
+    claim_with_turn: DeliveryClaim | None = None,
     received_at: float | None = None,
 ) -> TurnResult | None:
     """Run one turn with live progress and deliver it in the thread; None when it was not answered here.
 
     `claim_after_feedback` claims the delivery once the first feedback is on screen (a first delivery: showing
     work started for a duplicate is harmless, the same status and 👀 on the same message); losing it ends here.
+    With `claim_with_turn` as well (nothing visible happens between the feedback and the turn's start), the claim is
+    made in the transaction that starts the turn instead (one round trip less); when the turn never started (refused
+    before it, database down, crashed), `claim_after_feedback` claims before anything is delivered.
     `received_at` (time.monotonic()) is when the request reached the bot: first-feedback latency counts from it.
     """
     progress = LiveProgress(
@@ -138,7 +146,7 @@ async def answer(
     reachable = await progress.start()
     if reachable and progress.feedback_at is not None:
         surface.deps.metrics.first_feedback.observe(progress.feedback_at - (received_at or progress.started_at))
-    if claim_after_feedback is not None and not await claim_after_feedback():
+    if claim_with_turn is None and claim_after_feedback is not None and not await claim_after_feedback():
         await progress.drain()  # the delivery that won the claim answers, and clears the status
         return None
     if not reachable:
@@ -146,6 +154,7 @@ async def answer(
         return None
     channel_type: ChannelType = "unknown"
     asker: Actor | None = None
+    duplicate = False
     try:
         try:
             actor = who if isinstance(who, Actor) else await surface.directory.actor(
@@ -154,14 +163,22 @@ async def answer(
             )
             channel_type, asker = actor.channel_type, actor
             origin = current_origin.set(TurnOrigin("slack", where.channel, where.thread_ts, where.message_ts))
+            claiming = pending_claim.set(claim_with_turn)
             try:
                 result = await run(actor, progress)
             finally:
+                pending_claim.reset(claiming)
                 current_origin.reset(origin)
         except Exception as exc:  # noqa: BLE001 - the loop reports model/tool failures itself; this is a bug
             down = is_unavailable(exc)
             log_event(_log, "database unavailable" if down else "turn crashed", logging.ERROR, channel=where.channel, error=repr(exc))
             result = TurnResult(status="failed", text=agent_text.database_unavailable() if down else agent_text.internal_error())
+        if claim_with_turn is not None and claim_with_turn.won is None and claim_after_feedback is not None:
+            claim_with_turn.won = await claim_after_feedback()  # no turn started: claim before answering
+        if claim_with_turn is not None and claim_with_turn.won is False:
+            duplicate = True
+            await progress.drain()  # the delivery that won the claim answers, and clears the status
+            return None
         await progress.drain()
         posted = await deliver_turn(
             surface.client, surface.deps, channel=where.channel, thread_ts=where.thread_ts, result=result, progress=progress,
@@ -189,4 +206,5 @@ async def answer(
         return None
     finally:
         await progress.close()
-        await progress.clear_status()
+        if not duplicate:
+            await progress.clear_status()

@@ -16,12 +16,13 @@ import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from bot.agent.leasing import DeliveryClaim
 from bot.agent.loop import ThreadRef
 from bot.logs import get_logger, log_event
 from bot.messages import agent as agent_text
 from bot.messages import slack as slack_text
 from bot.slack import assistant
-from bot.slack.conversation import Asker, Where, answer, claim, say_in_thread
+from bot.slack.conversation import Asker, Where, answer, claim, delivery_keys, say_in_thread
 from bot.slack.payloads import EventFields
 from bot.slack.surface import Surface
 from bot.slack.view_context import view_context
@@ -170,6 +171,11 @@ async def handle_message(
         say_stream=say_stream,
         set_status=set_status,
         claim_after_feedback=None if retried else claim_it,
+        # a new DM thread is titled and its context read before the turn starts: a duplicate must not, so it
+        # claims first; otherwise the claim is made with the turn's start
+        claim_with_turn=None if retried or assistant.is_new_dm_thread(event) else DeliveryClaim(
+            delivery_keys(team_id=team_id, event_id=body.get("event_id"), channel=channel, ts=ts)
+        ),
         received_at=received_at,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.logs import get_logger, log_event
 from bot.storage.base import StoreBase
+from bot.storage.events import DeliveryTaken, insert_claim
 from bot.storage.tables import ConversationRow, MessageRow, ToolCallRow, TurnRow
 from integrations.llm.base import Message, Usage
 
@@ -82,15 +84,19 @@ class ConversationQueries(StoreBase):
         user_id: str,
         turn_id: str,
         lease: dict[str, Any] | None = None,
+        claim: Sequence[str] = (),
     ) -> TurnStart:
         """Find or create the thread's conversation, read its messages and insert a running turn row (with `lease`:
-        extra turn columns, its owner, lease and request; see bot/storage/leases.py)."""
+        extra turn columns, its owner, lease and request; see bot/storage/leases.py).
+
+        With `claim` (delivery keys, bot/storage/events.py) the delivery is claimed in the same transaction:
+        `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
         extra = lease or {}
         try:
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra))
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         except IntegrityError:
             # Another process created the same conversation at the same moment; it exists now.
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra))
+            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
 
     def _begin(
         self,
@@ -101,9 +107,12 @@ class ConversationQueries(StoreBase):
         user_id: str,
         turn_id: str,
         extra: dict[str, Any] | None = None,
+        claim: Sequence[str] = (),
     ) -> TurnStart:
         # Core statements, not ORM objects: this runs for every turn and the ORM costs several ms of CPU.
         now = self.clock()
+        if claim and not insert_claim(session, claim, now):
+            raise DeliveryTaken  # the transaction rolls back: no claim, conversation or turn of this delivery stays
         found = session.exec(
             select(col(ConversationRow.id)).where(
                 col(ConversationRow.team_id) == team_id,

@@ -28,28 +28,40 @@ def message_key(team_id: str | None, channel_id: str, ts: str) -> str:
     return f"msg:{team_id or '-'}:{channel_id}:{ts}"[:200]
 
 
+class DeliveryTaken(Exception):
+    """Another delivery claimed one of these keys first (raised inside a transaction, which then rolls back)."""
+
+
+def insert_claim(session: Session, keys: Sequence[str], now: datetime) -> bool:
+    """Insert every key in one statement, inside the caller's transaction; False when any was claimed before (the
+    caller must then roll back: the keys this statement did insert must not stay)."""
+    unique = list(dict.fromkeys(k for k in keys if k))
+    if not unique:
+        return True
+    # one statement for every key; a key claimed before is skipped
+    stmt = (
+        dialect_insert(session, ProcessedEventRow)
+        .values([{"key": key, "created_at": now} for key in unique])
+        .on_conflict_do_nothing()
+        .returning(col(ProcessedEventRow.key))
+    )
+    return len(session.exec(stmt).all()) == len(unique)
+
+
 class EventQueries(StoreBase):
     """Slack delivery dedupe (event ids, channel:ts)."""
 
     async def claim_delivery(self, keys: Sequence[str]) -> bool:
         """Claim every key in one transaction; False (and nothing stored) when any was claimed before."""
         now = self.clock()
-        unique = list(dict.fromkeys(k for k in keys if k))
 
         def _claim(session: Session) -> bool:
-            # one statement for every key; a key claimed before is skipped, and then nothing of this claim stays
-            stmt = (
-                dialect_insert(session, ProcessedEventRow)
-                .values([{"key": key, "created_at": now} for key in unique])
-                .on_conflict_do_nothing()
-                .returning(col(ProcessedEventRow.key))
-            )
-            if len(session.exec(stmt).all()) == len(unique):
+            if insert_claim(session, keys, now):
                 return True
-            session.rollback()
+            session.rollback()  # nothing of this claim stays
             return False
 
-        if not unique:
+        if not any(keys):
             return True
 
         return await self.db.run(_claim)

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from tests.fakes.anthropic_server import Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_blocks import block_text_length, check_blocks
-from tests.fakes.slack_payloads import event_callback, mention, message
+from tests.fakes.slack_payloads import TEAM_ID, event_callback, mention, message
 from tests.slack_harness import (
     ALICE,
     ALICE_DM,
@@ -158,6 +158,24 @@ async def test_a_mention_in_a_dm_arriving_twice_is_answered_once(sqlite_bot: Sla
     await bot.send_event(mention(channel=ALICE_DM, user=ALICE, text=text, ts=asked), event_id="EvDmMention")
     await bot.settle()
     assert len(bot.model.bodies()) == 1 and len(bot.slack.bot_messages(ALICE_DM)) == 1
+
+
+async def test_a_reply_in_a_dm_thread_arriving_as_message_and_as_mention_runs_one_turn(sqlite_bot: SlackBot) -> None:
+    # both deliveries claim with their turn's start (a reply in a thread, nothing shown before the turn starts)
+    bot = sqlite_bot
+    root = _ask(bot, "is OPS-1 done?", channel=ALICE_DM)
+    text = f"{MENTION} and OPS-2?"
+    asked = _ask(bot, text, channel=ALICE_DM, thread_ts=root)
+    gate = threading.Event()
+    bot.model.queue(Reply(content=["Not yet."], gate=gate))
+    await bot.send_event(message(channel=ALICE_DM, user=ALICE, text=text, ts=asked, thread_ts=root), event_id="EvDmReply")
+    await bot.model.await_messages(1)
+    await bot.send_event(mention(channel=ALICE_DM, user=ALICE, text=text, ts=asked, thread_ts=root), event_id="EvDmReplyMention")
+    gate.set()
+    await bot.settle()
+    assert len(bot.model.bodies()) == 1 and len(bot.slack.bot_messages(ALICE_DM)) == 1
+    conversation = await bot.deps.store.find_conversation(team_id=TEAM_ID, channel_id=ALICE_DM, thread_ts=root)
+    assert conversation is not None and len(await bot.deps.store.list_turns(conversation.id)) == 1
 
 
 async def test_the_ack_returns_before_the_model_has_answered(sqlite_bot: SlackBot) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.storage.db import Database, make_engine
-from bot.storage.events import event_key, message_key
+from bot.storage.events import DeliveryTaken, event_key, message_key
 from bot.storage.migrations import migrate
 from bot.storage.store import Store
 from tests.conftest import FixedClock
@@ -42,6 +44,28 @@ async def test_a_refused_claim_stores_nothing(database: Database, clock: FixedCl
     assert not await store.claim_delivery([event_key("T1", "EvNew"), message_key("T1", "C1", "1.1")])
     # EvNew was rolled back with the refused claim, so a later message with that id is still new
     assert await store.claim_delivery([event_key("T1", "EvNew"), message_key("T1", "C1", "2.2")])
+
+
+async def test_a_turn_started_with_its_delivery_claim_holds_the_claim(database: Database, clock: FixedClock) -> None:
+    store = await _store(database, clock)
+    keys = [event_key("T1", "Ev1"), message_key("T1", "C1", "1.1")]
+    await store.begin_turn(team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", turn_id="t1", claim=keys)
+    assert await store.get_turn("t1") is not None
+    assert not await store.claim_delivery(keys)
+
+
+async def test_a_turn_whose_delivery_was_claimed_before_starts_nothing(database: Database, clock: FixedClock) -> None:
+    store = await _store(database, clock)
+    assert await store.claim_delivery([event_key("T1", "EvMention"), message_key("T1", "C1", "1.1")])
+    with pytest.raises(DeliveryTaken):
+        await store.begin_turn(
+            team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", turn_id="t2",
+            claim=[event_key("T1", "EvMessage"), message_key("T1", "C1", "1.1")],
+        )
+    # rolled back whole: no turn, no conversation, and its event id is still free
+    assert await store.get_turn("t2") is None
+    assert await store.find_conversation(team_id="T1", channel_id="C1", thread_ts="1.1") is None
+    assert await store.claim_delivery([event_key("T1", "EvMessage"), message_key("T1", "C1", "2.2")])
 
 
 async def test_concurrent_claims_from_two_processes_let_exactly_one_win(database: Database, clock: FixedClock) -> None:
