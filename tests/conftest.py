@@ -21,6 +21,13 @@ FIXED_NOW = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
 _ENV_PREFIXES = ("SLACK_", "ANTHROPIC_", "CHATOPS_", "JIRA_", "DATABASE_URL")
 
 
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`pytest -n auto` (what `make test` runs) starts two workers per core: a large part of the suite waits on
+    child processes, sockets and PostgreSQL rather than computing, so one worker per core leaves the cores idle
+    (on 2 cores with PostgreSQL: 6 min 17 s with 2 workers, 4 min 50 s with 4)."""
+    return 2 * (os.cpu_count() or 1)
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's environment or .env file."""
