@@ -24,11 +24,13 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.loop import Agent
 from bot.deps import Deps
 from bot.settings import Settings
 from bot.slack.app import build_surface, create_app
+from bot.slack.progress import LiveProgress
 from bot.slack.server import build_http_app
 from bot.slack.surface import Surface
 from bot.storage.db import Database, make_engine
@@ -186,3 +188,9 @@ def seed_template(path: Path) -> Path:
     db.dispose()  # closes the last connection: the WAL is checkpointed into the file
     return path
 
+
+def live_progress(client: AsyncWebClient, slack: FakeSlack, *, user: str = ALICE) -> tuple[LiveProgress, str]:
+    """A question `user` asks in #ops, and the live progress of the turn answering it; returns (progress, its ts)."""
+    asked = slack.post_user_message(OPS_CHANNEL, user=user, text="@chatops what is OPS-1?")
+    progress = LiveProgress(client, channel=OPS_CHANNEL, thread_ts=asked, user_id=user, team_id=FakeSlack.TEAM_ID, message_ts=asked)
+    return progress, asked

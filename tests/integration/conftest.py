@@ -18,6 +18,7 @@ import pytest
 
 from bot.settings import Settings
 from bot.slack.server import serve
+from bot.slack_api.client import SlackClient, retry_handlers
 from bot.storage.db import Database, make_engine
 from tests import approvals_world as approvals
 from tests import schedules_world as schedules
@@ -32,6 +33,13 @@ def slack() -> Iterator[FakeSlack]:
     """The fake Slack Web API with the one workspace every world runs in (`fake_workspace`)."""
     with fake_workspace() as server:
         yield server
+
+
+@pytest.fixture
+async def slack_client(slack: FakeSlack) -> AsyncIterator[SlackClient]:
+    """The bot's sanitizing Slack client (production retry handlers) on the fake workspace, for tests of one piece
+    of the Slack surface without the app."""
+    yield SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=retry_handlers())
 
 
 @pytest.fixture

@@ -7,39 +7,18 @@ are in test_slack_conversations.py.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agent.types import ProgressEvent, TraceEntry, TurnResult
 from bot.slack.progress import LiveProgress
 from bot.slack.replies import deliver_turn
-from bot.slack_api.client import SlackClient, retry_handlers
 from integrations.llm.base import Usage
 from tests.fakes.slack_server import FakeSlack
+from tests.slack_harness import live_progress
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    server = FakeSlack()
-    server.add_channel(CHANNEL, name="ops")
-    server.add_user(USER, name="Alice Example")
-    with server:
-        yield server
-
-
-@pytest.fixture
-async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
-    yield SlackClient(token=FakeSlack.BOT_TOKEN, base_url=slack.api_url, retry_handlers=retry_handlers())
-
-
-def _progress(client: AsyncWebClient, slack: FakeSlack) -> tuple[LiveProgress, str]:
-    asked = slack.post_user_message(CHANNEL, user=USER, text="@chatops what is OPS-1?")
-    return LiveProgress(client, channel=CHANNEL, thread_ts=asked, user_id=USER, team_id=FakeSlack.TEAM_ID, message_ts=asked), asked
 
 
 def _result(text: str, *calls: str) -> TurnResult:
@@ -62,8 +41,8 @@ def _chunks(slack: FakeSlack) -> list[dict]:
     return [c for m in ("chat.startStream", "chat.appendStream", "chat.stopStream") for call in slack.calls(m) for c in call.args.get("chunks") or []]
 
 
-async def test_work_shows_at_once_as_a_status_and_a_reaction_on_the_question(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_work_shows_at_once_as_a_status_and_a_reaction_on_the_question(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     assert await progress.start()
     [status] = slack.calls("assistant.threads.setStatus")
     assert status.args["thread_ts"] == asked and status.args["status"]
@@ -73,8 +52,8 @@ async def test_work_shows_at_once_as_a_status_and_a_reaction_on_the_question(cli
     await progress.drain()
 
 
-async def test_each_tool_call_is_a_task_that_goes_from_in_progress_to_complete(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_each_tool_call_is_a_task_that_goes_from_in_progress_to_complete(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(1))
     await slack.await_call("chat.startStream")
@@ -87,13 +66,13 @@ async def test_each_tool_call_is_a_task_that_goes_from_in_progress_to_complete(c
     assert (start["thread_ts"], start["recipient_user_id"], start["recipient_team_id"]) == (asked, USER, FakeSlack.TEAM_ID)
 
 
-async def test_the_answer_finishes_the_stream_with_the_context_line_and_trace(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_the_answer_finishes_the_stream_with_the_context_line_and_trace(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(1))
     await progress(_finished(1))
     await progress.drain()
-    [ts] = await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
+    [ts] = await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
     [message] = slack.bot_messages(CHANNEL)
     assert message.ts == ts and message.thread_ts == asked and not message.streaming
     assert message.text == "OPS-1 is open."
@@ -101,34 +80,34 @@ async def test_the_answer_finishes_the_stream_with_the_context_line_and_trace(cl
     assert slack.methods().count("chat.postMessage") == 0
 
 
-async def test_answer_text_streams_in_and_is_not_repeated_at_the_end(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_answer_text_streams_in_and_is_not_repeated_at_the_end(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     answer = "OPS-1 is open and assigned to Maya. " * 20
     for i in range(0, len(answer), 30):
         await progress(ProgressEvent(kind="text", text=answer[i : i + 30]))
     await slack.await_call("chat.startStream")
     await progress.drain()
-    await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result(answer), progress=progress)
+    await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result(answer), progress=progress)
     [message] = slack.bot_messages(CHANNEL)
     assert message.text.strip() == answer.strip()
     assert message.text.count("assigned to Maya") == 20
     assert slack.calls("chat.startStream")[0].args["chunks"][0]["type"] == "markdown_text"
 
 
-async def test_a_broadcast_in_streamed_text_is_made_inert(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_a_broadcast_in_streamed_text_is_made_inert(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     for piece in ["The ticket says: <!chan", "nel> deploy now ", "x" * 300, " end"]:
         await progress(ProgressEvent(kind="text", text=piece))
     await progress.drain()
-    await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result("The ticket says: <!channel> deploy now " + "x" * 300 + " end"), progress=progress)
+    await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("The ticket says: <!channel> deploy now " + "x" * 300 + " end"), progress=progress)
     [message] = slack.bot_messages(CHANNEL)
     assert "<!channel>" not in message.text and "deploy now" in message.text
 
 
-async def test_an_expired_stream_falls_back_to_updating_the_same_message(client: AsyncWebClient, slack: FakeSlack) -> None:
-    progress, asked = _progress(client, slack)
+async def test_an_expired_stream_falls_back_to_updating_the_same_message(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(1))
     await slack.await_call("chat.startStream")
@@ -136,7 +115,7 @@ async def test_an_expired_stream_falls_back_to_updating_the_same_message(client:
     await progress(_finished(1))
     await slack.await_call("chat.update")
     await progress.drain()
-    await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
+    await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
     [message] = slack.bot_messages(CHANNEL)
     assert [b["type"] for b in message.blocks] == ["markdown", "context", "container"]
     assert message.blocks[0]["text"] == "OPS-1 is open."
@@ -144,15 +123,15 @@ async def test_an_expired_stream_falls_back_to_updating_the_same_message(client:
     assert appended and all(c.method != "chat.postMessage" for c in slack.calls())
 
 
-async def test_without_streaming_a_progress_message_is_posted_then_updated(client: AsyncWebClient, slack: FakeSlack) -> None:
+async def test_without_streaming_a_progress_message_is_posted_then_updated(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
     slack.fail("chat.startStream", "unknown_method")
-    progress, asked = _progress(client, slack)
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(1))
     await slack.await_call("chat.postMessage")
     await progress(_finished(1))
     await progress.drain()
-    await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
+    await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open.", "get_ticket"), progress=progress)
     [message] = slack.bot_messages(CHANNEL)
     assert message.thread_ts == asked
     assert message.blocks[0] == {"type": "markdown", "text": "OPS-1 is open."}
@@ -160,11 +139,11 @@ async def test_without_streaming_a_progress_message_is_posted_then_updated(clien
 
 
 async def test_events_that_arrive_while_slack_is_slow_do_not_wait_and_go_out_together(
-    client: AsyncWebClient, slack: FakeSlack
+    slack_client: AsyncWebClient, slack: FakeSlack
 ) -> None:
     release = threading.Event()
     slack.fail("chat.startStream", hold=release)
-    progress, asked = _progress(client, slack)
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(0))
     await slack.await_call("chat.startStream")
@@ -178,24 +157,24 @@ async def test_events_that_arrive_while_slack_is_slow_do_not_wait_and_go_out_tog
     assert final == {"toolu_0": "in_progress", **{f"toolu_{i}": "complete" for i in range(1, 6)}}
 
 
-async def test_a_thread_the_bot_cannot_post_in_is_reported_instead_of_answered(client: AsyncWebClient, slack: FakeSlack) -> None:
+async def test_a_thread_the_bot_cannot_post_in_is_reported_instead_of_answered(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
     slack.add_channel("C0GONE", member=False)
-    progress = LiveProgress(client, channel="C0GONE", thread_ts="1.000001", user_id=USER, team_id=FakeSlack.TEAM_ID)
+    progress = LiveProgress(slack_client, channel="C0GONE", thread_ts="1.000001", user_id=USER, team_id=FakeSlack.TEAM_ID)
     assert await progress.start() is False
 
 
-async def test_a_rate_limited_post_is_retried_after_retry_after(client: AsyncWebClient, slack: FakeSlack) -> None:
+async def test_a_rate_limited_post_is_retried_after_retry_after(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
     slack.fail("chat.postMessage", status=429, retry_after=0)
     asked = slack.post_user_message(CHANNEL, user=USER, text="hi")
-    await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result("Hello!"))
+    await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("Hello!"))
     assert slack.methods().count("chat.postMessage") == 2
     assert len(slack.bot_messages(CHANNEL)) == 1
 
 
 async def test_an_answer_longer_than_the_limits_replaces_the_stream_and_continues_in_the_thread(
-    client: AsyncWebClient, slack: FakeSlack
+    slack_client: AsyncWebClient, slack: FakeSlack
 ) -> None:
-    progress, asked = _progress(client, slack)
+    progress, asked = live_progress(slack_client, slack)
     await progress.start()
     await progress(_started(1))
     await progress(_finished(1))
@@ -203,7 +182,7 @@ async def test_an_answer_longer_than_the_limits_replaces_the_stream_and_continue
     assert len(long_answer) > 40_000
     await progress(ProgressEvent(kind="text", text=long_answer))
     await progress.drain()
-    posted = await deliver_turn(client, None, channel=CHANNEL, thread_ts=asked, result=_result(long_answer, "get_ticket"), progress=progress)
+    posted = await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result(long_answer, "get_ticket"), progress=progress)
     messages = slack.bot_messages(CHANNEL)
     assert [m.ts for m in messages] == posted and len(posted) >= 5
     assert all(m.thread_ts == asked for m in messages)
