@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from bot.logs import get_logger, log_event
 from bot.mcp.tools import Withheld, build_tools
 from bot.tools.base import Tool, ToolSource
-from integrations.mcp.client import McpCallError, McpServer, ServerStatus
 from integrations.mcp.config import ServerConfig
 from integrations.mcp.tools import CallOutcome, ToolDef, changes
 
 if TYPE_CHECKING:
     from bot.policy.model import Policy
+    from integrations.mcp.client import McpServer, ServerStatus
 
 logger = get_logger("mcp")
 
@@ -33,6 +33,8 @@ class McpHub:
     """All configured servers of this process."""
 
     def __init__(self, configs: list[ServerConfig], *, default_timeout: float, reserved: frozenset[str] = frozenset()) -> None:
+        from integrations.mcp.client import McpServer  # the MCP SDK: loaded only when servers are configured
+
         self.servers: dict[str, McpServer] = {
             c.name: McpServer(c, default_timeout=default_timeout, on_tools=self._listed) for c in configs
         }
@@ -105,6 +107,8 @@ class McpHub:
 
     async def call(self, source: ToolSource, arguments: dict[str, Any]) -> CallOutcome:
         """Call a tool, provided its server still lists it exactly as it was when the policy allowed it."""
+        from integrations.mcp.client import McpCallError
+
         current = self.listed(source.server, source.tool)
         if current is None:
             raise McpCallError(f"{source.server} no longer lists {source.tool}.", kind="changed")

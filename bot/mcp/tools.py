@@ -15,15 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
 from pydantic import ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bot.errors import ToolError
 from bot.tools.base import Effect, Tool, ToolArgs, ToolContext, ToolSource
-from integrations.mcp.client import McpCallError
 from integrations.mcp.tools import ToolDef
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -72,6 +68,10 @@ def build_tools(
 
 def make_tool(server: str, d: ToolDef, *, name: str, effect: str | None = None) -> Tool:
     """One tool; raises ValueError when its input schema is not a valid JSON Schema for an object."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
     schema = d.input_schema
     if not isinstance(schema, dict) or schema.get("type", "object") != "object":
         raise ValueError("invalid input schema: the arguments must be an object")
@@ -161,6 +161,8 @@ def _expected(error: Any) -> str:
 
 def _caller(source: ToolSource, *, write: bool) -> Any:
     async def call(ctx: ToolContext, args: ToolArgs) -> str:
+        from integrations.mcp.client import McpCallError  # loaded by the hub that built this tool
+
         hub = ctx.deps.mcp
         if hub is None:
             raise ToolError(f"MCP server {source.server} is not configured in this process.")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
+if TYPE_CHECKING:
+    import mcp_types as types
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def outcome(result: types.CallToolResult, *, limit: int) -> CallOutcome:
 
 
 def _describe(block: Any) -> str:
+    import mcp_types as types  # the SDK's types: loaded by the client that received the block
+
     if isinstance(block, types.TextContent):
         return block.text
     if isinstance(block, types.ImageContent):
