@@ -6,6 +6,13 @@ backoff, then maps what is left to `integrations.errors.ModelError`. A `retry-af
 Streaming reads the raw event stream rather than `messages.stream()`: the SDK's accumulator raises on malformed
 partial tool JSON and ends the stream, while here such a call only gets `input_error`.
 
+What a call costs the bot is kept small (issue #12): the first-party client is sent a body we encode, with the system
+block and the tool catalogue encoded once (anthropic_body.py), through the SDK's public `client.post`, instead of
+having `messages.create` copy and encode the whole request again; a stream is read as the SDK's raw Server-Sent
+Events (`AsyncStream.raw_events`: each event's JSON as the API sent it, no typed event built and dumped back to a
+dict); and the SDK's own OpenTelemetry spans are off on the clients we build (ours cover the call, and the SDK
+would otherwise put our trace context in a `traceparent` header to the provider).
+
 A response is only returned complete: a stream that ends before `message_stop` (a dropped connection, a proxy
 cutting it short) or a message without a stop_reason raises `ModelUnavailable`, so the tool calls of a truncated
 response are never seen, let alone run.
@@ -14,16 +21,21 @@ response are never seen, let alone run.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 import httpx2
-from anthropic import AsyncAnthropic, AsyncAnthropicBedrock, AsyncAnthropicVertex
+from anthropic import AsyncAnthropic, AsyncAnthropicBedrock, AsyncAnthropicVertex, AsyncStream, RequestOptions
+from anthropic.types import Message as APIMessage
+from anthropic.types import RawMessageStreamEvent
 
 from integrations.errors import Misconfigured, ModelError, ModelRequestError, ModelUnavailable
+from integrations.llm.anthropic_body import BodyEncoder
 from integrations.llm.anthropic_errors import classify, retry_after
 from integrations.llm.anthropic_wire import StreamBuilder, build_params, parse_message
 from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
@@ -37,6 +49,7 @@ __all__ = ["AnthropicLLM", "build_params", "parse_message"]
 logger = get_logger("llm")
 
 AnthropicClient = AsyncAnthropic | AsyncAnthropicBedrock | AsyncAnthropicVertex
+MESSAGES_PATH = "/v1/messages"
 _PROMPT_TOO_LONG = "prompt is too long"
 
 
@@ -64,6 +77,11 @@ class AnthropicLLM:
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
         self._sleep = sleep
+        self.body_encoder = BodyEncoder() if type(client) is AsyncAnthropic else None
+        """The first-party client is sent our encoded body (see the module docstring); Bedrock and Vertex reshape
+        the body in their clients, so they get `messages.create`."""
+        self._sse = not isinstance(client, AsyncAnthropicBedrock)
+        """Bedrock streams AWS event-stream frames, which only the SDK's stream decodes; the others Server-Sent Events."""
 
     @classmethod
     def from_config(cls, config: LLMConfig, *, client: AnthropicClient | None = None) -> AnthropicLLM:
@@ -75,6 +93,7 @@ class AnthropicLLM:
                 base_url=config.anthropic_base_url,
                 max_retries=0,
                 timeout=config.timeout_seconds,
+                open_telemetry=False,
             )
         return cls(
             client=client,
@@ -115,10 +134,10 @@ class AnthropicLLM:
         while True:
             streamed = _Streamed()
             try:
+                body = self._body(params, system, tools, stream=on_text is not None)
                 if on_text is None:
-                    raw = await self.client.messages.create(**params)
-                    return parse_message(raw.to_dict(warnings=False), request_id=raw._request_id)
-                return await self._stream(params, on_text, streamed)
+                    return await self._message(params, body)
+                return await self._stream(params, body, on_text, streamed)
             except anthropic.APIStatusError as exc:
                 if exc.status_code == 400 and _PROMPT_TOO_LONG in (exc.api_message or str(exc)).lower():
                     return _context_exceeded(exc)
@@ -154,15 +173,34 @@ class AnthropicLLM:
             return retry_after
         return max(0.0, min(self.retry_base_seconds * 2**attempt * (1 - 0.25 * random.random()), self.retry_max_seconds))
 
-    async def _stream(self, params: dict[str, Any], on_text: TextCallback, streamed: _Streamed) -> ModelResponse:
-        stream = await self.client.messages.create(**params, stream=True)
+    def _body(self, params: dict[str, Any], system: str, tools: list[ToolSpec], *, stream: bool) -> bytes | None:
+        """The encoded body for the first-party client; None for a client that gets `messages.create`."""
+        if self.body_encoder is None or self.extra_body:
+            return None
+        return self.body_encoder.encode(params, system=system, tools=tools, stream=stream)
+
+    async def _message(self, params: dict[str, Any], body: bytes | None) -> ModelResponse:
+        if body is None:
+            raw = await self.client.messages.create(**params)
+            return parse_message(raw.to_dict(warnings=False), request_id=raw._request_id)
+        response = await self.client.post(MESSAGES_PATH, cast_to=httpx2.Response, content=body, options=_options(params))
+        return parse_message(response.json(), request_id=response.headers.get("request-id"))
+
+    async def _stream(self, params: dict[str, Any], body: bytes | None, on_text: TextCallback, streamed: _Streamed) -> ModelResponse:
+        if body is None:
+            stream = await self.client.messages.create(**params, stream=True)
+        else:
+            stream = await self.client.post(
+                MESSAGES_PATH, cast_to=APIMessage, content=body, options=_options(params), stream=True, stream_cls=AsyncStream[RawMessageStreamEvent]
+            )
         builder = StreamBuilder()
         try:
-            async for event in stream:
-                delta = builder.feed(event.to_dict(warnings=False))
-                if delta:
-                    streamed.emitted = True
-                    await on_text(delta)
+            async with aclosing(_events(stream) if self._sse else _decoded_events(stream)) as events:
+                async for event in events:
+                    delta = builder.feed(event)
+                    if delta:
+                        streamed.emitted = True
+                        await on_text(delta)
         finally:
             await stream.close()
         headers = stream.response.headers
@@ -198,6 +236,42 @@ class _Streamed:
     """Whether any text reached the caller during this attempt."""
 
     emitted = False
+
+
+def _options(params: dict[str, Any]) -> RequestOptions:
+    """The request options of `params` (`client.post` takes headers there, `messages.create` as `extra_headers`)."""
+    headers = params.get("extra_headers")
+    return {"headers": headers} if headers else {}
+
+
+async def _events(stream: AsyncStream[Any]) -> AsyncGenerator[dict[str, Any]]:
+    """The stream's events as the API sent them (JSON objects), skipping pings; an `error` event raises what the
+    SDK's own iteration raises (`APIStatusError` with the event's body, on the stream's 200 response)."""
+    response = stream.response
+    async for sse in AsyncStream.raw_events(response):
+        kind = sse.event
+        if kind is None or kind == "ping":
+            continue
+        if kind == "error":
+            raise _stream_error(sse.data, response)
+        if sse.data:
+            yield sse.json()
+
+
+async def _decoded_events(stream: AsyncStream[Any]) -> AsyncGenerator[dict[str, Any]]:
+    """Bedrock's events, decoded by the SDK from AWS event-stream frames, as dicts."""
+    async for event in stream:
+        yield event.to_dict(warnings=False)
+
+
+def _stream_error(data: str, response: httpx2.Response) -> anthropic.APIStatusError:
+    body: Any = data
+    try:
+        body = json.loads(data)
+        message = f"{body}"
+    except ValueError:
+        message = data or f"Error code: {response.status_code}"
+    return anthropic.APIStatusError(message, response=response, body=body)
 
 
 # ---------------------------------------------------------------- errors

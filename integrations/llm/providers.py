@@ -43,7 +43,7 @@ def build_llm(config: LLMConfig, *, http_client: Any = None) -> LLM | None:
 
         from integrations.llm.anthropic import AnthropicLLM
 
-        client = AsyncAnthropic(api_key=config.anthropic_api_key, base_url=config.anthropic_base_url, max_retries=0, timeout=config.timeout_seconds, http_client=http_client)
+        client = AsyncAnthropic(api_key=config.anthropic_api_key, base_url=config.anthropic_base_url, max_retries=0, timeout=config.timeout_seconds, http_client=http_client, open_telemetry=False)
         return AnthropicLLM.from_config(config, client=client)
     if provider == "bedrock":
         return _bedrock(config, http_client)
@@ -68,6 +68,7 @@ def _bedrock(config: LLMConfig, http_client: Any) -> LLM:
             max_retries=0,
             timeout=config.timeout_seconds,
             http_client=http_client,
+            open_telemetry=False,
         )
     except Exception as exc:  # the SDK raises ValueError without a region; boto3 errors on a broken profile
         raise ConfigError(
@@ -97,6 +98,7 @@ def _vertex(config: LLMConfig, http_client: Any) -> LLM:
         max_retries=0,
         timeout=config.timeout_seconds,
         http_client=http_client,
+        open_telemetry=False,
     )
     llm = AnthropicLLM.from_config(config, client=client)
     llm.extra_body = {"anthropic_version": VERTEX_VERSION}
