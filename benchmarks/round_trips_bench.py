@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlmodel import Session
 
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
@@ -83,13 +82,14 @@ class Tally:
 
 
 class CountingDatabase(Database):
-    """The real Database; each `run` (one transaction on the database thread) is counted under the function it ran."""
+    """The real Database; each `run` / `run_conn` (one transaction on the database thread) is counted under the function it ran."""
 
     def __init__(self, engine: Any, tally: Tally) -> None:
         super().__init__(engine)
         self.tally = tally
 
-    async def run(self, fn: Callable[[Session], T]) -> T:
+    async def _in_thread(self, runner: Callable[[Callable[[Any], T]], T], fn: Callable[[Any], T]) -> T:
+        # every transaction (`run` with a session, `run_conn` with a connection) goes through here
         self.tally.db_hops += 1
         name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
         self.tally.transactions.append(name)
@@ -97,7 +97,7 @@ class CountingDatabase(Database):
         self.tally.order.append(f"db:{name}")
         token = _CURRENT.set(name)  # Database.run copies the context into its thread
         try:
-            return await super().run(fn)
+            return await super()._in_thread(runner, fn)
         finally:
             _CURRENT.reset(token)
 

@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, update
+from sqlalchemy import Connection, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.logs import get_logger, log_event
+from bot.storage import turn_sql as sql
 from bot.storage.base import StoreBase
 from bot.storage.events import DeliveryTaken, insert_claim
-from bot.storage.tables import ConversationRow, MessageRow, ToolCallRow, TurnRow
+from bot.storage.tables import ConversationRow, ToolCallRow, TurnRow
 from integrations.llm.base import Message, Usage
 
 logger = get_logger("storage")
@@ -93,14 +94,14 @@ class ConversationQueries(StoreBase):
         `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
         extra = lease or {}
         try:
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+            return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         except IntegrityError:
             # Another process created the same conversation at the same moment; it exists now.
-            return await self.db.run(lambda s: self._begin(s, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+            return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
 
     def _begin(
         self,
-        session: Session,
+        conn: Connection,
         team_id: str,
         channel_id: str,
         thread_ts: str,
@@ -109,56 +110,40 @@ class ConversationQueries(StoreBase):
         extra: dict[str, Any] | None = None,
         claim: Sequence[str] = (),
     ) -> TurnStart:
-        # Core statements, not ORM objects: this runs for every turn and the ORM costs several ms of CPU.
+        # Statements built once (bot/storage/turn_sql.py): this runs for every turn.
         now = self.clock()
-        if claim and not insert_claim(session, claim, now):
+        if claim and not insert_claim(conn, claim, now):
             raise DeliveryTaken  # the transaction rolls back: no claim, conversation or turn of this delivery stays
-        found = session.exec(
-            select(col(ConversationRow.id)).where(
-                col(ConversationRow.team_id) == team_id,
-                col(ConversationRow.channel_id) == channel_id,
-                col(ConversationRow.thread_ts) == thread_ts,
-            )
-        ).first()
+        where = {"team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts}
+        found = conn.execute(sql.FIND_CONVERSATION, where).scalar()
         conversation_id = found or uuid.uuid4().hex
         if found is None:
-            session.connection().execute(
-                insert(ConversationRow.__table__).values(  # type: ignore[attr-defined]
-                    id=conversation_id,
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    thread_ts=thread_ts,
-                    user_id=user_id,
-                    created_at=now,
-                    updated_at=now,
-                )
+            conn.execute(
+                sql.INSERT_CONVERSATION,
+                {"id": conversation_id, **where, "user_id": user_id, "created_at": now, "updated_at": now},
             )
-        messages = [] if found is None else self._messages(session, conversation_id)
-        session.connection().execute(
-            insert(TurnRow.__table__).values(  # type: ignore[attr-defined]
-                id=turn_id,
-                conversation_id=conversation_id,
-                user_id=user_id,
-                started_at=now,
-                status="running",
-                steps=0,
-                input_tokens=0,
-                output_tokens=0,
-                cache_read_tokens=0,
-                cache_write_tokens=0,
+        messages = [] if found is None else self._messages(conn, conversation_id)
+        conn.execute(
+            sql.INSERT_TURN,
+            {
+                "id": turn_id,
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "started_at": now,
+                "status": "running",
+                "steps": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_read_tokens": 0,
+                "cache_write_tokens": 0,
                 **(extra or {}),
-            )
+            },
         )
         return TurnStart(conversation_id=conversation_id, messages=messages)
 
-    def _messages(self, session: Session, conversation_id: str) -> list[Message]:
-        rows = session.exec(
-            select(col(MessageRow.seq), col(MessageRow.role), col(MessageRow.content))
-            .where(col(MessageRow.conversation_id) == conversation_id)
-            .order_by(col(MessageRow.seq))
-        )
+    def _messages(self, conn: Connection, conversation_id: str) -> list[Message]:
         out: list[Message] = []
-        for seq, role, content in rows:
+        for seq, role, content in conn.execute(sql.READ_MESSAGES, {"conversation_id": conversation_id}):
             try:
                 out.append(Message.model_validate({"role": role, "content": content or []}))
             except ValidationError:
@@ -168,75 +153,56 @@ class ConversationQueries(StoreBase):
 
     async def load_messages(self, conversation_id: str) -> list[Message]:
         """Every stored message of a conversation, oldest first."""
-        return await self.db.run(lambda s: self._messages(s, conversation_id))
+        return await self.db.run_conn(lambda c: self._messages(c, conversation_id))
 
     async def end_turn(self, end: TurnEnd) -> None:
         """Append the turn's messages and tool-call rows and record its outcome, in one transaction."""
-        await self.db.run(lambda s: self._end(s, end))
+        await self.db.run_conn(lambda c: self._end(c, end))
 
-    def _end(self, session: Session, end: TurnEnd) -> None:
+    def _end(self, conn: Connection, end: TurnEnd) -> None:
         now = self.clock()
         if end.messages:
-            last = session.exec(
-                select(func.max(MessageRow.seq)).where(col(MessageRow.conversation_id) == end.conversation_id)
-            ).one()
-            seq = (last or 0) + 1
-            # Core inserts on the table: the ORM's bulk-insert path costs more CPU than the statement itself
-            session.connection().execute(
-                insert(MessageRow.__table__),  # type: ignore[attr-defined]
-                [
-                    {
-                        "conversation_id": end.conversation_id,
-                        "seq": seq + offset,
-                        "role": message.role,
-                        "content": message.model_dump(mode="json")["content"],
-                        "created_at": now,
-                    }
-                    for offset, message in enumerate(end.messages)
-                ],
-            )
-            session.exec(
-                update(ConversationRow).where(col(ConversationRow.id) == end.conversation_id).values(updated_at=now)
-            )
+            seq = (conn.execute(sql.LAST_SEQ, {"conversation_id": end.conversation_id}).scalar() or 0) + 1
+            rows = [
+                {
+                    "conversation_id": end.conversation_id,
+                    "seq": seq + offset,
+                    "role": message.role,
+                    "content": message.model_dump(mode="json")["content"],
+                    "created_at": now,
+                }
+                for offset, message in enumerate(end.messages)
+            ]
+            conn.execute(sql.INSERT_MESSAGES, rows)
+            conn.execute(sql.TOUCH_CONVERSATION, {"w_id": end.conversation_id, "v_updated_at": now})
         if end.tool_calls:
-            self._save_tool_calls(session, end.turn_id, end.tool_calls)
-        session.exec(
-            update(TurnRow)
-            .where(col(TurnRow.id) == end.turn_id)
-            .values(
-                status=end.status,
-                stop_reason=end.stop_reason,
-                steps=end.steps,
-                input_tokens=end.usage.input_tokens,
-                output_tokens=end.usage.output_tokens,
-                cache_read_tokens=end.usage.cache_read_tokens,
-                cache_write_tokens=end.usage.cache_write_tokens,
-                error=end.error,
-                finished_at=now if end.final else None,
-            )
-        )
+            self._save_tool_calls(conn, end.turn_id, end.tool_calls)
+        usage = end.usage
+        finished = {
+            "status": end.status,
+            "stop_reason": end.stop_reason,
+            "steps": end.steps,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "error": end.error,
+            "finished_at": now if end.final else None,
+        }
+        conn.execute(sql.FINISH_TURN, {"w_id": end.turn_id, **{f"v_{k}": v for k, v in finished.items()}})
 
-    def _save_tool_calls(self, session: Session, turn_id: str, rows: list[dict[str, Any]]) -> None:
+    def _save_tool_calls(self, conn: Connection, turn_id: str, rows: list[dict[str, Any]]) -> None:
         # A call that waited for approval already has its `pending` row: one row per call, updated.
         ids = [r["tool_use_id"] for r in rows]
-        existing = set(
-            session.exec(
-                select(col(ToolCallRow.tool_use_id)).where(
-                    col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.tool_use_id).in_(ids)
-                )
-            )
-        )
+        existing = set(conn.execute(sql.EXISTING_CALLS, {"turn_id": turn_id, "ids": ids}).scalars())
         fresh = [r for r in rows if r["tool_use_id"] not in existing]
         if fresh:
-            session.connection().execute(insert(ToolCallRow.__table__), fresh)  # type: ignore[attr-defined]
+            conn.execute(sql.INSERT_CALLS, fresh)
         for row in rows:
             if row["tool_use_id"] in existing:
                 changed = {k: v for k, v in row.items() if k in _UPDATED_ON_DECISION}
-                session.exec(
-                    update(ToolCallRow)
-                    .where(col(ToolCallRow.turn_id) == turn_id, col(ToolCallRow.tool_use_id) == row["tool_use_id"])
-                    .values(**changed)
-                )
+                params = {"w_turn": turn_id, "w_call": row["tool_use_id"], **{f"v_{k}": v for k, v in changed.items()}}
+                conn.execute(sql.update_call(frozenset(changed)), params)
 
     async def set_answer_ts(self, turn_id: str, ts: str) -> None:
         """Record the Slack message carrying the turn's answer and trace (the newest one, after a resume)."""

@@ -13,9 +13,9 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -58,12 +58,26 @@ class Database:
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         """Run `fn(session)` in a thread inside one transaction (committed when fn returns)."""
+        return await self._in_thread(self.run_sync, fn)
+
+    async def run_conn(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(connection)` in a thread inside one transaction (committed when fn returns, rolled back when it
+        raises): Core statements only, without an ORM session. For the statements every turn runs
+        (bot/storage/turn_sql.py), where the session's own work costs more CPU than the SQL."""
+        return await self._in_thread(self.run_conn_sync, fn)
+
+    def run_conn_sync(self, fn: Callable[[Connection], T]) -> T:
+        """The same, on the calling thread."""
+        with self.engine.begin() as connection:
+            return fn(connection)
+
+    async def _in_thread(self, runner: Callable[[Callable[[Any], T]], T], fn: Callable[[Any], T]) -> T:
         if self.engine.dialect.name != "sqlite":
-            return await asyncio.to_thread(self.run_sync, fn)
+            return await asyncio.to_thread(runner, fn)
         if self._serial is None:
             self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatops-sqlite")
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._serial, context.run, self.run_sync, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._serial, context.run, runner, fn)
 
     def run_sync(self, fn: Callable[[Session], T]) -> T:
         """The same, on the calling thread (for start-up code and threads)."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlmodel import Session, col
 
 from bot.storage.base import StoreBase
-from bot.storage.retention import dialect_insert
 from bot.storage.tables import ProcessedEventRow
+from bot.storage.turn_sql import for_dialect
 
 
 def event_key(team_id: str | None, event_id: str) -> str:
@@ -32,20 +32,16 @@ class DeliveryTaken(Exception):
     """Another delivery claimed one of these keys first (raised inside a transaction, which then rolls back)."""
 
 
-def insert_claim(session: Session, keys: Sequence[str], now: datetime) -> bool:
+def insert_claim(conn: Connection, keys: Sequence[str], now: datetime) -> bool:
     """Insert every key in one statement, inside the caller's transaction; False when any was claimed before (the
     caller must then roll back: the keys this statement did insert must not stay)."""
     unique = list(dict.fromkeys(k for k in keys if k))
     if not unique:
         return True
-    # one statement for every key; a key claimed before is skipped
-    stmt = (
-        dialect_insert(session, ProcessedEventRow)
-        .values([{"key": key, "created_at": now} for key in unique])
-        .on_conflict_do_nothing()
-        .returning(col(ProcessedEventRow.key))
-    )
-    return len(session.exec(stmt).all()) == len(unique)
+    # one statement for every key (built once per dialect and count); a key claimed before is skipped
+    params: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
+    params["now"] = now
+    return len(conn.execute(for_dialect(conn.dialect.name).claim(len(unique)), params).all()) == len(unique)
 
 
 class EventQueries(StoreBase):
@@ -55,16 +51,17 @@ class EventQueries(StoreBase):
         """Claim every key in one transaction; False (and nothing stored) when any was claimed before."""
         now = self.clock()
 
-        def _claim(session: Session) -> bool:
-            if insert_claim(session, keys, now):
+        def _claim(conn: Connection) -> bool:
+            if insert_claim(conn, keys, now):
                 return True
-            session.rollback()  # nothing of this claim stays
-            return False
+            raise DeliveryTaken  # the transaction rolls back: nothing of this claim stays
 
         if not any(keys):
             return True
-
-        return await self.db.run(_claim)
+        try:
+            return await self.db.run_conn(_claim)
+        except DeliveryTaken:
+            return False
 
     async def forget_deliveries(self, *, older_than: datetime) -> int:
         """Delete claims made before `older_than` (Slack stops retrying after minutes); returns how many."""

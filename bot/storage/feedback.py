@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.storage import turn_sql
 from bot.storage.base import StoreBase
-from bot.storage.retention import dialect_insert
-from bot.storage.tables import AgentContextRow, AnswerRow, FeedbackRow, TurnRow
+from bot.storage.tables import AgentContextRow, AnswerRow, FeedbackRow
 
 Rating = Literal["up", "down"]
 RATINGS: tuple[Rating, ...] = ("up", "down")
@@ -127,14 +127,15 @@ class FeedbackQueries(StoreBase):
         answer_id = uuid.uuid4().hex
         values = {"id": answer_id, "created_at": self.clock(), **record.__dict__}
 
-        def _insert(session: Session) -> str | None:
+        def _insert(conn: Connection) -> str | None:
+            # statements built once (bot/storage/turn_sql.py): every answer runs them
             if on_turn:
-                session.exec(update(TurnRow).where(col(TurnRow.id) == record.turn_id).values(answer_ts=record.message_ts[:32]))
+                conn.execute(turn_sql.SET_ANSWER_TS, {"w_id": record.turn_id, "v_answer_ts": record.message_ts[:32]})
             # a message recorded before keeps its row (and the turn its answer_ts): nothing to roll back
-            stmt = dialect_insert(session, AnswerRow).values(**values).on_conflict_do_nothing().returning(col(AnswerRow.id))
-            return answer_id if session.exec(stmt).first() is not None else None
+            inserted = conn.execute(turn_sql.for_dialect(conn.dialect.name).answer, values).first()
+            return answer_id if inserted is not None else None
 
-        return await self.db.run(_insert)
+        return await self.db.run_conn(_insert)
 
     async def answer_at(self, *, team_id: str, channel_id: str, message_ts: str) -> AnswerRow | None:
         """The answer carried by this Slack message of this workspace, if it is one of ours."""
