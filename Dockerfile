@@ -23,11 +23,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/chatops.db \
     CHATOPS_LOG_FORMAT=json
-# A fixed, numeric uid:gid (Kubernetes' runAsNonRoot needs a number); the official image ships the standard
-# library without bytecode: compile it once here rather than at every start.
+# A fixed, numeric uid:gid (Kubernetes' runAsNonRoot needs a number) owning an empty /data (no skeleton dotfiles
+# in the volume); the official image ships the standard library without bytecode: compile it once here rather
+# than at every start (sysconfig names its directory: /usr/local/lib/python3.11 in the official image).
 RUN groupadd --gid 10001 chatops \
- && useradd --uid 10001 --gid 10001 --home-dir /data --create-home --shell /usr/sbin/nologin chatops \
- && python -m compileall -q -j 0 /usr/local/lib/python3.11
+ && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin chatops \
+ && install -d -o 10001 -g 10001 /data \
+ && python -m compileall -q -j 0 "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /data
