@@ -1,0 +1,54 @@
+"""Pooled PostgreSQL connections: one that died while idle in the pool (a database restart, a dropped socket) is
+replaced before a transaction uses it, without a ping per transaction (bot/storage/db.py: ping_when_idle)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.storage.db import Database, make_engine
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set"),
+]
+
+
+def _backend(db: Database) -> int:
+    return int(db.run_conn_sync(lambda c: c.execute(text("SELECT pg_backend_pid()")).scalar_one()))
+
+
+def _terminate(pid: int) -> None:
+    admin = create_engine(os.environ["TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_the_next_transaction() -> None:
+    db = Database(make_engine(os.environ["TEST_DATABASE_URL"], idle_ping_seconds=0.0))
+    try:
+        dead = _backend(db)  # the pool keeps this connection
+        _terminate(dead)
+
+        assert _backend(db) != dead  # no OperationalError: the dead connection was pinged and replaced
+    finally:
+        db.dispose()
+
+
+def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping_and_replaced_after_it_fails() -> None:
+    # No ping per transaction: a connection that died within the idle window fails the one transaction that gets it
+    # (the turn's own error handling applies), and SQLAlchemy's disconnect detection then empties the pool.
+    db = Database(make_engine(os.environ["TEST_DATABASE_URL"], idle_ping_seconds=3600.0))
+    try:
+        dead = _backend(db)
+        _terminate(dead)
+
+        with pytest.raises(OperationalError):
+            _backend(db)
+        assert _backend(db) != dead
+    finally:
+        db.dispose()
