@@ -1,9 +1,11 @@
-"""Round trips of one turn, as counts (issue #12): one mention answered with one tool call.
+"""Round trips of one turn, as counts (issue #12): one mention answered with one tool call, and one answered
+without any (the `slack` benchmark's turn: a short answer, one model call).
 
 Wall-clock figures on a shared machine move with everyone else's load; counts do not. This drives the real app
 (Bolt over signed HTTP, the Agent, the local ticket store, AnthropicLLM and AsyncWebClient over HTTP to the fakes,
 the same harness as tests/slack_harness.py) through one mention whose answer needs one tool call
-(`get_ticket`), and counts, from the moment the event is sent until the conversation is finished:
+(`get_ticket`), then one answered at once ("All good.", no tool), and counts, from the moment the event is sent
+until the conversation is finished:
 
 - Slack Web API calls, by method (what the fake Slack received);
 - database transactions (the engine's `commit` events), each named by the function `Database.run` ran, and SQL
@@ -14,6 +16,12 @@ the same harness as tests/slack_harness.py) through one mention whose answer nee
 
 A warm-up mention runs first in another thread (caches of the configuration version, the asker's profile and the
 channel are filled), so the figures are a steady-state turn; the warm-up's own figures are printed too.
+
+With BENCH_CPU_TURNS=N (e.g. 500) it then runs N more no-tool turns one after another and prints the CPU time of
+the event-loop thread per turn (`time.thread_time`, median of 5 batches): Bolt, the Agent, the model client and
+every Slack call run on that thread, while the fakes run in threads of their own and SQLite in the database
+thread, so neither is counted. It also prints what one outbound Slack call costs that thread (aiohttp, slack_sdk
+and the sanitizing client), for `assistant.threads.setStatus` and `chat.postMessage`.
 
 Run: `python -m benchmarks round_trips` (BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL, a throwaway
 schema is not made: use an empty database).
@@ -26,7 +34,9 @@ import contextvars
 import os
 import re
 import shutil
+import statistics
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,10 +50,10 @@ from sqlalchemy import event
 from bot.storage.db import Database, make_engine
 from bot.storage.migrations import migrate
 from integrations.tickets.seed import seed_demo
-from tests.fakes.anthropic_server import AnthropicServer, text_reply, tool_use, tool_use_reply
+from tests.fakes.anthropic_server import AnthropicServer, Reply, text_reply, tool_use, tool_use_reply
 from tests.fakes.slack_payloads import mention
 from tests.fakes.slack_server import FakeSlack
-from tests.slack_harness import ALICE, MENTION, OPS_CHANNEL, start_bot
+from tests.slack_harness import ALICE, MENTION, OPS_CHANNEL, SlackBot, start_bot
 
 T = TypeVar("T")
 _CURRENT: contextvars.ContextVar[str] = contextvars.ContextVar("bench_transaction", default="(outside Database.run)")
@@ -162,6 +172,46 @@ def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int
         print(f"    {n:2}. {step}")
 
 
+TURNS = (
+    ("warm-up turn (cold caches)", True),
+    ("one turn, one tool call (steady state)", True),
+    ("one turn, no tool call: a short answer (steady state, the `slack` benchmark's turn)", False),
+)
+"""(title, whether the model calls get_ticket first) of each mention, in order."""
+
+
+async def _cpu(bot: SlackBot, slack: FakeSlack, model: AnthropicServer, turns: int) -> None:
+    """CPU of the event-loop thread per no-tool turn, and per outbound Slack call (module docstring)."""
+    model.respond_with(lambda _body: Reply(content=["All good."]))
+    batches: list[float] = []
+    for _ in range(5):
+        size = max(1, turns // 5)
+        asked = [slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} status?") for _ in range(size)]
+        started = time.thread_time()
+        for ts in asked:
+            assert await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} status?", ts=ts)) == 200
+            await bot.settle()
+        batches.append((time.thread_time() - started) / size * 1000)
+    print(f"CPU of the event-loop thread per no-tool turn ({5 * max(1, turns // 5)} turns, 5 batches):")
+    print(f"  median {statistics.median(batches):.2f} ms (batches: {', '.join(f'{b:.2f}' for b in batches)})")
+    client = bot.surface.client
+    thread = slack.post_user_message(OPS_CHANNEL, user=ALICE, text="calls")
+    calls = {
+        "assistant.threads.setStatus": lambda: client.assistant_threads_setStatus(
+            channel_id=OPS_CHANNEL, thread_ts=thread, status="is working on it..."
+        ),
+        "chat.postMessage": lambda: client.chat_postMessage(channel=OPS_CHANNEL, thread_ts=thread, text="All good."),
+    }
+    for method, call in calls.items():
+        samples = []
+        for _ in range(5):
+            started = time.thread_time()
+            for _ in range(100):
+                await call()
+            samples.append((time.thread_time() - started) / 100 * 1000)
+        print(f"  one {method} call: median {statistics.median(samples):.3f} ms of the loop thread (5 x 100 calls)")
+
+
 async def _run() -> None:
     tally = Tally()
     asyncio.get_running_loop().set_default_executor(CountingExecutor(tally))
@@ -173,14 +223,17 @@ async def _run() -> None:
             bots = start_bot(slack, model, db, lambda: datetime.now(UTC))  # type: ignore[arg-type]
             bot = await bots.__anext__()
             try:
-                for title in ("warm-up turn (cold caches)", "one turn, one tool call (steady state)"):
-                    model.queue(
-                        tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]),
-                        text_reply("OPS-1 is open and assigned to Maya."),
-                    )
+                for title, tool in TURNS:
+                    if tool:
+                        model.queue(
+                            tool_use_reply([tool_use("get_ticket", {"key": "OPS-1"})]),
+                            text_reply("OPS-1 is open and assigned to Maya."),
+                        )
+                    else:
+                        model.queue(text_reply("All good."))
                     slack_before, model_before = len(slack.calls()), len(model.bodies())
                     tally.reset()
-                    text = f"{MENTION} what is the state of OPS-1?"
+                    text = f"{MENTION} what is the state of OPS-1?" if tool else f"{MENTION} status?"
                     asked = slack.post_user_message(OPS_CHANNEL, user=ALICE, text=text)
                     status = await bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=text, ts=asked))
                     assert status == 200, status
@@ -189,6 +242,8 @@ async def _run() -> None:
                         raise RuntimeError("no turn ran (a database used before holds this message's claim): use an empty one")
                     methods = [c.method for c in slack.calls()[slack_before:]]
                     _report(title, tally, methods, len(model.bodies()) - model_before, sqlite=not db.is_postgres)
+                if turns := int(os.environ.get("BENCH_CPU_TURNS") or 0):
+                    await _cpu(bot, slack, model, turns)
             finally:
                 await bots.aclose()
                 db.dispose()

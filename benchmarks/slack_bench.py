@@ -8,8 +8,9 @@ BURST signed mentions at once, timing each ack on its own clock. Per bot: one wa
 
 - process CPU per conversation: utime + stime from /proc for the whole process tree, over each burst until every
   conversation is finished (median of the bursts);
-- all answered: from the first request of a burst until the last conversation finished in Slack (the bare bot's
-  reply; chatops' thread status cleared after its streamed answer stopped), median and worst of the bursts;
+- all answered: from the first request of a burst until the last conversation finished in Slack (each bot's
+  reply: the short answer is one chat.postMessage for both, which also clears chatops' thread status), median and
+  worst of the bursts;
 - ack latency p50 / p99 over every request;
 - first visible feedback p50 / p99 (chatops: thread status or 👀; the bare bot shows nothing before its answer);
 - RSS growth of the process tree from after the warm-up to after the last burst.
@@ -277,7 +278,7 @@ def run_bot(bot: Bot, slack: Slack, cwd: Path) -> Figures:
                 visible = method in ("chat.postMessage", "chat.startStream", "reactions.add") or (method == "assistant.threads.setStatus" and status)
                 if visible and thread not in feedback:
                     feedback[thread] = at - sent_at[thread]
-            # finished: the bare bot's reply; chatops' thread status cleared after its streamed answer stopped
+            # finished: the bot's reply (chatops posts a short answer in one call; Slack then clears the status)
             ends = [at for m, t, st, at in calls if t in sent_at and m == bot.answer_method and (bot.answer_status is None or st == bot.answer_status)]
             figures.cpu_ms.append(cpu / BURST * 1000)
             figures.all_answered.append(max(ends) - start if len(ends) >= BURST else float("nan"))
@@ -363,8 +364,9 @@ def chatops_bot(slack: Slack, workdir: Path, workers: int, database_url: str) ->
     port = _free_port()
     argv = [sys.executable, "-m", "bot", "run", "--http", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     env = _env(slack, workdir, {"DATABASE_URL": database_url})
-    # the last call of a conversation: the thread status cleared after the answer
-    return Bot(f"chatops x{workers}", argv, env, port, "assistant.threads.setStatus", answer_status="")
+    # the last call of a conversation: the answer, one chat.postMessage ("All good." never leaves the stream
+    # buffer, so it is posted, not streamed; Slack clears the thread status when it is posted)
+    return Bot(f"chatops x{workers}", argv, env, port, "chat.postMessage")
 
 
 def bare_bot(slack: Slack, workdir: Path) -> Bot:

@@ -1,5 +1,5 @@
 """Answering in a Slack thread: first feedback, claim the delivery, run the turn with live progress, deliver it,
-clear the status.
+clear the status (when Slack did not: it does on a posted reply, not on a stopped stream).
 
 Every way of asking (mention, DM, slash command, shortcut) ends here, so all of them get the same live
 progress, the same trace, and the same guarantees: one answer per delivery, an answer even when something

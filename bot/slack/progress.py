@@ -135,6 +135,8 @@ class LiveProgress:
         self._pump: asyncio.Task[None] | None = None
         self.key = new_key("progress")
         """Marker of the fallback progress message (bot/slack/posting.py)."""
+        self.replied = False
+        """The answer went out as a reply with chat.postMessage (`deliver_turn` says so): Slack cleared the status."""
 
     # ------------------------------------------------------------ the turn's side
     @property
@@ -182,7 +184,12 @@ class LiveProgress:
         self._pump = None
 
     async def clear_status(self) -> None:
-        """Remove the thread status (Slack does not always clear it after a streamed reply)."""
+        """Remove the thread status, unless the answer was posted as a reply (`replied`): Slack clears the status
+        when the app posts a reply with chat.postMessage (Slack's maintainers, slackapi/bolt-js#2340), not when a
+        stream stops nor on chat.update (reported: getsentry/junior#31, mastra-ai/mastra#21880), so a streamed or
+        updated answer, or none, needs the explicit clear."""
+        if self.replied:
+            return
         try:
             await self._set_status(status="")
         except SLACK_FAILURES as exc:

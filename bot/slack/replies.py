@@ -2,7 +2,10 @@
 
 With a live stream that already shows the answer, the stream is stopped with the trace appended. Otherwise the
 live message (stream or fallback) is replaced with `chat.update`, and the rest of a long answer follows as
-thread replies; without a live message everything is posted with `chat.postMessage`.
+thread replies; without a live message everything is posted with `chat.postMessage`. A stream that never reached
+Slack (a short answer without tool calls stays in slack_sdk's buffer until the end) is no live message: the
+answer is one `chat.postMessage` (marked, so an unknown outcome is resolved without a second copy) rather than
+`chat.startStream` + `chat.stopStream`, and Slack clears the thread status itself when it is posted.
 """
 
 from __future__ import annotations
@@ -95,7 +98,9 @@ async def deliver_turn(
     entities = await work_objects(deps, actor, result)
     last = len(messages) - 1
     try:
-        if progress is not None and progress.mode == "stream" and len(messages) == 1:
+        # a stream that never reached Slack (a short answer, no task shown: slack_sdk still buffers it) is no live
+        # message: abandoning it sends nothing, and the answer is posted below (one call, not start + stop)
+        if progress is not None and progress.mode == "stream" and progress.ts is not None and len(messages) == 1:
             rest = remaining_answer(progress.streamed, result.text)
             # the stream already shows the answer: keep what follows it (approval, context line, trace)
             extras = [b for b in messages[0].blocks if b.get("type") != "markdown"]
@@ -119,6 +124,8 @@ async def deliver_turn(
                     leftover = live_ts
             shown = entities if index == last else None
             posted.append(await _post(client, channel=channel, thread_ts=thread_ts, msg=msg, key=f"{key}:{index}", entities=shown))
+            if progress is not None:
+                progress.replied = True  # a reply in the thread: Slack clears its status itself
         if leftover is not None:
             await delete_quietly(client, channel, leftover)  # never leave a stale progress message behind
         return posted

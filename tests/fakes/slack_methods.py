@@ -123,7 +123,15 @@ class WebMethods:
             metadata=args.get("metadata") or None,
         )
         self.messages[channel.id].append(msg)
+        self._reply_clears_status(channel.id, msg.thread_ts)
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "message": msg.to_api()}
+
+    def _reply_clears_status(self, channel_id: str, thread_ts: str | None) -> None:
+        """The app's reply in a thread clears the thread's status, as Slack does for chat.postMessage (Slack's
+        maintainers, slackapi/bolt-js#2340); chat.update and chat.stopStream leave it (reported, slack.md §2)."""
+        shown = [s for s in self.statuses if s[:2] == (channel_id, thread_ts)]
+        if thread_ts and shown and shown[-1][2]:
+            self.statuses.append((channel_id, thread_ts, ""))
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve(args.get("channel"), posting=True)

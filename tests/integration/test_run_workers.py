@@ -87,7 +87,7 @@ def test_two_workers_share_one_port_and_answer_each_event_once(tmp_path: Path, s
                 assert bot.request("POST", "/slack/events", body.encode(), retry)[0] == 200
                 asked.append(ts)
 
-            slack.wait_call("chat.stopStream", count=EVENTS, timeout=60)
+            slack.wait_call("chat.postMessage", count=EVENTS, timeout=60)  # "Done.": one post each
             status, metrics = bot.request("GET", "/metrics")
             assert status == 200
             assert bot.stop() == 0
@@ -95,7 +95,7 @@ def test_two_workers_share_one_port_and_answer_each_event_once(tmp_path: Path, s
             if bot.proc.poll() is None:
                 bot.proc.kill()
 
-        answers = [c.args["thread_ts"] for c in slack.calls("chat.startStream")]
+        answers = [c.args["thread_ts"] for c in slack.calls("chat.postMessage")]
         assert sorted(answers) == sorted(asked)  # each event answered, none twice
         assert len(model.bodies()) == EVENTS
         # the metrics of both workers, whichever answered the scrape

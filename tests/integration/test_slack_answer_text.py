@@ -62,10 +62,25 @@ async def test_a_long_text_before_tool_calls_streams_but_the_final_message_is_th
     assert "may mislead" not in str(update.args.get("blocks"))
 
 
-async def test_a_short_answer_without_tools_streams_as_is(sqlite_bot: SlackBot) -> None:
+async def test_a_short_answer_without_tools_is_one_post_carrying_its_context_line_and_buttons(
+    sqlite_bot: SlackBot,
+) -> None:
     bot = sqlite_bot
-    bot.model.queue(text_reply("Hello there."))
-    await _ask(bot, f"{MENTION} hi")
-    assert _streamed_text(bot) == "Hello there."
+    bot.model.queue(text_reply("OPS-1 is open."))
+    asked = await _ask(bot, f"{MENTION} is OPS-1 open?")
+    assert _streamed_text(bot) == "" and bot.slack.calls("chat.startStream") == [], "nothing to stream: one post"
+    [post] = bot.slack.calls("chat.postMessage")
     [answer] = bot.slack.bot_messages(OPS_CHANNEL)
-    assert answer.text == "Hello there."
+    assert (answer.text, answer.thread_ts) == ("OPS-1 is open.", asked)
+    assert [b["type"] for b in answer.blocks] == ["markdown", "context", "context_actions"]
+    assert answer.metadata is not None and answer.metadata["event_type"] == "chatops_message"
+    assert post.args["unfurl_links"] is False
+
+
+async def test_a_posted_answer_leaves_clearing_the_status_to_slack(sqlite_bot: SlackBot) -> None:
+    bot = sqlite_bot
+    bot.model.queue(text_reply("OPS-1 is open."))
+    asked = await _ask(bot, f"{MENTION} is OPS-1 open?")
+    [shown] = bot.slack.calls("assistant.threads.setStatus")  # set once; Slack clears it when the reply is posted
+    assert shown.args["status"] and bot.slack.methods()[-1] == "chat.postMessage"
+    assert bot.slack.statuses[-1] == (OPS_CHANNEL, asked, "")

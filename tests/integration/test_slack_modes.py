@@ -105,7 +105,7 @@ async def test_socket_mode_connects_through_slack_api_url_and_answers(socket_bot
     # Slack redelivers over the socket when it thinks the ack was late: still one answer
     again = await asyncio.to_thread(bot.slack.socket_send, "events_api", payload, retry_attempt=1, retry_reason="timeout")
     await asyncio.to_thread(bot.slack.socket_ack, again)
-    await bot.slack.await_call("chat.stopStream")
+    await bot.slack.await_call("chat.postMessage")
     stop.set()
     await serving
     [opened] = bot.slack.calls("apps.connections.open")

@@ -95,6 +95,21 @@ async def test_answer_text_streams_in_and_is_not_repeated_at_the_end(slack_clien
     assert slack.calls("chat.startStream")[0].args["chunks"][0]["type"] == "markdown_text"
 
 
+async def test_a_short_answer_that_never_left_the_stream_buffer_is_posted_in_one_call(
+    slack_client: AsyncWebClient, slack: FakeSlack
+) -> None:
+    progress, asked = live_progress(slack_client, slack)
+    await progress.start()
+    await progress(ProgressEvent(kind="text", text="OPS-1 is open."))
+    await progress.drain()
+    [ts] = await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open."), progress=progress)
+    assert [m for m in slack.methods() if m.startswith("chat.")] == ["chat.postMessage"]
+    [message] = slack.bot_messages(CHANNEL)
+    assert (message.ts, message.thread_ts, message.text) == (ts, asked, "OPS-1 is open.")
+    assert [b["type"] for b in message.blocks] == ["markdown", "context"]
+    assert progress.replied
+
+
 async def test_a_broadcast_in_streamed_text_is_made_inert(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
     progress, asked = live_progress(slack_client, slack)
     await progress.start()

@@ -34,7 +34,7 @@ async def _answered(bot: SlackBot, text: str, reply: str) -> None:
     bot.model.queue(text_reply(reply))
     envelope = await asyncio.to_thread(bot.slack.socket_send, "events_api", _mention_payload(bot, text))
     await asyncio.to_thread(bot.slack.socket_ack, envelope)
-    await bot.slack.await_call("chat.stopStream", lambda c: True, count=len(bot.slack.calls("chat.stopStream")) + 1)
+    await bot.slack.await_call("chat.postMessage", lambda c: True, count=len(bot.slack.calls("chat.postMessage")) + 1)
     assert bot.slack.bot_messages(OPS_CHANNEL)[-1].text == reply
 
 

@@ -57,6 +57,20 @@ async def test_a_stream_start_stored_despite_a_500_is_reused_not_posted_again(sl
     assert slack.methods().count("chat.postMessage") == 0
 
 
+async def test_a_short_answer_posted_in_one_call_and_stored_despite_a_500_is_not_posted_twice(
+    slack_client: AsyncWebClient, slack: FakeSlack
+) -> None:
+    slack.fail("chat.postMessage", status=500, applied=True)
+    progress, asked = live_progress(slack_client, slack)
+    await progress.start()
+    await progress(ProgressEvent(kind="text", text="OPS-1 is open."))
+    await progress.drain()
+    [ts] = await deliver_turn(slack_client, None, channel=CHANNEL, thread_ts=asked, result=_result("OPS-1 is open."), progress=progress)
+    message = _only_answer(slack, asked)
+    assert message.ts == ts and message.blocks[0] == {"type": "markdown", "text": "OPS-1 is open."}
+    assert slack.methods().count("chat.postMessage") == 1 and "conversations.replies" in slack.methods()
+
+
 async def test_a_fallback_progress_message_stored_despite_a_500_becomes_the_answer(slack_client: AsyncWebClient, slack: FakeSlack) -> None:
     slack.fail("chat.startStream", "unknown_method")  # no streaming: the fallback message carries the progress
     slack.fail("chat.postMessage", status=500, applied=True)
