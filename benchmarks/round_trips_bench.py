@@ -23,6 +23,9 @@ every Slack call run on that thread, while the fakes run in threads of their own
 thread, so neither is counted. It also prints what one outbound Slack call costs that thread (aiohttp, slack_sdk
 and the sanitizing client), for `assistant.threads.setStatus` and `chat.postMessage`.
 
+With BENCH_COLD_BURST=N it first sends N mentions of the same person in the same channel at once to the cold process
+and prints the Slack calls they made (lookups of a person or channel under way are shared, not repeated per turn).
+
 Run: `python -m benchmarks round_trips` (BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL, a throwaway
 schema is not made: use an empty database).
 """
@@ -180,6 +183,19 @@ TURNS = (
 """(title, whether the model calls get_ticket first) of each mention, in order."""
 
 
+async def _cold_burst(bot: SlackBot, slack: FakeSlack, model: AnthropicServer, size: int) -> None:
+    """`size` no-tool mentions at once on cold caches: the Slack calls they made, by method."""
+    model.queue(*(text_reply("All good.") for _ in range(size)))
+    asked = [slack.post_user_message(OPS_CHANNEL, user=ALICE, text=f"{MENTION} status?") for _ in range(size)]
+    before = len(slack.calls())
+    sent = [bot.send_event(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} status?", ts=ts)) for ts in asked]
+    assert set(await asyncio.gather(*sent)) == {200}
+    await bot.settle()
+    methods = Counter(c.method for c in slack.calls()[before:])
+    print(f"{size} mentions at once, cold caches: {sum(methods.values())} Slack calls")
+    print(f"  {', '.join(f'{m} x{n}' for m, n in methods.most_common())}")
+
+
 async def _cpu(bot: SlackBot, slack: FakeSlack, model: AnthropicServer, turns: int) -> None:
     """CPU of the event-loop thread per no-tool turn, and per outbound Slack call (module docstring)."""
     model.respond_with(lambda _body: Reply(content=["All good."]))
@@ -223,6 +239,8 @@ async def _run() -> None:
             bots = start_bot(slack, model, db, lambda: datetime.now(UTC))  # type: ignore[arg-type]
             bot = await bots.__anext__()
             try:
+                if burst := int(os.environ.get("BENCH_COLD_BURST") or 0):
+                    await _cold_burst(bot, slack, model, burst)
                 for title, tool in TURNS:
                     if tool:
                         model.queue(

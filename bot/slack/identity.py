@@ -7,13 +7,18 @@ comes from Slack by id, read by bot/slack_api/channel_kinds.py: the event's `cha
 channel `directmessage`). Kinds are cached per channel id for CHANNEL_CACHE_TTL, and replaced or forgotten at once
 by channel events (bot/slack/channels.py: converted, shared, unshared, renamed, archived). A kind Slack does not
 state, or a failed lookup, is "unknown", which the policy scopes as the most public kind (bot/policy/model.py).
+
+A lookup already under way is shared: questions arriving together from the same person or channel (a burst, or
+the moment a cached entry expires) wait for one users.info / conversations.info / auth.test, not one each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.logs import get_logger, log_event
 from bot.slack_api.channel_kinds import channel_type_from_event, channel_type_from_info
@@ -32,6 +37,7 @@ PROFILE_MEMO_TTL = timedelta(minutes=10)
 """How long a process keeps a person's name and email in memory (a renamed person shows within minutes)."""
 _CHANNEL_CACHE_MAX = 5_000
 _log = get_logger("slack.identity")
+T = TypeVar("T")
 
 
 class Directory:
@@ -45,9 +51,32 @@ class Directory:
         self._team_url: str | None = None
         self._profiles: dict[str, tuple[str | None, str | None, datetime]] = {}
         """user id -> (name, email, when it was read), by deps.clock: a turn does not read the database for it."""
+        self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        """Lookups under way, by (kind, id): later askers wait for the same answer."""
+
+    async def _once(self, key: tuple[str, str], lookup: Callable[[], Awaitable[T]]) -> T:
+        """`lookup()`, shared with every caller asking for `key` while it runs (one caller cancelled does not
+        cancel it for the others)."""
+        running = self._inflight.get(key)
+        if running is None:
+            running = asyncio.ensure_future(lookup())
+            self._inflight[key] = running
+            running.add_done_callback(lambda done: self._finished(key, done))
+        result: T = await asyncio.shield(running)
+        return result
+
+    def _finished(self, key: tuple[str, str], done: asyncio.Future[Any]) -> None:
+        self._inflight.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone (each got it or was cancelled), no warning
 
     async def team_url(self) -> str | None:
         """The workspace URL (from auth.test, once), for links to threads."""
+        if self._team_url is None:
+            return await self._once(("team", ""), self._look_up_team_url)
+        return self._team_url
+
+    async def _look_up_team_url(self) -> str | None:
         if self._team_url is None:
             try:
                 response = await self.client.auth_test()
@@ -62,6 +91,9 @@ class Directory:
         cached = self._channel_types.get(channel_id)
         if cached is not None and self.deps.clock() - cached[1] < CHANNEL_CACHE_TTL:
             return cached[0]
+        return await self._once(("channel", channel_id), lambda: self._look_up_channel_type(channel_id))
+
+    async def _look_up_channel_type(self, channel_id: str) -> ChannelType:
         try:
             response = await self.client.conversations_info(channel=channel_id)
         except SLACK_FAILURES as exc:
@@ -88,6 +120,9 @@ class Directory:
         memo = self._profiles.get(user_id)
         if memo is not None and self.deps.clock() - memo[2] < PROFILE_MEMO_TTL:
             return memo[0], memo[1]
+        return await self._once(("user", user_id), lambda: self._look_up_profile(user_id))
+
+    async def _look_up_profile(self, user_id: str) -> tuple[str | None, str | None]:
         cached = await self.deps.store.cached_slack_user(user_id, max_age=USER_CACHE_TTL)
         if cached is not None:
             self._memo(user_id, cached.name, cached.email)

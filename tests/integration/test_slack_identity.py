@@ -4,7 +4,9 @@ its new kind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
 
@@ -74,6 +76,21 @@ async def test_a_type_stated_by_slack_in_a_payload_replaces_the_cached_one(sqlit
     actor = await directory.actor(user_id=ALICE, team_id=None, channel_id=OPS_CHANNEL, channel_kind="group", ext_shared=False)
     assert actor.channel_type == "private"
     assert await directory.channel_type(OPS_CHANNEL) == "private"
+    assert len(sqlite_bot.slack.calls("conversations.info")) == 1
+
+
+async def test_questions_arriving_together_share_one_lookup_of_the_person_and_the_channel(sqlite_bot: SlackBot) -> None:
+    directory = sqlite_bot.surface.directory
+    slow = threading.Event()
+    sqlite_bot.slack.fail("users.info", hold=slow)  # the first lookup is still under way when the others ask
+    asking = [
+        asyncio.create_task(directory.actor(user_id=ALICE, team_id=None, channel_id=OPS_CHANNEL)) for _ in range(10)
+    ]
+    await sqlite_bot.slack.await_call("users.info")
+    slow.set()
+    actors = await asyncio.gather(*asking)
+    assert {(a.name, a.channel_type) for a in actors} == {("Alice Example", "public")}
+    assert len(sqlite_bot.slack.calls("users.info")) == 1
     assert len(sqlite_bot.slack.calls("conversations.info")) == 1
 
 
