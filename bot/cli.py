@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+BuildDeps = Callable[..., Awaitable["Deps"]]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,24 +76,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def settle() -> None:
+    """Start-up is over: collect its garbage once, then move what it built (modules, SDK types, the parts) out of
+    the collector's reach (`gc.freeze`), so later collections and the interpreter's exit do not walk it again."""
+    gc.enable()
+    gc.collect()
+    gc.freeze()
+
+
+def settled(build: BuildDeps) -> BuildDeps:
+    """`build_deps` for a long-running process: `settle()` once every part is built."""
+
+    async def build_settled(settings: Settings, **overrides: Any) -> Deps:
+        deps = await build(settings, **overrides)
+        settle()
+        return deps
+
+    return build_settled
+
+
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "run":
-        from bot.slack.server import check_settings, run_bot
-        from bot.slack.workers import supervise, worker_count
-        from bot.wiring import build_deps
-
-        if args.worker:
-            return await run_bot(settings, build_deps=build_deps, http=True, host=args.host, port=args.port, reuse_port=True)
-        check_settings(settings, http=args.http)
-        count = worker_count(settings, args.workers, http=args.http)
-        if count > 1:
-            return await supervise(settings, count=count, host=args.host, port=args.port, log_format=args.log_format)
-        return await run_bot(settings, build_deps=build_deps, http=args.http, host=args.host, port=args.port)
-    if args.command == "shell":
-        from bot.shell import run_shell
-        from bot.wiring import build_deps
-
-        return await run_shell(settings, build_deps=build_deps, user_id=args.user, name=args.name, email=args.email)
+    if args.command in ("run", "shell"):
+        # Start-up allocates most of what the process keeps: a collection meanwhile only walks it again (about
+        # 0.4 s of CPU on 2 cores). The collector is back on once the parts are built (settle) or start-up failed.
+        gc.disable()
+        try:
+            return await (_run(args, settings) if args.command == "run" else _shell(args, settings))
+        finally:
+            gc.enable()
     if args.command == "doctor":
         from bot.doctor import run_doctor
 
@@ -104,6 +121,28 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return await run_policy_show(settings, fmt=args.format)
     raise AssertionError(args.command)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack.server import check_settings, run_bot
+    from bot.slack.workers import supervise, worker_count
+    from bot.wiring import build_deps
+
+    if args.worker:
+        return await run_bot(settings, build_deps=settled(build_deps), http=True, host=args.host, port=args.port, reuse_port=True)
+    check_settings(settings, http=args.http)
+    count = worker_count(settings, args.workers, http=args.http)
+    if count > 1:
+        settle()
+        return await supervise(settings, count=count, host=args.host, port=args.port, log_format=args.log_format)
+    return await run_bot(settings, build_deps=settled(build_deps), http=args.http, host=args.host, port=args.port)
+
+
+async def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.shell import run_shell
+    from bot.wiring import build_deps
+
+    return await run_shell(settings, build_deps=settled(build_deps), user_id=args.user, name=args.name, email=args.email)
 
 
 if __name__ == "__main__":  # pragma: no cover
