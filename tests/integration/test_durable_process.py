@@ -35,11 +35,12 @@ pytestmark = pytest.mark.timeout(300)  # two or three interpreter start-ups each
 
 
 class Bot(BotProcess):
-    """A bot child whose log lines can be waited for."""
+    """A bot child whose log lines can be waited for: one process (`--workers 1`; on PostgreSQL the default is one
+    worker per CPU under a supervisor, and SIGKILL would then reach only the supervisor)."""
 
     def __init__(self, env: dict[str, str], cwd: Path, port: int) -> None:
         self._seen = threading.Condition()
-        super().__init__(env, cwd, port)
+        super().__init__(env, cwd, port, extra=["--workers", "1"])
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
