@@ -11,6 +11,8 @@ turn its block id names, counted only when the clicker is the asker (nobody else
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -48,10 +50,11 @@ COMMENT_BLOCK, COMMENT_INPUT = "what_went_wrong", "text"
 _log = get_logger("slack.feedback")
 
 
-def feedback_block(turn_id: str) -> dict[str, Any]:
-    """The feedback buttons under an answer (a fresh block id per turn, as Slack asks)."""
+@functools.cache
+def _feedback_template() -> dict[str, Any]:
+    """The feedback buttons, built and validated through slack_sdk's models once per process."""
     return ContextActionsBlock(
-        block_id=f"{BLOCK_PREFIX}{turn_id}"[:255],
+        block_id=BLOCK_PREFIX,
         elements=[
             FeedbackButtonsElement(
                 action_id=FEEDBACK_ACTION,
@@ -64,6 +67,14 @@ def feedback_block(turn_id: str) -> dict[str, Any]:
             )
         ],
     ).to_dict()
+
+
+def feedback_block(turn_id: str) -> dict[str, Any]:
+    """The feedback buttons under an answer (a fresh block id per turn, as Slack asks): a copy of the template,
+    which costs a turn nothing of the models' building and validation."""
+    block = copy.deepcopy(_feedback_template())
+    block["block_id"] = f"{BLOCK_PREFIX}{turn_id}"[:255]
+    return block
 
 
 async def record_answer(

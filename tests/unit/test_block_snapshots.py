@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.agent.types import PendingAction, TraceEntry, TurnResult
 from bot.slack.approval_blocks import approval_blocks
+from bot.slack.feedback import feedback_block
 from bot.slack.posting import marker
 from bot.slack.rendering import render_turn
 from bot.slack.work_objects import TicketLink, task_entity
@@ -90,6 +91,15 @@ def test_an_answer_as_posted_with_feedback_buttons_and_its_work_object() -> None
     assert entity_problem(entity, unfurl=False) is None
     metadata = marker("answer:0123456789abcdef", [entity])
     assert_snapshot("answer_as_posted", {"text": message.text, "blocks": message.blocks, "metadata": metadata})
+
+
+def test_each_answer_gets_its_own_feedback_buttons_with_its_own_block_id() -> None:
+    first = feedback_block("turn-1")
+    first["elements"][0]["positive_button"]["value"] = "changed"  # what one message does to its copy stays there
+    second = feedback_block("turn-2")
+    assert second["block_id"] == "feedback-turn-2"
+    assert second["elements"][0]["positive_button"]["value"] == "up"
+    _valid([second])
 
 
 def test_a_tickets_unfurl_and_flexpane_entities() -> None:
