@@ -8,7 +8,7 @@ carries 👀); the agent saves it with the turn. The agent never reads Slack; re
 from __future__ import annotations
 
 import contextvars
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def turn_request(
 ) -> dict[str, Any]:
     """The `request` saved on a turn row: enough to tell the user, and to re-run a question that only read."""
     origin = current_origin.get()
-    request: dict[str, Any] = {"actor": asdict(actor), "origin": asdict(origin) if origin is not None else None}
+    request: dict[str, Any] = {"actor": _flat(actor), "origin": _flat(origin) if origin is not None else None}
     if tool_name is not None:
         request |= {"kind": "tool", "tool": tool_name, "arguments": arguments or {}}
     else:
@@ -69,6 +69,11 @@ def turn_request(
         elif context:
             request["context"] = context
     return request
+
+
+def _flat(value: Actor | TurnOrigin) -> dict[str, Any]:
+    """`dataclasses.asdict` for a dataclass of plain values, without its recursive deep copy (once per turn)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def origin_of(request: dict[str, Any]) -> TurnOrigin | None:
