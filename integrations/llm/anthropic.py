@@ -35,7 +35,7 @@ from anthropic.types import Message as APIMessage
 from anthropic.types import RawMessageStreamEvent
 
 from integrations.errors import Misconfigured, ModelError, ModelRequestError, ModelUnavailable
-from integrations.llm.anthropic_body import BodyEncoder
+from integrations.llm.anthropic_body import BodyEncoder, sdk_warnings
 from integrations.llm.anthropic_errors import classify, retry_after
 from integrations.llm.anthropic_wire import StreamBuilder, build_params, parse_message
 from integrations.llm.base import Message, ModelResponse, TextCallback, ToolChoice, ToolSpec
@@ -177,6 +177,7 @@ class AnthropicLLM:
         """The encoded body for the first-party client; None for a client that gets `messages.create`."""
         if self.body_encoder is None or self.extra_body:
             return None
+        sdk_warnings(params, stacklevel=4)
         return self.body_encoder.encode(params, system=system, tools=tools, stream=stream)
 
     async def _message(self, params: dict[str, Any], body: bytes | None) -> ModelResponse:

@@ -13,14 +13,20 @@ A cached fragment is keyed by what it is made of: the system prompt's text, and 
 in order (the cache holds them, so an id is never reused while its entry lives). A `ToolSpec` is never changed once
 offered: a tool that changes (an MCP server's new schema, a policy that offers another set) comes as another
 `ToolSpec` (`Agent._spec` builds one per tool object), hence another key.
+
+`messages.create` also warns about a deprecated model, or manual thinking on a model that discourages it:
+`sdk_warnings` gives the same warnings, from the SDK's own tables.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+
+from anthropic.resources.messages.messages import DEPRECATED_MODELS, MODELS_TO_WARN_WITH_THINKING_ENABLED
 
 from integrations.llm.base import ToolSpec
 
@@ -95,3 +101,21 @@ class BodyEncoder:
         cache[key] = value
         if len(cache) > self.size:
             cache.popitem(last=False)
+
+
+def sdk_warnings(params: dict[str, Any], *, stacklevel: int = 3) -> None:
+    """The warnings `messages.create(**params)` gives (worded as the SDK words them)."""
+    model = params["model"]
+    if model in DEPRECATED_MODELS:
+        warnings.warn(
+            f"The model '{model}' is deprecated and will reach end-of-life on {DEPRECATED_MODELS[model]}.\nPlease migrate to a newer model. Visit https://docs.anthropic.com/en/docs/resources/model-deprecations for more information.",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
+    thinking = params.get("thinking")
+    if model in MODELS_TO_WARN_WITH_THINKING_ENABLED and thinking and thinking["type"] == "enabled":
+        warnings.warn(
+            f"Using Claude with {model} and 'thinking.type=enabled' is deprecated. Use 'thinking.type=adaptive' instead which results in better model performance in our testing: https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking",
+            UserWarning,
+            stacklevel=stacklevel,
+        )

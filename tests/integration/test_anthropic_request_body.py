@@ -151,3 +151,16 @@ async def test_our_trace_context_is_not_sent_to_the_model_provider(
         assert rig.server.requests
         assert not {"traceparent", "tracestate"} & {k.lower() for r in rig.server.requests for k in r.headers}
         await rig.llm.aclose()
+
+
+@pytest.mark.parametrize(
+    ("model", "thinking", "warning", "words"),
+    [("claude-sonnet-4-5", 0, DeprecationWarning, "is deprecated and will reach end-of-life"), ("claude-opus-4-6", 2048, UserWarning, "thinking.type=enabled")],
+)
+async def test_the_sdks_warnings_about_a_model_still_come(
+    settings: Settings, server: AnthropicServer, model: str, thinking: int, warning: type[Warning], words: str
+) -> None:
+    llm = first_party(settings, server, chatops_thinking_budget=thinking)
+    with pytest.warns(warning, match=words):
+        await llm.complete(system=SYSTEM, messages=CONVERSATION[:1], tools=[], max_tokens=100, model=model)
+    await llm.aclose()
