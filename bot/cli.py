@@ -96,14 +96,23 @@ def settled(build: BuildDeps) -> BuildDeps:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command in ("run", "shell"):
-        # Start-up allocates most of what the process keeps: a collection meanwhile only walks it again (about
-        # 0.4 s of CPU on 2 cores). The collector is back on once the parts are built (settle) or start-up failed.
+    # Start-up allocates most of what a process keeps: a collection meanwhile only walks it again (about 0.4 s of
+    # CPU on 2 cores). The collector is off while a command starts, and for the one-shot commands (doctor,
+    # manifest, policy) while they run; it is back on once run/shell have built their parts (settle) or when the
+    # command ends. An evaluation runs many conversations: it keeps the collector on.
+    if args.command != "eval":
         gc.disable()
-        try:
-            return await (_run(args, settings) if args.command == "run" else _shell(args, settings))
-        finally:
-            gc.enable()
+    try:
+        return await _command(args, settings)
+    finally:
+        gc.enable()
+
+
+async def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return await _run(args, settings)
+    if args.command == "shell":
+        return await _shell(args, settings)
     if args.command == "doctor":
         from bot.doctor import run_doctor
 

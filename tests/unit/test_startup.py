@@ -1,7 +1,8 @@
 """Start-up (issue #12: a fast start; `python -m benchmarks startup` prints the figures): the modules `chatops run`
 imports leave the SDKs of optional parts (MCP servers, other model providers, the OpenTelemetry SDK) unloaded
-until a setting asks for them; the garbage collector is off while a long-running command starts and, once its
-parts are built, back on with what start-up built frozen (never walked again, not even at exit)."""
+until a setting asks for them; the garbage collector is off while a command starts and, once run/shell have built
+their parts, back on with what start-up built frozen (never walked again, not even at exit); `python -m bot`
+freezes what a command made before the interpreter exits."""
 
 from __future__ import annotations
 
@@ -58,3 +59,17 @@ def test_a_start_up_that_fails_leaves_the_collector_on(monkeypatch: pytest.Monke
     assert main(["run", "--http", "--port", "0"]) == 2
 
     assert gc.isenabled()
+
+
+def test_python_m_bot_freezes_what_the_command_made_before_the_interpreter_exits(tmp_path: Path) -> None:
+    script = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['bot', 'manifest']\n"
+        "runpy.run_module('bot', run_name='__main__', alter_sys=True)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ANTHROPIC_", "CHATOPS_", "JIRA_", "DATABASE_URL"))}
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+
+    assert out.returncode == 0, out.stderr
+    assert "frozen at exit: True" in out.stdout
