@@ -5,10 +5,10 @@
 turn, on a SQLite file (and on PostgreSQL with BENCH_DATABASE_URL, an empty database). Two peers in the same run,
 doing the same rows with the same SQL:
 
-- `ORM session`: each statement built per call and run through a SQLModel session (how the store ran them before
-  bot/storage/turn_sql.py);
-- `sqlite3 floor` (SQLite only): the same statements as hand-written SQL on the sqlite3 module, no SQLAlchemy: what
-  the database itself costs.
+- `ORM session`: the statements the store ran before bot/storage/turn_sql.py (a conversation looked up, then
+  inserted; the last message seq read before the messages), each built per call and run through a SQLModel session;
+- `sqlite3 floor` (SQLite only): the store's statements as hand-written SQL on the sqlite3 module, no SQLAlchemy:
+  what the database itself costs.
 
 CPU is the process's (time.process_time: every thread, the database thread included) per turn, measured per batch
 of BATCH turns; figures are the median and p99 over the batches. Run: `python -m benchmarks turn_sql`.
@@ -136,16 +136,16 @@ def sqlite3_turn(path: str) -> Turn:
         begin = [
             ('INSERT INTO processed_events ("key", created_at) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING RETURNING "key"',
              (f"event:T1:Ev{turn_id}", stamp, f"msg:T1:C1:{ts}", stamp)),
-            ("SELECT id FROM conversations WHERE team_id = ? AND channel_id = ? AND thread_ts = ?", ("T1", "C1", ts)),
-            ("INSERT INTO conversations (id, team_id, channel_id, thread_ts, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("INSERT INTO conversations (id, team_id, channel_id, thread_ts, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id, channel_id, thread_ts) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
              (conversation_id, "T1", "C1", ts, "U1", stamp, stamp)),
             ("INSERT INTO turns (id, conversation_id, user_id, started_at, status, steps, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens) VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0)",
              (turn_id, conversation_id, "U1", stamp)),
         ]  # fmt: skip
         end = [
-            ("SELECT max(seq) FROM conversation_messages WHERE conversation_id = ?", (conversation_id,)),
-            ("INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) VALUES (?, 1, 'user', ?, ?), (?, 2, 'assistant', ?, ?)",
-             (conversation_id, content[0], stamp, conversation_id, content[1], stamp)),
+            ("INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) SELECT ?, coalesce(max(seq), 0) + 1, 'user', ?, ? FROM conversation_messages WHERE conversation_id = ?",
+             (conversation_id, content[0], stamp, conversation_id)),
+            ("INSERT INTO conversation_messages (conversation_id, seq, role, content, created_at) SELECT ?, coalesce(max(seq), 0) + 1, 'assistant', ?, ? FROM conversation_messages WHERE conversation_id = ?",
+             (conversation_id, content[1], stamp, conversation_id)),
             ("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)),
             ("UPDATE turns SET status = 'answered', steps = 1, input_tokens = 10, output_tokens = 5, finished_at = ? WHERE id = ?",
              (stamp, turn_id)),

@@ -96,7 +96,7 @@ class ConversationQueries(StoreBase):
         try:
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         except IntegrityError:
-            # Another process created the same conversation at the same moment; it exists now.
+            # A concurrent start in another process (the upsert covers most such races; this is a second chance).
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
 
     def _begin(
@@ -114,15 +114,12 @@ class ConversationQueries(StoreBase):
         now = self.clock()
         if claim and not insert_claim(conn, claim, now):
             raise DeliveryTaken  # the transaction rolls back: no claim, conversation or turn of this delivery stays
-        where = {"team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts}
-        found = conn.execute(sql.FIND_CONVERSATION, where).scalar()
-        conversation_id = found or uuid.uuid4().hex
-        if found is None:
-            conn.execute(
-                sql.INSERT_CONVERSATION,
-                {"id": conversation_id, **where, "user_id": user_id, "created_at": now, "updated_at": now},
-            )
-        messages = [] if found is None else self._messages(conn, conversation_id)
+        # one statement creates the thread's conversation or touches it; the id it returns says which
+        fresh = uuid.uuid4().hex
+        row = {"id": fresh, "team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id}
+        upsert = sql.for_dialect(conn.dialect.name).conversation
+        conversation_id = conn.execute(upsert, row | {"created_at": now, "updated_at": now}).scalar_one()
+        messages = [] if conversation_id == fresh else self._messages(conn, conversation_id)
         conn.execute(
             sql.INSERT_TURN,
             {
@@ -162,18 +159,16 @@ class ConversationQueries(StoreBase):
     def _end(self, conn: Connection, end: TurnEnd) -> None:
         now = self.clock()
         if end.messages:
-            seq = (conn.execute(sql.LAST_SEQ, {"conversation_id": end.conversation_id}).scalar() or 0) + 1
             rows = [
                 {
                     "conversation_id": end.conversation_id,
-                    "seq": seq + offset,
                     "role": message.role,
                     "content": message.model_dump(mode="json")["content"],
                     "created_at": now,
                 }
-                for offset, message in enumerate(end.messages)
+                for message in end.messages
             ]
-            conn.execute(sql.INSERT_MESSAGES, rows)
+            conn.execute(sql.APPEND_MESSAGE, rows)  # each after the last: no read of the last seq first
             conn.execute(sql.TOUCH_CONVERSATION, {"w_id": end.conversation_id, "v_updated_at": now})
         if end.tool_calls:
             self._save_tool_calls(conn, end.turn_id, end.tool_calls)

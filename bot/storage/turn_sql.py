@@ -36,12 +36,6 @@ CLAIMS = _table(ProcessedEventRow)
 
 # ---------------------------------------------------------------- the turn's start
 
-FIND_CONVERSATION = select(CONVERSATIONS.c.id).where(
-    CONVERSATIONS.c.team_id == bindparam("team_id"),
-    CONVERSATIONS.c.channel_id == bindparam("channel_id"),
-    CONVERSATIONS.c.thread_ts == bindparam("thread_ts"),
-)
-INSERT_CONVERSATION = insert(CONVERSATIONS)
 READ_MESSAGES = (
     select(MESSAGES.c.seq, MESSAGES.c.role, MESSAGES.c.content)
     .where(MESSAGES.c.conversation_id == bindparam("conversation_id"))
@@ -52,8 +46,18 @@ INSERT_TURN = insert(TURNS)
 
 # ---------------------------------------------------------------- the turn's end
 
-LAST_SEQ = select(func.max(MESSAGES.c.seq)).where(MESSAGES.c.conversation_id == bindparam("conversation_id"))
-INSERT_MESSAGES = insert(MESSAGES)
+APPEND_MESSAGE = insert(MESSAGES).from_select(
+    ["conversation_id", "seq", "role", "content", "created_at"],
+    select(
+        bindparam("conversation_id", type_=MESSAGES.c.conversation_id.type),
+        func.coalesce(func.max(MESSAGES.c.seq), 0) + 1,
+        bindparam("role", type_=MESSAGES.c.role.type),
+        bindparam("content", type_=MESSAGES.c.content.type),
+        bindparam("created_at", type_=MESSAGES.c.created_at.type),
+    ).where(MESSAGES.c.conversation_id == bindparam("conversation_id")),
+)
+"""One message after the conversation's last (its `seq` computed in the statement: no read of the last seq first).
+Executed with a list of messages, each sees the rows inserted before it."""
 TOUCH_CONVERSATION = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("w_id"))
@@ -116,6 +120,12 @@ class DialectStatements:
         return _claim(keys)
 
     @property
+    def conversation(self) -> Any:
+        """Insert the thread's conversation, or touch the existing one (`updated_at`); returns the id it has. Its id
+        is the one given exactly when it is new (then there are no messages to read)."""
+        return _conversation(self.dialect)
+
+    @property
     def answer(self) -> Any:
         """Insert an answer row unless its message was recorded before; returns its id when inserted."""
         return _answer(self.dialect)
@@ -137,6 +147,15 @@ def _claim(keys: int) -> Any:
     values = ", ".join(f"(:k{i}, :now)" for i in range(keys))
     statement = f'INSERT INTO {CLAIMS.name} ("key", created_at) VALUES {values} ON CONFLICT DO NOTHING RETURNING "key"'
     return text(statement).bindparams(bindparam("now", type_=CLAIMS.c.created_at.type)).columns(CLAIMS.c.key)
+
+
+@cache
+def _conversation(dialect: str) -> Any:
+    stmt = _insert(dialect, CONVERSATIONS)
+    thread = ["team_id", "channel_id", "thread_ts"]
+    return stmt.on_conflict_do_update(index_elements=thread, set_={"updated_at": stmt.excluded.updated_at}).returning(
+        CONVERSATIONS.c.id
+    )
 
 
 @cache
