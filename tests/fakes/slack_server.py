@@ -341,6 +341,8 @@ class FakeSlack(WebMethods, AgentMethods, FakeServer):
             return web.json_response({"ok": False, "error": "unknown_method"})
         with self._lock:
             result = handler(args)
+        with self._cond:  # waiters on the workspace's state (a message changed, a status cleared) look again
+            self._cond.notify_all()
         headers = {"x-oauth-scopes": "app_mentions:read,chat:write,commands,im:history"} if method == "auth.test" else {}
         return web.json_response(result, headers=headers)
 

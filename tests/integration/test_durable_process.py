@@ -251,9 +251,14 @@ def test_an_approved_write_killed_mid_request_is_reconciled_by_one_of_two_proces
             landed = body_text in json.dumps(jira.state.issue("OPS-2")["comments"], default=str)
             assert ("This was done" if landed else "This was not done") in explained.text
             assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1  # never sent again
-            refreshed = next(m for m in in_thread(slack, asked) if m.ts == buttons.ts)
             outcome = "Approved and done" if landed else "Approved, but it failed"
-            assert "actions" not in json.dumps(refreshed.blocks) and outcome in json.dumps(refreshed.blocks)
+
+            def refreshed() -> str:
+                return json.dumps(next(m for m in in_thread(slack, asked) if m.ts == buttons.ts).blocks)
+
+            # the buttons are refreshed after the thread is told (and Slack cleared the status at that reply)
+            slack.wait_for(lambda _r: outcome in refreshed(), 30)
+            assert "actions" not in refreshed()
         finally:
             for bot in others:
                 assert bot.stop() == 0
