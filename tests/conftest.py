@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set; each PostgreSQL test gets its own schema)."""
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,21 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     child processes, sockets and PostgreSQL rather than computing, so one worker per core leaves the cores idle
     (on 2 cores with PostgreSQL: 6 min 17 s with 2 workers, 4 min 50 s with 4)."""
     return 2 * (os.cpu_count() or 1)
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The collector is off while this process collects (an xdist controller collects nothing: its workers do)."""
+    if not config.getoption("numprocesses", None) or "PYTEST_XDIST_WORKER" in os.environ:
+        gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection imported every test module and, through them, bot/, the SDKs and the fakes: what it made lives for
+    the whole session, so it is frozen (`gc.freeze`) instead of being walked by every later collection and once more
+    at exit; the collector was off meanwhile (the way `chatops run` starts, bot/cli.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
