@@ -97,7 +97,7 @@ def create_app(surface: Surface, *, process_before_response: bool = False) -> As
     register_agent_view(app, surface)  # before the App Home's app_home_opened listener (it takes tab == "messages")
     register_home(app, surface)
     register_unfurls(app, surface)
-    approvals_ui.register_approval_handlers(app, deps, surface.agent)
+    approvals_ui.register_approval_handlers(app, deps, surface.agent, surface.tasks)
     admin_modal.register_admin_handlers(app, deps)
     register_schedule_handlers(app, deps)
     feedback.register_feedback_handlers(app, surface)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bot.agent.loop import Agent
     from bot.agent.types import DeclineReason, TurnResult
     from bot.deps import Deps
+    from bot.slack.tasks import Background
     from bot.storage.tables import PendingApprovalRow
 
 logger = get_logger("slack.approvals")
@@ -231,8 +232,10 @@ async def expire_approvals(deps: Deps, now: datetime, *, agent: Agent | None = N
 # ---------------------------------------------------------------- Bolt wiring
 
 
-def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
-    """Register the Approve / Cancel action handlers."""
+def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent, tasks: Background) -> None:
+    """Register the Approve / Cancel action handlers. A click's work (the approved call, the rest of the turn) runs
+    as one of the surface's `tasks`, awaited by the listener: a shutdown drains it like any conversation in flight
+    instead of handing its turn over while the approved write is still being sent."""
 
     @app.action(ACTION_PATTERN)
     async def on_approval_click(ack: Any, body: dict[str, Any], client: Any) -> None:
@@ -246,7 +249,7 @@ def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
         if parsed is None or parsed.version != UI_VERSION:
             await _ephemeral(client, channel=channel, user=clicker, text=approval_text.approval_stale_button())
             return
-        outcome = await decide_approval(
+        deciding = decide_approval(
             deps,
             agent,
             client,
@@ -256,4 +259,5 @@ def register_approval_handlers(app: AsyncApp, deps: Deps, agent: Agent) -> None:
             channel=channel,
             message_ts=payload.message_ts,
         )
+        outcome = await tasks.spawn(deciding, name=f"approval:{parsed.approval_id}")
         log_event(logger, "approval click", approval=parsed.approval_id, user=clicker, outcome=outcome)

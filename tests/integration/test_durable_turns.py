@@ -176,3 +176,34 @@ async def test_an_approved_write_cut_mid_request_is_reconciled_and_never_sent_ag
     finally:
         for approvals_world in (a, b):
             await close_world(approvals_world)
+
+
+async def test_a_shutdown_waits_for_an_approved_write_still_being_sent(
+    database: Database, slack: FakeSlack, model: AnthropicServer, clock: FixedClock, jira: JiraServer
+) -> None:
+    # A drain joins the surface's tasks before handing turns over; the click's work must be one of them, or the
+    # turn is handed over (and reconciled by another process as not done) while its write is still on the wire.
+    await migrate(database)
+    a = await process(database, slack, model, clock, "a", tickets=jira_backend(jira))
+    hold = threading.Event()
+    try:
+        a.model.queue(tool_use_reply([tool_use("add_comment", {"key": "OPS-2", "body": "Rolled back"}, id="toolu_c")]))
+        result, _ = await a.ask(MAYA, "Tell OPS-2 we rolled back")
+        assert result.pending is not None
+        a.model.queue(text_reply("Commented on OPS-2."))
+        jira.fault("POST", r"/issue/OPS-2/comment$", hold=hold, status=None)
+        pressing = asyncio.ensure_future(a.press(result.pending.approval_id, "approve", user=MAYA))
+        await asyncio.to_thread(jira.wait_for, lambda reqs: any(r.method == "POST" and r.path.endswith("/comment") for r in reqs))
+
+        assert a.surface.tasks.active == 1  # the approved write in flight is what a drain waits for
+        assert not await a.surface.tasks.join(timeout=0)
+        hold.set()
+
+        assert await a.surface.tasks.join(timeout=30)
+        await pressing
+        assert jira.sent("POST", r"/issue/OPS-2/comment$") == 1
+        calls = await a.store.list_tool_calls(turn_id=result.turn_id)
+        assert [(c.tool, c.outcome) for c in calls] == [("add_comment", "ok")]
+    finally:
+        hold.set()
+        await close_world(a)
