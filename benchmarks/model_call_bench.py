@@ -28,17 +28,17 @@ import io
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from anthropic import AsyncAnthropic
 
+from benchmarks.child_server import child_server
 from bot.agent.state import ThreadRef
 from bot.agent.types import ProgressEvent
 from bot.settings import Settings
@@ -67,18 +67,9 @@ FAKE = (
 Call = Callable[[], Awaitable[Any]]
 
 
-@contextmanager
-def fake_process() -> Iterator[str]:
+def fake_process() -> AbstractContextManager[str]:
     """The fake Messages API in its own process (its CPU is not the bot's); yields its base URL."""
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-c", FAKE], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
+    return child_server(FAKE)
 
 
 def catalogue() -> list[dict[str, Any]]:

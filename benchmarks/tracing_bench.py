@@ -12,12 +12,10 @@ exporter thread's encoding and sending (measured from the process clock over all
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
+from benchmarks.child_server import child_server
 from bot.settings import Settings
 from bot.tracing import Tracing
 from bot.wiring import build_tracing
@@ -65,17 +63,9 @@ COLLECTOR = (
 )
 
 
-@contextmanager
-def collector_process() -> Iterator[str]:
+def collector_process() -> AbstractContextManager[str]:
     """The fake collector in its own process, so its CPU is not counted as the bot's."""
-    proc = subprocess.Popen([sys.executable, "-c", COLLECTOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
+    return child_server(COLLECTOR)
 
 
 def main() -> None:
