@@ -156,7 +156,7 @@ async def _database(tally: Tally, workdir: Path) -> CountingDatabase:
     return db
 
 
-def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int, *, sqlite: bool) -> None:
+def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int) -> None:
     print(f"{title}:")
     print(f"  Slack Web API calls: {len(slack_methods)}  ({', '.join(f'{m} x{n}' for m, n in Counter(slack_methods).items())})")
     print(f"  model calls: {model_calls}")
@@ -166,8 +166,7 @@ def _report(title: str, tally: Tally, slack_methods: list[str], model_calls: int
         print(f"    {n} x {name}: {', '.join(f'{k} x{v}' for k, v in statements.items())}")
     total = sum(tally.statements.values())
     print(f"  SQL statements: {total}  ({', '.join(f'{v} {n}' for v, n in sorted(tally.statements.items()))})")
-    # on PostgreSQL Database.run itself goes through the default executor (asyncio.to_thread): not counted twice
-    other = tally.executor_hops - (0 if sqlite else tally.db_hops)
+    other = tally.executor_hops  # the database runs on its own threads, never the default executor
     print(f"  thread hops: {tally.db_hops + other} ({tally.db_hops} database, {other} other work sent to a thread)")
     tally.catch_up()
     print("  order (Slack calls and transactions as they happened; the first Slack call is the first visible feedback):")
@@ -259,7 +258,7 @@ async def _run() -> None:
                     if len(model.bodies()) == model_before:
                         raise RuntimeError("no turn ran (a database used before holds this message's claim): use an empty one")
                     methods = [c.method for c in slack.calls()[slack_before:]]
-                    _report(title, tally, methods, len(model.bodies()) - model_before, sqlite=not db.is_postgres)
+                    _report(title, tally, methods, len(model.bodies()) - model_before)
                 if turns := int(os.environ.get("BENCH_CPU_TURNS") or 0):
                     await _cpu(bot, slack, model, turns)
             finally:

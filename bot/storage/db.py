@@ -1,16 +1,23 @@
 """The database: engine construction and running blocking session work off the event loop.
 
-On PostgreSQL, session work runs on the loop's thread pool (many connections, many transactions at once). A
-SQLite file has one writer at a time, and writers that collide wait in SQLite's busy handler, which sleeps in
-steps of up to 100 ms: under a burst that made every turn seconds slower while using more CPU. So on SQLite all
-session work of a process runs on one thread, one transaction after another (reads are sub-millisecond), and
-nothing ever waits on the file lock within the process.
+Session work runs on the database's own threads, never on the event loop's thread pool (which keeps the other
+blocking work: the Jira client, file reads):
+
+- On PostgreSQL, two threads per CPU (`db_threads`), not one per conversation in flight. A burst of 200 questions
+  used to run up to 32 transactions at once in one process (the loop's pool): on 2 cores they only took turns on
+  the interpreter lock and on PostgreSQL's own processes, and every turn waited longer. With 4 threads the same
+  burst is answered sooner and with less CPU (`python -m benchmarks slack`, docs/benchmarks.md).
+- A SQLite file has one writer at a time, and writers that collide wait in SQLite's busy handler, which sleeps in
+  steps of up to 100 ms: under a burst that made every turn seconds slower while using more CPU. So on SQLite all
+  session work of a process runs on one thread, one transaction after another (reads are sub-millisecond), and
+  nothing ever waits on the file lock within the process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,12 +85,19 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
+def db_threads() -> int:
+    """Threads for PostgreSQL session work in one process: two per CPU this process may run on."""
+    return 2 * len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2 * (os.cpu_count() or 1)
+
+
 class Database:
     """Runs session work in a worker thread so the event loop never blocks on SQL."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, threads: int | None = None) -> None:
         self.engine = engine
-        self._serial: ThreadPoolExecutor | None = None
+        self.threads = 1 if engine.dialect.name == "sqlite" else max(1, threads or db_threads())
+        """How many transactions of this process run at once (one on SQLite)."""
+        self._executor: ThreadPoolExecutor | None = None
         self.config_writes = 0
         """Configuration changes committed through this object: caches of the configuration look again."""
 
@@ -103,12 +117,10 @@ class Database:
             return fn(connection)
 
     async def _in_thread(self, runner: Callable[[Callable[[Any], T]], T], fn: Callable[[Any], T]) -> T:
-        if self.engine.dialect.name != "sqlite":
-            return await asyncio.to_thread(runner, fn)
-        if self._serial is None:
-            self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatops-sqlite")
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="chatops-db")
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._serial, context.run, runner, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, runner, fn)
 
     def run_sync(self, fn: Callable[[Session], T]) -> T:
         """The same, on the calling thread (for start-up code and threads)."""
@@ -136,8 +148,8 @@ class Database:
             return False
 
     def dispose(self) -> None:
-        """Close pooled connections (and SQLite's thread, started again on the next use)."""
+        """Close pooled connections (and the database's threads, started again on the next use)."""
         self.engine.dispose()
-        serial, self._serial = self._serial, None
-        if serial is not None:
-            serial.shutdown(wait=False)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)

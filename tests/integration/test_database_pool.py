@@ -3,10 +3,12 @@ replaced before a transaction uses it, without a ping per transaction (bot/stora
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.storage.db import Database, make_engine
@@ -51,4 +53,29 @@ def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping_and_replace
             _backend(db)
         assert _backend(db) != dead
     finally:
+        db.dispose()
+
+
+async def test_postgresql_transactions_run_on_the_databases_own_few_threads() -> None:
+    # A burst must not run a transaction per conversation at once (the loop's pool had 32 threads): at most
+    # `threads`, on threads of the database's own (the loop's pool keeps the other blocking work).
+    db = Database(make_engine(os.environ["TEST_DATABASE_URL"]), threads=2)
+    entered, release = threading.Semaphore(0), threading.Event()
+
+    def hold(conn: Connection) -> str:
+        conn.execute(text("SELECT 1"))
+        entered.release()
+        release.wait(10)
+        return threading.current_thread().name
+
+    try:
+        running = [asyncio.ensure_future(db.run_conn(hold)) for _ in range(5)]  # all submitted before any ends
+        for _ in range(2):
+            await asyncio.to_thread(entered.acquire, True, 10)
+        release.set()
+        names = set(await asyncio.gather(*running))
+
+        assert len(names) == 2 and all(n.startswith("chatops-db") for n in names), names
+    finally:
+        release.set()
         db.dispose()
