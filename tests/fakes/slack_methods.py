@@ -133,15 +133,26 @@ class WebMethods:
         if thread_ts and shown and shown[-1][2]:
             self.statuses.append((channel_id, thread_ts, ""))
 
-    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _message(self, args: dict[str, Any]) -> tuple[Channel, StoredMessage] | dict[str, Any]:
+        """The message `args` name (`channel` + `ts`), or Slack's error."""
         channel = self._resolve(args.get("channel"), posting=True)
         if isinstance(channel, dict):
             return channel
         msg = self._find(channel.id, args.get("ts"))
-        if msg is None:
-            return self._err("message_not_found")
-        if msg.bot_id != BOT_ID:
-            return self._err("cant_update_message")
+        return (channel, msg) if msg is not None else self._err("message_not_found")
+
+    def _bots_message(self, args: dict[str, Any], not_ours: str) -> tuple[Channel, StoredMessage] | dict[str, Any]:
+        """The same, refused with `not_ours` unless the bot posted it."""
+        found = self._message(args)
+        if isinstance(found, tuple) and found[1].bot_id != BOT_ID:
+            return self._err(not_ours)
+        return found
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._bots_message(args, "cant_update_message")
+        if isinstance(found, dict):
+            return found
+        channel, msg = found
         if problem := self._check_content(args.get("text"), args.get("blocks")):
             return problem
         if problem := self._check_metadata(args.get("metadata")):
@@ -154,14 +165,10 @@ class WebMethods:
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "text": msg.text, "message": msg.to_api()}
 
     def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve(args.get("channel"), posting=True)
-        if isinstance(channel, dict):
-            return channel
-        msg = self._find(channel.id, args.get("ts"))
-        if msg is None:
-            return self._err("message_not_found")
-        if msg.bot_id != BOT_ID:
-            return self._err("cant_delete_message")
+        found = self._bots_message(args, "cant_delete_message")
+        if isinstance(found, dict):
+            return found
+        channel, msg = found
         self.messages[channel.id].remove(msg)
         return {"ok": True, "channel": channel.id, "ts": msg.ts}
 
@@ -198,15 +205,10 @@ class WebMethods:
         return {"ok": True, "channel": channel.id, "ts": msg.ts}
 
     def _streaming_message(self, args: dict[str, Any]) -> StoredMessage | dict[str, Any]:
-        channel = self._resolve(args.get("channel"), posting=True)
-        if isinstance(channel, dict):
-            return channel
-        msg = self._find(channel.id, args.get("ts"))
-        if msg is None:
-            return self._err("message_not_found")
-        if not msg.streaming:
-            return self._err("message_not_in_streaming_state")
-        return msg
+        found = self._message(args)
+        if isinstance(found, dict):
+            return found
+        return found[1] if found[1].streaming else self._err("message_not_in_streaming_state")
 
     def _m_chat_appendStream(self, args: dict[str, Any]) -> dict[str, Any]:
         msg = self._streaming_message(args)
