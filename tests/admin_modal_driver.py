@@ -9,8 +9,7 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 
 from tests.approvals_world import ADMIN, CHANNEL, TEAM, ApprovalsWorld
-from tests.fakes.slack_payloads import slash_command
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_payloads import interaction, slash_command
 
 CONFIG_VIEW_ID = "V0CONFIG"
 """The id Slack gives the open config modal."""
@@ -54,12 +53,7 @@ def form_state(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def submission(view: dict[str, Any], *, user: str, values: dict[str, Any]) -> dict[str, Any]:
     """The view_submission payload Slack posts when `user` presses Save."""
     return {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": FakeSlack.APP_ID,
-        "token": "legacy-verification-token",
-        "trigger_id": "13345224609.738474920.8088930838d88f008e1",
+        **interaction("view_submission", user=user, trigger="1", team_id=TEAM),
         "view": {**view, "id": CONFIG_VIEW_ID, "team_id": TEAM, "state": {"values": values}, "hash": "1.abc"},
         "response_urls": [],
         "is_enterprise_install": False,

@@ -42,6 +42,7 @@ from integrations.tickets.local import LocalTickets, add_project
 from tests.conftest import FixedClock
 from tests.fakes.anthropic_server import AnthropicServer, tool_use, tool_use_reply
 from tests.fakes.slack_data import StoredMessage
+from tests.fakes.slack_payloads import interaction
 from tests.fakes.slack_server import FakeSlack
 
 ADMIN, MAYA, LEO, VIC = "U0ADMIN", "U0MAYA", "U0LEO", "U0VIC"
@@ -145,13 +146,8 @@ def click(approval_id: str, choice: str, *, user: str, channel: str = CHANNEL, m
     """The block_actions payload Slack sends when `user` clicks Approve or Cancel."""
     aid = action_id(choice, approval_id, version=version)  # type: ignore[arg-type]
     return {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": FakeSlack.APP_ID,
-        "token": "legacy-verification-token",
+        **interaction("block_actions", user=user, team_id=TEAM),
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
         "channel": {"id": channel, "name": channel.lower()},
         "message": {"type": "message", "ts": message_ts, "text": "Confirm this change"},
         "response_url": "https://hooks.slack.com/actions/T0TEAM/1/abc",

@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+from tests.fakes.slack_payloads import interaction
+
 if TYPE_CHECKING:
     from tests.fakes.slack_data import Channel, StoredMessage
 
@@ -255,13 +257,8 @@ def feedback_click(
 ) -> dict[str, Any]:
     """A `block_actions` payload for a click on the feedback buttons (bolt-js `FeedbackButtonsAction`)."""
     return {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
-        "api_app_id": "A0CHATOPS",
-        "token": "legacy-verification-token",
+        **interaction("block_actions", user=user, team_id=team_id),
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-        "team": {"id": team_id, "domain": "acme"},
         "channel": {"id": channel, "name": channel.lower()},
         "response_url": "https://hooks.slack.com/actions/T0TEAM/1/abc",
         "actions": [
@@ -280,12 +277,7 @@ def feedback_click(
 def feedback_note(*, user: str, answer_id: str, text: str, team_id: str = TEAM_ID) -> dict[str, Any]:
     """The `view_submission` of the "what went wrong" modal."""
     return {
-        "type": "view_submission",
-        "team": {"id": team_id, "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
-        "api_app_id": "A0CHATOPS",
-        "token": "legacy-verification-token",
-        "trigger_id": "13345224609.738474920.8088930838d88f008e1",
+        **interaction("view_submission", user=user, trigger="1", team_id=team_id),
         "view": {
             "id": "V0FEEDBACK",
             "team_id": team_id,

@@ -31,6 +31,19 @@ def event_callback(event: dict[str, Any], *, event_id: str | None = None, team_i
     }
 
 
+def interaction(kind: str, *, user: str, trigger: str = "0", team_id: str = TEAM_ID) -> dict[str, Any]:
+    """What every interactivity payload (`block_actions`, `view_submission`) starts with: its type, who acted, in
+    which workspace, for which app (`trigger` ends the trigger id)."""
+    return {
+        "type": kind,
+        "team": {"id": team_id, "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "trigger_id": f"13345224609.738474920.8088930838d88f008e{trigger}",
+    }
+
+
 def mention(
     *, channel: str, user: str, text: str, ts: str, thread_ts: str | None = None, team_id: str = TEAM_ID
 ) -> dict[str, Any]:

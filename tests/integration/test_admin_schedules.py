@@ -15,6 +15,7 @@ from bot.slack.schedules_section import ScheduleVerb, action_id
 from bot.storage.tables import ScheduleRow
 from tests.admin_modal_driver import CONFIG_VIEW_ID, blocks_by_id, open_modal, updated_config
 from tests.approvals_world import ADMIN, CHANNEL, MAYA, TEAM, ApprovalsWorld
+from tests.fakes.slack_payloads import interaction
 from tests.fakes.slack_server import FakeSlack
 
 
@@ -36,13 +37,8 @@ def buttons(view: dict[str, Any], schedule_id: str) -> dict[str, dict[str, Any]]
 def click(view: dict[str, Any], verb: ScheduleVerb, value: str, *, user: str = ADMIN) -> dict[str, Any]:
     """The block_actions payload Slack sends when `user` clicks a schedule button inside the open config modal."""
     return {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": FakeSlack.APP_ID,
-        "token": "legacy-verification-token",
+        **interaction("block_actions", user=user, trigger="2", team_id=TEAM),
         "container": {"type": "view", "view_id": CONFIG_VIEW_ID},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e2",
         "view": {**view, "id": CONFIG_VIEW_ID, "team_id": TEAM, "state": {"values": {}}, "hash": "1.abc",
                  "root_view_id": CONFIG_VIEW_ID, "previous_view_id": None, "app_id": FakeSlack.APP_ID},
         "actions": [{"action_id": action_id(verb), "block_id": f"schedule:{value}", "value": value,

@@ -13,6 +13,7 @@ import pytest
 
 from tests.admin_modal_driver import CONFIG_VIEW_ID, blocks_by_id, open_modal, updated_config
 from tests.approvals_world import ADMIN, MAYA, TEAM, ApprovalsWorld, close_world, make_world
+from tests.fakes.slack_payloads import interaction
 from tests.integration.mcp_harness import fixture_stdio
 
 
@@ -36,13 +37,8 @@ def act(view: dict[str, Any], action_id: str, *, value: str | None = None, optio
     else:
         action |= {"type": "button", "value": value, "text": {"type": "plain_text", "text": "x"}}
     return {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0CHATOPS",
-        "token": "legacy-verification-token",
+        **interaction("block_actions", user=user, trigger="2", team_id=TEAM),
         "container": {"type": "view", "view_id": CONFIG_VIEW_ID},
-        "trigger_id": "13345224609.738474920.8088930838d88f008e2",
         "view": {**view, "id": CONFIG_VIEW_ID, "team_id": TEAM, "state": {"values": {}}, "hash": "1.abc", "root_view_id": CONFIG_VIEW_ID},
         "actions": [action],
         "is_enterprise_install": False,
