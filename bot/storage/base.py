@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.storage.db import Database
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """The INSERT of `dialect` ("postgresql", else SQLite), which has `on_conflict_do_nothing` / `_do_update`."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 class StoreBase:

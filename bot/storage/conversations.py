@@ -117,7 +117,7 @@ class ConversationQueries(StoreBase):
         # one statement creates the thread's conversation or touches it; the id it returns says which
         fresh = uuid.uuid4().hex
         row = {"id": fresh, "team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id}
-        upsert = sql.for_dialect(conn.dialect.name).conversation
+        upsert = sql.upsert_conversation(conn.dialect.name)
         conversation_id = conn.execute(upsert, row | {"created_at": now, "updated_at": now}).scalar_one()
         messages = [] if conversation_id == fresh else self._messages(conn, conversation_id)
         conn.execute(

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from bot.storage.base import StoreBase
 from bot.storage.tables import ProcessedEventRow
-from bot.storage.turn_sql import for_dialect
+from bot.storage.turn_sql import claim
 
 
 def event_key(team_id: str | None, event_id: str) -> str:
@@ -38,10 +38,10 @@ def insert_claim(conn: Connection, keys: Sequence[str], now: datetime) -> bool:
     unique = list(dict.fromkeys(k for k in keys if k))
     if not unique:
         return True
-    # one statement for every key (built once per dialect and count); a key claimed before is skipped
+    # one statement for every key (built once per count); a key claimed before is skipped
     params: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
     params["now"] = now
-    return len(conn.execute(for_dialect(conn.dialect.name).claim(len(unique)), params).all()) == len(unique)
+    return len(conn.execute(claim(len(unique)), params).all()) == len(unique)
 
 
 class EventQueries(StoreBase):

@@ -132,7 +132,7 @@ class FeedbackQueries(StoreBase):
             if on_turn:
                 conn.execute(turn_sql.SET_ANSWER_TS, {"w_id": record.turn_id, "v_answer_ts": record.message_ts[:32]})
             # a message recorded before keeps its row (and the turn its answer_ts): nothing to roll back
-            inserted = conn.execute(turn_sql.for_dialect(conn.dialect.name).answer, values).first()
+            inserted = conn.execute(turn_sql.insert_answer(conn.dialect.name), values).first()
             return answer_id if inserted is not None else None
 
         return await self.db.run_conn(_insert)

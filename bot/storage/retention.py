@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.storage.base import StoreBase
+from bot.storage.base import StoreBase, insert_for
 from bot.storage.tables import (
     ConversationRow,
     MessageRow,
@@ -33,8 +32,7 @@ def as_utc(value: datetime) -> datetime:
 
 def dialect_insert(session: Session, table: Any) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert_for(session.get_bind().dialect.name, table)
 
 
 class RetentionQueries(StoreBase):

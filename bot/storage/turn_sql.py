@@ -8,18 +8,18 @@ bound parameters, on a plain `Connection` (`Database.run_conn`): the statement c
 a cache key that is cheap to compute for a prebuilt statement, and no ORM session, identity map or flush is involved.
 Column types still apply (JSON content, UTC timestamps), so the rows are exactly what the ORM would write.
 
-The INSERT ... ON CONFLICT forms differ by dialect: `for_dialect(name)` builds them once per dialect.
+The INSERT ... ON CONFLICT forms differ by dialect: `upsert_conversation` and `insert_answer` are built once per
+dialect.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.storage.base import insert_for
 from bot.storage.tables import AnswerRow, ConversationRow, MessageRow, ProcessedEventRow, ToolCallRow, TurnRow
 
 
@@ -109,49 +109,22 @@ SET_ANSWER_TS = (
 )
 
 
-@dataclass(frozen=True)
-class DialectStatements:
-    """The INSERT ... ON CONFLICT DO NOTHING statements, for one dialect."""
-
-    dialect: str
-
-    def claim(self, keys: int) -> Any:
-        """Insert `keys` claim keys (parameters `k0`.. and `now`), skipping any claimed before; returns those inserted."""
-        return _claim(keys)
-
-    @property
-    def conversation(self) -> Any:
-        """Insert the thread's conversation, or touch the existing one (`updated_at`); returns the id it has. Its id
-        is the one given exactly when it is new (then there are no messages to read)."""
-        return _conversation(self.dialect)
-
-    @property
-    def answer(self) -> Any:
-        """Insert an answer row unless its message was recorded before; returns its id when inserted."""
-        return _answer(self.dialect)
-
-
-def for_dialect(name: str) -> DialectStatements:
-    """The dialect-specific statements ("sqlite" or "postgresql")."""
-    return DialectStatements("postgresql" if name == "postgresql" else "sqlite")
-
-
-def _insert(dialect: str, table: Table) -> Any:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 @cache
-def _claim(keys: int) -> Any:
-    # Written as text: SQLAlchemy does not cache a multi-row VALUES insert ("[no key]": compiled on every call, about
-    # 1 ms), and this form is the same SQL on SQLite (3.35+) and PostgreSQL.
+def claim(keys: int) -> Any:
+    """Insert `keys` claim keys (parameters `k0`.. and `now`), skipping any claimed before; returns those inserted.
+
+    Written as text: SQLAlchemy does not cache a multi-row VALUES insert ("[no key]": compiled on every call, about
+    1 ms), and this form is the same SQL on SQLite (3.35+) and PostgreSQL."""
     values = ", ".join(f"(:k{i}, :now)" for i in range(keys))
     statement = f'INSERT INTO {CLAIMS.name} ("key", created_at) VALUES {values} ON CONFLICT DO NOTHING RETURNING "key"'
     return text(statement).bindparams(bindparam("now", type_=CLAIMS.c.created_at.type)).columns(CLAIMS.c.key)
 
 
 @cache
-def _conversation(dialect: str) -> Any:
-    stmt = _insert(dialect, CONVERSATIONS)
+def upsert_conversation(dialect: str) -> Any:
+    """Insert the thread's conversation, or touch the existing one (`updated_at`); returns the id it has. Its id is
+    the one given exactly when it is new (then there are no messages to read). `dialect`: the connection's."""
+    stmt = insert_for(dialect, CONVERSATIONS)
     thread = ["team_id", "channel_id", "thread_ts"]
     return stmt.on_conflict_do_update(index_elements=thread, set_={"updated_at": stmt.excluded.updated_at}).returning(
         CONVERSATIONS.c.id
@@ -159,5 +132,6 @@ def _conversation(dialect: str) -> Any:
 
 
 @cache
-def _answer(dialect: str) -> Any:
-    return _insert(dialect, ANSWERS).on_conflict_do_nothing().returning(ANSWERS.c.id)
+def insert_answer(dialect: str) -> Any:
+    """Insert an answer row unless its message was recorded before; returns its id when inserted."""
+    return insert_for(dialect, ANSWERS).on_conflict_do_nothing().returning(ANSWERS.c.id)
