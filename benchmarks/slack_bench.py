@@ -389,9 +389,11 @@ def main() -> None:
     print(f"{BURST} mentions at once over signed HTTP, {BURSTS} bursts after a warm-up, every model call {MODEL_SECONDS:.0f} s, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        with slack_process() as slack:
-            bare = run_bot(bare_bot(slack, workdir), slack, workdir)
         for kind, count in configurations():
+            # the peer runs just before each configuration: the machine's speed drifts over a run of minutes (the
+            # bare bot's CPU per conversation has ranged 1.9-2.6 ms between runs), and each ratio compares neighbours
+            with slack_process() as slack:
+                bare = run_bot(bare_bot(slack, workdir), slack, workdir)
             name = f"chatops {'SQLite' if kind == 'sqlite' else 'PostgreSQL'} x{count}"
             with slack_process() as slack, database(kind, workdir, f"bench-{count}") as url:
                 try:
