@@ -11,10 +11,12 @@ row) → the Slack message that carries the turn's answer and trace (`answer_ts`
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,12 +27,14 @@ from sqlmodel import Session, col, select
 from bot.logs import get_logger, log_event
 from bot.storage import turn_sql as sql
 from bot.storage.base import StoreBase
-from bot.storage.events import DeliveryTaken, insert_claim
+from bot.storage.events import DeliveryTaken, claim_keys, insert_claim
 from bot.storage.tables import ConversationRow, ToolCallRow, TurnRow
 from integrations.llm.base import Message, Usage
 
 logger = get_logger("storage")
 
+_LEASE_COLUMNS = frozenset({"owner", "lease_until", "request"})
+"""The columns a new turn may start with beyond its own (`lease`, bot/storage/leases.py)."""
 _UPDATED_ON_DECISION = {"arguments", "decision", "decision_reason", "outcome", "result", "error", "duration_ms"}
 
 
@@ -93,11 +97,41 @@ class ConversationQueries(StoreBase):
         With `claim` (delivery keys, bot/storage/events.py) the delivery is claimed in the same transaction:
         `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
         extra = lease or {}
+        if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py); its upsert settles concurrent starts
+            return await self.db.run_statement(lambda c: self._begin_pg(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         try:
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         except IntegrityError:
             # A concurrent start in another process (the upsert covers most such races; this is a second chance).
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+
+    def _begin_pg(
+        self,
+        conn: Connection,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        turn_id: str,
+        extra: dict[str, Any],
+        claim: Sequence[str],
+    ) -> TurnStart:
+        unknown = extra.keys() - _LEASE_COLUMNS
+        if unknown:
+            raise TypeError(f"not lease columns: {sorted(unknown)}")
+        keys = claim_keys(claim)
+        fresh = uuid.uuid4().hex
+        params = {
+            "keys": keys, "key_count": len(keys), "now": self.clock(), "fresh": fresh, "team_id": team_id,
+            "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id, "turn_id": turn_id,
+            "owner": extra.get("owner"), "lease_until": extra.get("lease_until"), "request": extra.get("request"),
+        }  # fmt: skip
+        rows = conn.execute(sql.PG_BEGIN, params).all()
+        won, conversation_id = rows[0][0], rows[0][1]
+        if not won:
+            raise DeliveryTaken
+        history = [row[2:] for row in rows if row[2] is not None]  # (seq, role, content) of each earlier message
+        return TurnStart(conversation_id=conversation_id, messages=self._read(conversation_id, history))
 
     def _begin(
         self,
@@ -139,8 +173,12 @@ class ConversationQueries(StoreBase):
         return TurnStart(conversation_id=conversation_id, messages=messages)
 
     def _messages(self, conn: Connection, conversation_id: str) -> list[Message]:
+        return self._read(conversation_id, conn.execute(sql.READ_MESSAGES, {"conversation_id": conversation_id}))
+
+    @staticmethod
+    def _read(conversation_id: str, rows: Iterable[Sequence[Any]]) -> list[Message]:
         out: list[Message] = []
-        for seq, role, content in conn.execute(sql.READ_MESSAGES, {"conversation_id": conversation_id}):
+        for seq, role, content in rows:
             try:
                 out.append(Message.model_validate({"role": role, "content": content or []}))
             except ValidationError:
@@ -154,7 +192,18 @@ class ConversationQueries(StoreBase):
 
     async def end_turn(self, end: TurnEnd) -> None:
         """Append the turn's messages and tool-call rows and record its outcome, in one transaction."""
-        await self.db.run_conn(lambda c: self._end(c, end))
+        if self.db.is_postgres and not end.tool_calls:  # one statement (bot/storage/turn_sql.py)
+            await self.db.run_statement(lambda c: self._end_pg(c, end))
+        else:
+            await self.db.run_conn(lambda c: self._end(c, end))
+
+    def _end_pg(self, conn: Connection, end: TurnEnd) -> None:
+        now = self.clock()
+        roles = [message.role for message in end.messages]
+        # each content as the JSON text the column's type would write (json.dumps)
+        contents = [json.dumps(message.model_dump(mode="json")["content"]) for message in end.messages]
+        params = {"turn_id": end.turn_id, "conversation_id": end.conversation_id, "now": now, "roles": roles, "contents": contents}
+        conn.execute(sql.PG_END, params | self._finished(end, now))
 
     def _end(self, conn: Connection, end: TurnEnd) -> None:
         now = self.clock()
@@ -172,8 +221,14 @@ class ConversationQueries(StoreBase):
             conn.execute(sql.TOUCH_CONVERSATION, {"w_id": end.conversation_id, "v_updated_at": now})
         if end.tool_calls:
             self._save_tool_calls(conn, end.turn_id, end.tool_calls)
+        finished = self._finished(end, now)
+        conn.execute(sql.FINISH_TURN, {"w_id": end.turn_id, **{f"v_{k}": v for k, v in finished.items()}})
+
+    @staticmethod
+    def _finished(end: TurnEnd, now: datetime) -> dict[str, Any]:
+        """The FINISHED_COLUMNS of the turn's outcome."""
         usage = end.usage
-        finished = {
+        return {
             "status": end.status,
             "stop_reason": end.stop_reason,
             "steps": end.steps,
@@ -184,7 +239,6 @@ class ConversationQueries(StoreBase):
             "error": end.error,
             "finished_at": now if end.final else None,
         }
-        conn.execute(sql.FINISH_TURN, {"w_id": end.turn_id, **{f"v_{k}": v for k, v in finished.items()}})
 
     def _save_tool_calls(self, conn: Connection, turn_id: str, rows: list[dict[str, Any]]) -> None:
         # A call that waited for approval already has its `pending` row: one row per call, updated.

@@ -98,6 +98,7 @@ class Database:
         self.threads = 1 if engine.dialect.name == "sqlite" else max(1, threads or db_threads())
         """How many transactions of this process run at once (one on SQLite)."""
         self._executor: ThreadPoolExecutor | None = None
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self.config_writes = 0
         """Configuration changes committed through this object: caches of the configuration look again."""
 
@@ -115,6 +116,19 @@ class Database:
         """The same, on the calling thread."""
         with self.engine.begin() as connection:
             return fn(connection)
+
+    async def run_statement(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(connection)` in a thread, where `fn` runs ONE statement, atomic on its own: on PostgreSQL in
+        autocommit, so the statement is the whole transaction and costs one round trip instead of three (BEGIN, the
+        statement, COMMIT: psycopg sends each alone, about 0.1 ms of CPU apiece, bot/storage/turn_sql.py). On SQLite
+        inside a transaction, as `run_conn`."""
+        return await self._in_thread(self._run_statement_sync, fn)
+
+    def _run_statement_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self._autocommit.connect() as connection:
+            result = fn(connection)
+            connection.commit()  # no round trip in autocommit; ends SQLite's transaction
+            return result
 
     async def _in_thread(self, runner: Callable[[Callable[[Any], T]], T], fn: Callable[[Any], T]) -> T:
         if self._executor is None:

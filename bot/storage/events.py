@@ -32,10 +32,15 @@ class DeliveryTaken(Exception):
     """Another delivery claimed one of these keys first (raised inside a transaction, which then rolls back)."""
 
 
+def claim_keys(keys: Sequence[str]) -> list[str]:
+    """The keys a claim inserts: each once, in order, empty ones left out."""
+    return list(dict.fromkeys(k for k in keys if k))
+
+
 def insert_claim(conn: Connection, keys: Sequence[str], now: datetime) -> bool:
     """Insert every key in one statement, inside the caller's transaction; False when any was claimed before (the
     caller must then roll back: the keys this statement did insert must not stay)."""
-    unique = list(dict.fromkeys(k for k in keys if k))
+    unique = claim_keys(keys)
     if not unique:
         return True
     # one statement for every key (built once per count); a key claimed before is skipped

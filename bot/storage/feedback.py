@@ -127,6 +127,11 @@ class FeedbackQueries(StoreBase):
         answer_id = uuid.uuid4().hex
         values = {"id": answer_id, "created_at": self.clock(), **record.__dict__}
 
+        if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py)
+            params = values | {"answer_ts": record.message_ts[:32], "on_turn": on_turn}
+            inserted = await self.db.run_statement(lambda c: c.execute(turn_sql.PG_ANSWER, params).first())
+            return answer_id if inserted is not None else None
+
         def _insert(conn: Connection) -> str | None:
             # statements built once (bot/storage/turn_sql.py): every answer runs them
             if on_turn:
