@@ -90,8 +90,10 @@ def create_app(surface: Surface, *, process_before_response: bool = False) -> As
         context["respond"] = SafeRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
         return await next_()
 
-    register_channel_events(app, surface.directory)
+    # Bolt tries listeners in the order they were registered, building each one's arguments to run its matchers:
+    # mentions and messages, nearly every request, are tried first (the channel events share no event type with them)
     register_conversation_listeners(app, surface)
+    register_channel_events(app, surface.directory)
     register_commands(app, surface)
     register_shortcuts(app, surface)
     register_agent_view(app, surface)  # before the App Home's app_home_opened listener (it takes tab == "messages")

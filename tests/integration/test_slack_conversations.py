@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.models.blocks import Block
 
 from tests.fakes.anthropic_server import Reply, text_reply, tool_use, tool_use_reply
@@ -309,3 +311,16 @@ async def test_an_answer_longer_than_slacks_limits_arrives_whole_in_several_thre
     assert all(part.count("```") % 2 == 0 for part in shown)
     assert all(check_blocks(a.blocks) is None and block_text_length(a.blocks) <= 13_200 for a in answers)
     assert [b["type"] for b in answers[-1].blocks][-2:] == ["context", "context_actions"]
+
+
+async def test_mentions_and_messages_are_matched_by_the_first_listeners_bolt_tries(sqlite_bot: SlackBot) -> None:
+    # Bolt tries listeners in registration order, building each one's arguments to run its matchers: the listeners
+    # of nearly every request come first, not after the nine channel events'
+    asked = [
+        event_callback(mention(channel=OPS_CHANNEL, user=ALICE, text=f"{MENTION} status?", ts="1.1")),
+        event_callback(message(channel=ALICE_DM, user=ALICE, text="status?", ts="1.2", channel_type="im")),
+    ]
+    first_two = sqlite_bot.app._async_listeners[:2]
+    for listener, body in zip(first_two, asked, strict=True):
+        request = AsyncBoltRequest(body=json.dumps(body), mode="socket_mode")
+        assert await listener.async_matches(req=request, resp=BoltResponse(status=200))
