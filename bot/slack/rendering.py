@@ -83,6 +83,12 @@ def extras_blocks(
 
 def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
     """Raise ValueError when a payload breaks a Slack limit or a block fails slack_sdk's validation."""
+    check_limits(blocks, text)
+    check_blocks(blocks)
+
+
+def check_limits(blocks: list[dict[str, Any]], text: str = "") -> None:
+    """Raise ValueError when a payload breaks a Slack limit (blocks, text, markdown characters)."""
     if len(blocks) > MAX_BLOCKS:
         raise ValueError(f"{len(blocks)} blocks; Slack allows {MAX_BLOCKS}")
     if len(text) > MAX_TEXT_CHARS:
@@ -90,6 +96,10 @@ def check_message(blocks: list[dict[str, Any]], text: str = "") -> None:
     markdown = sum(len(b.get("text", "")) for b in blocks if b.get("type") == "markdown")
     if markdown > MAX_MARKDOWN_CHARS:
         raise ValueError(f"{markdown} characters in markdown blocks; Slack allows {MAX_MARKDOWN_CHARS}")
+
+
+def check_blocks(blocks: list[dict[str, Any]]) -> None:
+    """Raise ValueError when a block (given as a dict) fails slack_sdk's validation."""
     for raw in blocks:
         parsed = Block.parse(raw)
         if parsed is None:
@@ -110,8 +120,11 @@ def render_turn(
     parts = answer_parts(result.text)
     messages = [SlackMessage(text=plain_preview(part), blocks=markdown_blocks(part)) for part in parts]
     messages[-1].blocks.extend(extras_blocks(result, approval=approval, channel_type=channel_type, feedback=feedback))
+    # the blocks built here were validated by their models' to_dict (or copied from a validated template); only
+    # the approval blocks come from elsewhere
+    check_blocks(approval or [])
     for msg in messages:
-        check_message(msg.blocks, msg.text)
+        check_limits(msg.blocks, msg.text)
     return messages
 
 
