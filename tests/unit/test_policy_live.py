@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.deps import Deps
 from bot.errors import ConfigError, Conflict
@@ -235,3 +236,23 @@ async def test_model_and_limit_overrides_reach_the_effective_settings(
     live = await deps.live.settings()
     assert (live.chatops_model, live.chatops_max_steps) == ("claude-haiku-4-5", 4)
     assert deps.settings.chatops_model == "claude-sonnet-4-6"  # the start-up object is never mutated
+
+
+async def test_requests_that_find_the_interval_passed_at_the_same_moment_read_the_version_once(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    timer = Timer()
+    deps = await start(db, clock, make_settings(tmp_path, chatops_config_refresh_seconds=2), timer=timer)
+    await deps.live.current()
+    timer.now += 2.1  # a burst arrives after the interval
+    reads: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        reads.append(statement)
+
+    states = await asyncio.gather(*(deps.live.current() for _ in range(50)))
+    event.remove(db.engine, "before_cursor_execute", _seen)
+
+    assert len({id(state) for state in states}) == 1
+    assert len(reads) == 1, reads  # the version, read by the first request; the other 49 wait for it
