@@ -85,7 +85,9 @@ def create_app(surface: Surface, *, process_before_response: bool = False) -> As
         # Bolt gives each request a plain AsyncWebClient (context.client, behind say / say_stream / set_status),
         # respond() posts to response_url and ack() answers in the HTTP / socket response: every listener gets the
         # sanitizing ones instead.
-        context["client"] = as_slack_client(context.client)
+        given = context.client
+        same = given.token == client.token and given.base_url == client.base_url and given.default_params == client.default_params
+        context["client"] = client if same else as_slack_client(given)  # the app's own when Bolt's is its copy
         context["ack"] = SafeAck()
         context["respond"] = SafeRespond(response_url=context.response_url, proxy=client.proxy, ssl=client.ssl)
         return await next_()
