@@ -2,8 +2,9 @@
 
 `Store.begin_turn` (with the delivery claim), `Store.end_turn` (two messages, no tool call) and
 `Store.record_answer(on_turn=True)`, as the Slack benchmark's turns run them, one thread (a new conversation) per
-turn, on a SQLite file (and on PostgreSQL with BENCH_DATABASE_URL, an empty database). Two peers in the same run,
-doing the same rows with the same SQL:
+turn, on a SQLite file (and on PostgreSQL with BENCH_DATABASE_URL, an empty database, where each of the three is one
+statement in autocommit: bot/storage/turn_sql.py, PG_BEGIN, PG_END, PG_ANSWER). Two peers in the same run, writing
+the same rows:
 
 - `ORM session`: the statements the store ran before bot/storage/turn_sql.py (a conversation looked up, then
   inserted; the last message seq read before the messages), each built per call and run through a SQLModel session;
