@@ -9,7 +9,8 @@ until the conversation is finished:
 
 - Slack Web API calls, by method (what the fake Slack received);
 - database transactions (the engine's `commit` events), each named by the function `Database.run` ran, and SQL
-  statements by verb (`before_cursor_execute`);
+  statements by verb (`before_cursor_execute`, and on PostgreSQL the one-statement writes `Database.run_driver`
+  sends to psycopg in autocommit: no COMMIT, named by the store method that sent them);
 - thread hops: session work handed to the database thread (`Database.run`) and anything else sent to the event
   loop's default executor (`asyncio.to_thread`, `run_in_executor(None, ...)`);
 - model calls (what the fake Messages API received).
@@ -38,6 +39,7 @@ import os
 import re
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -59,6 +61,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.slack_harness import ALICE, MENTION, OPS_CHANNEL, SlackBot, start_bot
 
 T = TypeVar("T")
+A = TypeVar("A")
 _CURRENT: contextvars.ContextVar[str] = contextvars.ContextVar("bench_transaction", default="(outside Database.run)")
 
 
@@ -101,10 +104,14 @@ class CountingDatabase(Database):
         super().__init__(engine)
         self.tally = tally
 
-    async def _in_thread(self, runner: Callable[[Callable[[Any], T]], T], fn: Callable[[Any], T]) -> T:
-        # every transaction (`run` with a session, `run_conn` with a connection) goes through here
+    async def _in_thread(self, runner: Callable[[A], T], fn: A) -> T:
+        # every transaction (`run` with a session, `run_conn` with a connection, `run_driver` with a statement)
         self.tally.db_hops += 1
-        name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
+        if isinstance(fn, tuple):  # run_driver: (sql, params), named by the store function that sent it
+            name = _caller()
+            _count(self.tally, name, fn[0])
+        else:
+            name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
         self.tally.transactions.append(name)
         self.tally.catch_up()
         self.tally.order.append(f"db:{name}")
@@ -127,13 +134,25 @@ class CountingExecutor(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
+def _caller() -> str:
+    """The store method that called Database.run_driver (PostgreSQL's one-statement writes)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name in ("_in_thread", "run_driver"):
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame.f_code.co_qualname if frame is not None else "?"
+
+
+def _count(tally: Tally, transaction: str, statement: str) -> None:
+    verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+    tally.statements[verb] += 1
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.IGNORECASE)
+    tally.by_transaction.setdefault(transaction, Counter())[f"{verb} {table.group(1) if table else ''}".strip()] += 1
+
+
 def _listen(db: Database, tally: Tally) -> None:
     @event.listens_for(db.engine, "before_cursor_execute")
     def _statement(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
-        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
-        tally.statements[verb] += 1
-        table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.IGNORECASE)
-        tally.by_transaction.setdefault(_CURRENT.get(), Counter())[f"{verb} {table.group(1) if table else ''}".strip()] += 1
+        _count(tally, _CURRENT.get(), statement)
 
     @event.listens_for(db.engine, "commit")
     def _commit(_conn):  # type: ignore[no-untyped-def]

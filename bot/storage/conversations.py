@@ -98,16 +98,15 @@ class ConversationQueries(StoreBase):
         `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
         extra = lease or {}
         if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py); its upsert settles concurrent starts
-            return await self.db.run_statement(lambda c: self._begin_pg(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+            return await self._begin_pg(team_id, channel_id, thread_ts, user_id, turn_id, extra, claim)
         try:
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
         except IntegrityError:
             # A concurrent start in another process (the upsert covers most such races; this is a second chance).
             return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
 
-    def _begin_pg(
+    async def _begin_pg(
         self,
-        conn: Connection,
         team_id: str,
         channel_id: str,
         thread_ts: str,
@@ -124,9 +123,9 @@ class ConversationQueries(StoreBase):
         params = {
             "keys": keys, "key_count": len(keys), "now": self.clock(), "fresh": fresh, "team_id": team_id,
             "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id, "turn_id": turn_id,
-            "owner": extra.get("owner"), "lease_until": extra.get("lease_until"), "request": extra.get("request"),
+            "owner": extra.get("owner"), "lease_until": extra.get("lease_until"), "request": sql.json_value(extra.get("request")),
         }  # fmt: skip
-        rows = conn.execute(sql.PG_BEGIN, params).all()
+        rows = await self.db.run_driver(sql.PG_BEGIN, params)
         won, conversation_id = rows[0][0], rows[0][1]
         if not won:
             raise DeliveryTaken
@@ -193,17 +192,17 @@ class ConversationQueries(StoreBase):
     async def end_turn(self, end: TurnEnd) -> None:
         """Append the turn's messages and tool-call rows and record its outcome, in one transaction."""
         if self.db.is_postgres and not end.tool_calls:  # one statement (bot/storage/turn_sql.py)
-            await self.db.run_statement(lambda c: self._end_pg(c, end))
+            await self.db.run_driver(sql.PG_END, self._end_params(end))
         else:
             await self.db.run_conn(lambda c: self._end(c, end))
 
-    def _end_pg(self, conn: Connection, end: TurnEnd) -> None:
+    def _end_params(self, end: TurnEnd) -> dict[str, Any]:
         now = self.clock()
         roles = [message.role for message in end.messages]
         # each content as the JSON text the column's type would write (json.dumps)
         contents = [json.dumps(message.model_dump(mode="json")["content"]) for message in end.messages]
         params = {"turn_id": end.turn_id, "conversation_id": end.conversation_id, "now": now, "roles": roles, "contents": contents}
-        conn.execute(sql.PG_END, params | self._finished(end, now))
+        return params | self._finished(end, now)
 
     def _end(self, conn: Connection, end: TurnEnd) -> None:
         now = self.clock()

@@ -128,9 +128,8 @@ class FeedbackQueries(StoreBase):
         values = {"id": answer_id, "created_at": self.clock(), **record.__dict__}
 
         if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py)
-            params = values | {"answer_ts": record.message_ts[:32], "on_turn": on_turn}
-            inserted = await self.db.run_statement(lambda c: c.execute(turn_sql.PG_ANSWER, params).first())
-            return answer_id if inserted is not None else None
+            params = values | {"tools": turn_sql.json_value(record.tools), "answer_ts": record.message_ts[:32], "on_turn": on_turn}
+            return answer_id if await self.db.run_driver(turn_sql.PG_ANSWER, params) else None
 
         def _insert(conn: Connection) -> str | None:
             # statements built once (bot/storage/turn_sql.py): every answer runs them

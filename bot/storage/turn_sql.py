@@ -9,7 +9,8 @@ a cache key that is cheap to compute for a prebuilt statement, and no ORM sessio
 Column types still apply (JSON content, UTC timestamps), so the rows are exactly what the ORM would write.
 
 The INSERT ... ON CONFLICT forms differ by dialect: `upsert_conversation` and `insert_answer` are built once per
-dialect. On PostgreSQL each of the three transactions is one statement (PG_BEGIN, PG_END, PG_ANSWER, at the end).
+dialect. On PostgreSQL each of the three transactions is one statement sent to the driver (PG_BEGIN, PG_END,
+PG_ANSWER, at the end).
 """
 
 from __future__ import annotations
@@ -142,40 +143,50 @@ def insert_answer(dialect: str) -> Any:
 # On PostgreSQL every statement is a round trip, and so are the BEGIN and COMMIT around them: the three
 # transactions above are 14 round trips per turn, each about 0.1 ms of CPU in psycopg and the kernel. Written as
 # one statement each (data-modifying WITH clauses, PostgreSQL's own way of doing several writes at once) and run
-# in autocommit (`Database.run_statement`), a turn's database work is 3 round trips, and each write is still atomic:
-# one statement is one transaction. SQLite has no data-modifying WITH, and no round trips to save: it keeps the
-# transactions above. Parameters in a SELECT list are cast: PostgreSQL cannot tell the type of a NULL there.
+# in autocommit on the driver (`Database.run_driver`: psycopg's `%(name)s` parameters, JSON values wrapped by
+# `json_value`), a turn's database work is 3 round trips, and each write is still atomic: one statement is one
+# transaction. SQLite has no data-modifying WITH, and no round trips to save: it keeps the transactions above.
+# Parameters in a SELECT list are cast: PostgreSQL cannot tell the type of a NULL there.
 
-PG_BEGIN = text(f"""
+
+def json_value(value: Any) -> Any:
+    """A value for a JSON column of the statements below, as the column's type would write it (json.dumps)."""
+    # only PostgreSQL runs these statements: a SQLite process never imports its driver
+    from psycopg.types.json import Json
+
+    return None if value is None else Json(value)
+
+
+PG_BEGIN = f"""
 WITH claimed AS (
     INSERT INTO {CLAIMS.name} ("key", created_at)
-    SELECT k.key, CAST(:now AS timestamptz) FROM unnest(CAST(:keys AS varchar[])) WITH ORDINALITY AS k(key, n)
-    WHERE NOT EXISTS (SELECT 1 FROM {CLAIMS.name} WHERE "key" = ANY(CAST(:keys AS varchar[])))
+    SELECT k.key, CAST(%(now)s AS timestamptz) FROM unnest(CAST(%(keys)s AS varchar[])) WITH ORDINALITY AS k(key, n)
+    WHERE NOT EXISTS (SELECT 1 FROM {CLAIMS.name} WHERE "key" = ANY(CAST(%(keys)s AS varchar[])))
     ORDER BY k.n
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), claim AS (
-    SELECT count(*) = :key_count AS won FROM claimed
+    SELECT count(*) = %(key_count)s AS won FROM claimed
 ), conversation AS (
     INSERT INTO {CONVERSATIONS.name} (id, team_id, channel_id, thread_ts, user_id, created_at, updated_at)
-    SELECT CAST(:fresh AS varchar), CAST(:team_id AS varchar), CAST(:channel_id AS varchar),
-        CAST(:thread_ts AS varchar), CAST(:user_id AS varchar), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    SELECT CAST(%(fresh)s AS varchar), CAST(%(team_id)s AS varchar), CAST(%(channel_id)s AS varchar),
+        CAST(%(thread_ts)s AS varchar), CAST(%(user_id)s AS varchar), CAST(%(now)s AS timestamptz), CAST(%(now)s AS timestamptz)
     FROM claim WHERE claim.won
     ON CONFLICT (team_id, channel_id, thread_ts) DO UPDATE SET updated_at = excluded.updated_at
     RETURNING id
 ), turn AS (
     INSERT INTO {TURNS.name} (id, conversation_id, user_id, started_at, status, steps, input_tokens, output_tokens,
         cache_read_tokens, cache_write_tokens, owner, lease_until, request)
-    SELECT CAST(:turn_id AS varchar), conversation.id, CAST(:user_id AS varchar), CAST(:now AS timestamptz),
-        'running', 0, 0, 0, 0, 0, CAST(:owner AS varchar), CAST(:lease_until AS timestamptz), CAST(:request AS json)
+    SELECT CAST(%(turn_id)s AS varchar), conversation.id, CAST(%(user_id)s AS varchar), CAST(%(now)s AS timestamptz),
+        'running', 0, 0, 0, 0, 0, CAST(%(owner)s AS varchar), CAST(%(lease_until)s AS timestamptz), CAST(%(request)s AS json)
     FROM conversation
 )
 SELECT claim.won, conversation.id, m.seq, m.role, m.content
 FROM claim
 LEFT JOIN conversation ON true
-LEFT JOIN {MESSAGES.name} AS m ON m.conversation_id = conversation.id AND conversation.id <> CAST(:fresh AS varchar)
+LEFT JOIN {MESSAGES.name} AS m ON m.conversation_id = conversation.id AND conversation.id <> CAST(%(fresh)s AS varchar)
 ORDER BY m.seq
-""").bindparams(bindparam("request", type_=TURNS.c.request.type))
+"""
 """Claim the delivery's keys (`keys`, `key_count` of them; a key claimed before is skipped), and only when every
 key was claimed: create the thread's conversation (id `fresh`) or touch it, and insert the running turn. One row
 per message the conversation already had (oldest first; one row with no message when it had none or is new):
@@ -184,36 +195,36 @@ Only two claims of one message made at the same moment can leave the loser's own
 inserts before it sees the other's keys, and there is no transaction to roll back): a later delivery of that event
 is a duplicate of the message the winner answers all the same."""
 
-PG_END = text(f"""
+PG_END = f"""
 WITH appended AS (
     INSERT INTO {MESSAGES.name} (conversation_id, seq, role, content, created_at)
-    SELECT CAST(:conversation_id AS varchar), last.seq + m.n, m.role, m.content, CAST(:now AS timestamptz)
-    FROM (SELECT coalesce(max(seq), 0) AS seq FROM {MESSAGES.name} WHERE conversation_id = :conversation_id) AS last,
-        unnest(CAST(:roles AS varchar[]), CAST(:contents AS json[])) WITH ORDINALITY AS m(role, content, n)
+    SELECT CAST(%(conversation_id)s AS varchar), last.seq + m.n, m.role, m.content, CAST(%(now)s AS timestamptz)
+    FROM (SELECT coalesce(max(seq), 0) AS seq FROM {MESSAGES.name} WHERE conversation_id = %(conversation_id)s) AS last,
+        unnest(CAST(%(roles)s AS varchar[]), CAST(%(contents)s AS json[])) WITH ORDINALITY AS m(role, content, n)
     RETURNING 1
 ), touched AS (
-    UPDATE {CONVERSATIONS.name} SET updated_at = :now
-    WHERE id = :conversation_id AND EXISTS (SELECT 1 FROM appended)
+    UPDATE {CONVERSATIONS.name} SET updated_at = %(now)s
+    WHERE id = %(conversation_id)s AND EXISTS (SELECT 1 FROM appended)
 )
-UPDATE {TURNS.name} SET status = :status, stop_reason = :stop_reason, steps = :steps, input_tokens = :input_tokens,
-    output_tokens = :output_tokens, cache_read_tokens = :cache_read_tokens, cache_write_tokens = :cache_write_tokens,
-    error = :error, finished_at = :finished_at
-WHERE id = :turn_id
-""")
+UPDATE {TURNS.name} SET status = %(status)s, stop_reason = %(stop_reason)s, steps = %(steps)s, input_tokens = %(input_tokens)s,
+    output_tokens = %(output_tokens)s, cache_read_tokens = %(cache_read_tokens)s, cache_write_tokens = %(cache_write_tokens)s,
+    error = %(error)s, finished_at = %(finished_at)s
+WHERE id = %(turn_id)s
+"""
 """A turn's end without tool calls: its messages (`roles`, and `contents` as JSON texts) after the conversation's
 last, the conversation touched when there were any, and the turn's outcome (the FINISHED_COLUMNS). The contents
 are never taken apart in SQL: PostgreSQL's JSON operators refuse a text holding \\u0000, which JSON allows."""
 
-PG_ANSWER = text(f"""
+PG_ANSWER = f"""
 WITH turn AS (
-    UPDATE {TURNS.name} SET answer_ts = :answer_ts WHERE id = :turn_id AND :on_turn
+    UPDATE {TURNS.name} SET answer_ts = %(answer_ts)s WHERE id = %(turn_id)s AND %(on_turn)s
 )
 INSERT INTO {ANSWERS.name} (id, team_id, channel_id, message_ts, thread_ts, turn_id, user_id, model, status, tools,
     input_tokens, output_tokens, latency_ms, created_at)
-VALUES (:id, :team_id, :channel_id, :message_ts, :thread_ts, :turn_id, :user_id, :model, :status, :tools,
-    :input_tokens, :output_tokens, :latency_ms, :created_at)
+VALUES (%(id)s, %(team_id)s, %(channel_id)s, %(message_ts)s, %(thread_ts)s, %(turn_id)s, %(user_id)s, %(model)s, %(status)s, %(tools)s,
+    %(input_tokens)s, %(output_tokens)s, %(latency_ms)s, %(created_at)s)
 ON CONFLICT DO NOTHING
 RETURNING id
-""").bindparams(bindparam("tools", type_=ANSWERS.c.tools.type))
+"""
 """An answer row unless its message was recorded before (returns its id when inserted), and with `on_turn` the
 message recorded on its turn (`answer_ts`)."""

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from bot.storage.db import Database, make_engine
+from bot.storage.wait import is_unavailable
 
 pytestmark = [
     pytest.mark.postgres,
@@ -78,4 +79,33 @@ async def test_postgresql_transactions_run_on_the_databases_own_few_threads() ->
         assert len(names) == 2 and all(n.startswith("chatops-db") for n in names), names
     finally:
         release.set()
+        db.dispose()
+
+
+async def test_a_statement_the_database_refuses_raises_sqlalchemys_error_and_leaves_the_connection_as_it_came() -> None:
+    # the turn statements go to the driver in autocommit (Database.run_driver); the pool must get its connection
+    # back as it hands them out, and callers see the errors every other query raises
+    db = Database(make_engine(os.environ["TEST_DATABASE_URL"]), threads=1)
+    try:
+        with pytest.raises(DataError):
+            await db.run_driver("SELECT 1 / %(zero)s", {"zero": 0})
+
+        assert await db.run_driver("SELECT %(n)s + 1", {"n": 1}) == [(2,)]
+        assert db.run_conn_sync(lambda c: c.connection.driver_connection.autocommit) is False
+    finally:
+        db.dispose()
+
+
+async def test_a_connection_lost_under_a_driver_statement_reads_as_unavailable_and_is_replaced() -> None:
+    db = Database(make_engine(os.environ["TEST_DATABASE_URL"], idle_ping_seconds=3600.0), threads=1)
+    try:
+        [(dead,)] = await db.run_driver("SELECT pg_backend_pid()", {})
+        _terminate(dead)
+
+        with pytest.raises(DBAPIError) as raised:
+            await db.run_driver("SELECT pg_backend_pid()", {})
+        assert is_unavailable(raised.value)
+        [(pid,)] = await db.run_driver("SELECT pg_backend_pid()", {})
+        assert pid != dead
+    finally:
         db.dispose()

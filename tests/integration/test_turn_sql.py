@@ -130,17 +130,26 @@ async def test_on_postgresql_each_write_of_a_turn_without_tool_calls_is_one_stat
 ) -> None:
     if not database.is_postgres:
         pytest.skip("SQLite keeps its transactions: it has no data-modifying WITH, and no round trips to save")
+    import psycopg
+
     await migrate(database)
     store = Store(database, clock=clock)
     await _answered_turn(store, 1, tool=False)
     seen: list[tuple[str, bool]] = []
 
-    @event.listens_for(database.engine, "after_cursor_execute")
-    def _seen(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        seen.append((statement.split()[0], conn.connection.driver_connection.autocommit))
+    class Recording(psycopg.Cursor):  # type: ignore[type-arg]
+        """psycopg's own cursor, noting each statement it sends and whether its connection is in autocommit."""
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            seen.append((str(query).split()[0], self.connection.autocommit))
+            return super().execute(query, params, **kwargs)
+
+    @event.listens_for(database.engine, "checkout")
+    def _record(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        dbapi_conn.cursor_factory = Recording
 
     await _answered_turn(store, 2, tool=False)
-    event.remove(database.engine, "after_cursor_execute", _seen)
+    event.remove(database.engine, "checkout", _record)
 
     # the start, the end and the answer: no BEGIN or COMMIT round trip around any of them
     assert seen == [("WITH", True), ("WITH", True), ("WITH", True)]
