@@ -9,7 +9,9 @@ the same rows:
 - `ORM session`: the statements the store ran before bot/storage/turn_sql.py (a conversation looked up, then
   inserted; the last message seq read before the messages), each built per call and run through a SQLModel session;
 - `sqlite3 floor` (SQLite only): the store's statements as hand-written SQL on the sqlite3 module, no SQLAlchemy:
-  what the database itself costs.
+  what the database itself costs;
+- `via a Connection` (PostgreSQL only): the store as it is, its three statements sent through a SQLAlchemy
+  `Connection` switched to autocommit instead of straight to psycopg (`Database.run_driver`).
 
 CPU is the process's (time.process_time: every thread, the database thread included) per turn, measured per batch
 of BATCH turns; figures are the median and p99 over the batches. Run: `python -m benchmarks turn_sql`.
@@ -25,9 +27,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -162,6 +165,23 @@ def sqlite3_turn(path: str) -> Turn:
     return turn
 
 
+class ConnectionDatabase(Database):
+    """PostgreSQL peer: the same store and the same three statements, each sent through a SQLAlchemy `Connection`
+    of the same pool switched to autocommit (`exec_driver_sql`) instead of straight to psycopg (`run_driver`)."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def run_driver(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        def one(_: object) -> list[tuple[Any, ...]]:
+            with self._autocommit.connect() as conn:
+                result = conn.exec_driver_sql(sql, dict(params))
+                return [tuple(row) for row in result] if result.returns_rows else []
+
+        return await self._in_thread(one, None)
+
+
 async def measure(turn: Turn, offset: int) -> list[float]:
     """CPU ms per turn of each batch, after a warm-up batch."""
     for i in range(BATCH):
@@ -186,6 +206,9 @@ async def run(url: str, sqlite_path: str | None) -> None:
     ways: list[tuple[str, Turn]] = [("store (turn_sql, Core)", store_turn(store)), ("ORM session (peer)", session_turn(db))]
     if sqlite_path:
         ways.append(("sqlite3 floor (peer)", sqlite3_turn(sqlite_path)))
+    else:
+        through = ConnectionDatabase(db.engine)
+        ways.append(("via a Connection (peer)", store_turn(Store(through, clock=lambda: NOW))))
     results = {}
     for n, (name, turn) in enumerate(ways):
         results[name] = await measure(turn, n * 10_000_000)

@@ -121,8 +121,8 @@ class Database:
         """PostgreSQL only: run ONE statement (psycopg's `%(name)s` parameters) on a pooled connection in
         autocommit, in a thread; its rows. The statement is its own transaction (atomic on its own), one round trip
         instead of three (BEGIN, the statement, COMMIT), and it goes to the driver without SQLAlchemy's execution
-        machinery: about 72 µs of CPU per statement against 154 µs through a `Connection` (docs/benchmarks.md), for
-        the statements every turn runs (bot/storage/turn_sql.py). The pool's
+        machinery (a `Connection`, its isolation level switched per statement, cost twice the CPU per statement:
+        docs/benchmarks.md), for the statements every turn runs (bot/storage/turn_sql.py). The pool's
         checkout (and its idle ping) apply as for any transaction; a driver error is raised as SQLAlchemy's (the
         same `DBAPIError` subclasses, a lost connection invalidated), so callers tell "unavailable" apart alike."""
         return await self._in_thread(self._run_driver_sync, (sql, params))
