@@ -59,6 +59,19 @@ class TraceLink:
     answer_ts: str | None
 
 
+@dataclass(frozen=True)
+class _NewTurn:
+    """What `begin_turn` was asked to start: where, by whom, its id, its extra turn columns and its claim keys."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    user_id: str
+    turn_id: str
+    extra: dict[str, Any]
+    claim: Sequence[str]
+
+
 @dataclass
 class TurnEnd:
     """What a finished (or paused) turn writes."""
@@ -96,33 +109,25 @@ class ConversationQueries(StoreBase):
 
         With `claim` (delivery keys, bot/storage/events.py) the delivery is claimed in the same transaction:
         `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
-        extra = lease or {}
+        new = _NewTurn(team_id, channel_id, thread_ts, user_id, turn_id, lease or {}, claim)
         if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py); its upsert settles concurrent starts
-            return await self._begin_pg(team_id, channel_id, thread_ts, user_id, turn_id, extra, claim)
+            return await self._begin_pg(new)
         try:
-            return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+            return await self.db.run_conn(lambda c: self._begin(c, new))
         except IntegrityError:
             # A concurrent start in another process (the upsert covers most such races; this is a second chance).
-            return await self.db.run_conn(lambda c: self._begin(c, team_id, channel_id, thread_ts, user_id, turn_id, extra, claim))
+            return await self.db.run_conn(lambda c: self._begin(c, new))
 
-    async def _begin_pg(
-        self,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str,
-        user_id: str,
-        turn_id: str,
-        extra: dict[str, Any],
-        claim: Sequence[str],
-    ) -> TurnStart:
+    async def _begin_pg(self, new: _NewTurn) -> TurnStart:
+        extra = new.extra
         unknown = extra.keys() - _LEASE_COLUMNS
         if unknown:
             raise TypeError(f"not lease columns: {sorted(unknown)}")
-        keys = claim_keys(claim)
+        keys = claim_keys(new.claim)
         fresh = uuid.uuid4().hex
         params = {
-            "keys": keys, "key_count": len(keys), "now": self.clock(), "fresh": fresh, "team_id": team_id,
-            "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id, "turn_id": turn_id,
+            "keys": keys, "key_count": len(keys), "now": self.clock(), "fresh": fresh, "team_id": new.team_id,
+            "channel_id": new.channel_id, "thread_ts": new.thread_ts, "user_id": new.user_id, "turn_id": new.turn_id,
             "owner": extra.get("owner"), "lease_until": extra.get("lease_until"), "request": sql.json_value(extra.get("request")),
         }  # fmt: skip
         rows = await self.db.run_driver(sql.PG_BEGIN, params)
@@ -132,33 +137,23 @@ class ConversationQueries(StoreBase):
         history = [row[2:] for row in rows if row[2] is not None]  # (seq, role, content) of each earlier message
         return TurnStart(conversation_id=conversation_id, messages=self._read(conversation_id, history))
 
-    def _begin(
-        self,
-        conn: Connection,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str,
-        user_id: str,
-        turn_id: str,
-        extra: dict[str, Any] | None = None,
-        claim: Sequence[str] = (),
-    ) -> TurnStart:
+    def _begin(self, conn: Connection, new: _NewTurn) -> TurnStart:
         # Statements built once (bot/storage/turn_sql.py): this runs for every turn.
         now = self.clock()
-        if claim and not insert_claim(conn, claim, now):
+        if new.claim and not insert_claim(conn, new.claim, now):
             raise DeliveryTaken  # the transaction rolls back: no claim, conversation or turn of this delivery stays
         # one statement creates the thread's conversation or touches it; the id it returns says which
         fresh = uuid.uuid4().hex
-        row = {"id": fresh, "team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts, "user_id": user_id}
+        row = {"id": fresh, "team_id": new.team_id, "channel_id": new.channel_id, "thread_ts": new.thread_ts, "user_id": new.user_id}
         upsert = sql.upsert_conversation(conn.dialect.name)
         conversation_id = conn.execute(upsert, row | {"created_at": now, "updated_at": now}).scalar_one()
         messages = [] if conversation_id == fresh else self._messages(conn, conversation_id)
         conn.execute(
             sql.INSERT_TURN,
             {
-                "id": turn_id,
+                "id": new.turn_id,
                 "conversation_id": conversation_id,
-                "user_id": user_id,
+                "user_id": new.user_id,
                 "started_at": now,
                 "status": "running",
                 "steps": 0,
@@ -166,7 +161,7 @@ class ConversationQueries(StoreBase):
                 "output_tokens": 0,
                 "cache_read_tokens": 0,
                 "cache_write_tokens": 0,
-                **(extra or {}),
+                **new.extra,
             },
         )
         return TurnStart(conversation_id=conversation_id, messages=messages)
