@@ -110,6 +110,9 @@ class ConversationQueries(StoreBase):
         With `claim` (delivery keys, bot/storage/events.py) the delivery is claimed in the same transaction:
         `DeliveryTaken` (and nothing written) when another delivery has any of the keys."""
         new = _NewTurn(team_id, channel_id, thread_ts, user_id, turn_id, lease or {}, claim)
+        unknown = new.extra.keys() - _LEASE_COLUMNS
+        if unknown:  # a programming error on either database (PostgreSQL's statement would drop them silently)
+            raise TypeError(f"not lease columns: {sorted(unknown)}")
         if self.db.is_postgres:  # one statement (bot/storage/turn_sql.py); its upsert settles concurrent starts
             return await self._begin_pg(new)
         try:
@@ -120,9 +123,6 @@ class ConversationQueries(StoreBase):
 
     async def _begin_pg(self, new: _NewTurn) -> TurnStart:
         extra = new.extra
-        unknown = extra.keys() - _LEASE_COLUMNS
-        if unknown:
-            raise TypeError(f"not lease columns: {sorted(unknown)}")
         keys = claim_keys(new.claim)
         fresh = uuid.uuid4().hex
         params = {

@@ -153,3 +153,17 @@ async def test_on_postgresql_each_write_of_a_turn_without_tool_calls_is_one_stat
 
     # the start, the end and the answer: no BEGIN or COMMIT round trip around any of them
     assert seen == [("WITH", True), ("WITH", True), ("WITH", True)]
+
+
+async def test_a_turn_started_with_columns_a_turn_row_has_not_is_refused_before_anything_is_written(
+    database: Database, clock: FixedClock
+) -> None:
+    await migrate(database)
+    store = Store(database, clock=clock)
+    with pytest.raises(TypeError, match="not lease columns: \\['colour'\\]"):
+        await store.begin_turn(
+            team_id="T1", channel_id="C1", thread_ts="1.1", user_id="U1", turn_id="t1", lease={"owner": "p", "colour": "red"},
+            claim=[event_key("T1", "Ev1")],
+        )  # fmt: skip
+    assert await store.find_conversation(team_id="T1", channel_id="C1", thread_ts="1.1") is None
+    assert await store.claim_delivery([event_key("T1", "Ev1")])  # the claim was not taken either
